@@ -1,0 +1,90 @@
+import Contracts
+import SwiftProtobuf
+import struct Foundation.Data
+
+/// Writes the messages of a server-streaming reply. `send` returns once the connection can take
+/// more, so a slow reader holds the handler back instead of filling memory.
+public struct ResponseStreamWriter<Message: SwiftProtobuf.Message>: Sendable {
+    let sink: RawResponseSink
+
+    public func send(_ message: Message) async throws {
+        let bytes: [UInt8] = try message.serializedBytes()
+        try await sink.send(bytes)
+    }
+}
+
+/// The transport side of a streaming reply (implemented by the server connection).
+protocol RawResponseSink: Sendable {
+    func send(_ body: [UInt8]) async throws
+}
+
+/// A method handler with its types erased to bytes, as the connection runs it.
+enum MethodHandler: Sendable {
+    case unary(@Sendable (Data, ServerContext) async throws -> [UInt8])
+    case serverStreaming(@Sendable (Data, RawResponseSink, ServerContext) async throws -> Void)
+}
+
+/// Method path → handler. Services register typed handlers; the connection sees bytes.
+public struct RPCRouter: Sendable {
+    private(set) var handlers: [String: MethodHandler] = [:]
+    /// Methods callable without a token (Health).
+    private(set) var unauthenticatedMethods: Set<String> = []
+
+    public init() {}
+
+    public var methods: [String] { handlers.keys.sorted() }
+
+    public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: String, _ request: Request.Type = Request.self, _ response: Response.Type = Response.self,
+        allowUnauthenticated: Bool = false,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        handlers[method] = .unary { body, context in
+            let request = try Self.decode(Request.self, body)
+            return try await handler(request, context).serializedBytes()
+        }
+        if allowUnauthenticated { unauthenticatedMethods.insert(method) }
+    }
+
+    public mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: String, _ request: Request.Type = Request.self, _ response: Response.Type = Response.self,
+        handler: @escaping @Sendable (Request, ResponseStreamWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        handlers[method] = .serverStreaming { body, sink, context in
+            let request = try Self.decode(Request.self, body)
+            try await handler(request, ResponseStreamWriter(sink: sink), context)
+        }
+    }
+
+    /// Registers a typed unary handler for a method of Keel's contracts.
+    public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ rpc: RPCDescriptor, allowUnauthenticated: Bool = false,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        precondition(rpc.requestType == Request.self && rpc.responseType == Response.self, "types of \(rpc.path)")
+        unary(rpc.path, Request.self, Response.self, allowUnauthenticated: allowUnauthenticated, handler: handler)
+    }
+
+    public mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ rpc: RPCDescriptor,
+        handler: @escaping @Sendable (Request, ResponseStreamWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        precondition(rpc.requestType == Request.self && rpc.responseType == Response.self, "types of \(rpc.path)")
+        serverStreaming(rpc.path, Request.self, Response.self, handler: handler)
+    }
+
+    func handler(for method: String) -> MethodHandler? { handlers[method] }
+
+    func requiresAuthentication(_ method: String) -> Bool { !unauthenticatedMethods.contains(method) }
+
+    /// Undecodable body → INVALID_ARGUMENT (spec/wire.md §Calls).
+    static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: Data) throws(RPCError) -> M {
+        do {
+            return try M(serializedBytes: body)
+        } catch {
+            throw RPCError(
+                .invalidArgument, "request body does not decode as \(M.protoMessageName): \(error)",
+                reason: "E_UNDECODABLE_BODY", metadata: ["field": "body"])
+        }
+    }
+}

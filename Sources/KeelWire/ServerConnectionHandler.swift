@@ -1,0 +1,402 @@
+import Contracts
+import Logging
+import NIOCore
+import struct Foundation.Data
+
+/// The server side of one KWP/1 connection, confined to its event loop: the Hello handshake, the
+/// table of open calls by `call_id`, deadlines, Cancel, Ping, the concurrency limit, idle close and
+/// the GoAway drain. Each call's handler runs in its own task; only its result comes back here.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = Frame
+
+    struct Configuration: Sendable {
+        var maxFrameBytes: UInt32
+        var maxConcurrentCalls: Int
+        var idleTimeout: TimeAmount
+        var helloTimeout: TimeAmount
+        var authenticator: BearerTokenAuthenticator?
+        var serverName: String
+    }
+
+    private enum State { case awaitingHello, open, draining, closed }
+
+    private struct Call {
+        let serial: UInt64
+        var task: Task<Void, Never>?
+        var deadlineTimer: Scheduled<Void>?
+    }
+
+    private let router: RPCRouter
+    private let configuration: Configuration
+    private let logger: Logger
+    private var state = State.awaitingHello
+    private var calls: [UInt64: Call] = [:]
+    private var nextSerial: UInt64 = 0
+    private var lastAcceptedCallID: UInt64 = 0
+    private var peerMaxFrameBytes = KWP.defaultMaxFrameBytes
+    private var context: ChannelHandlerContext?
+    private var writabilityWaiters: [EventLoopPromise<Void>] = []
+    private var lastActivity = NIODeadline.now()
+    private var idleTimer: Scheduled<Void>?
+    private var helloTimer: Scheduled<Void>?
+
+    init(router: RPCRouter, configuration: Configuration, logger: Logger) {
+        self.router = router
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        lastActivity = .now()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        helloTimer = context.eventLoop.scheduleTask(in: configuration.helloTimeout) {
+            bound.value.helloTimedOut()
+        }
+        scheduleIdleCheck(at: lastActivity + configuration.idleTimeout)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        helloTimer?.cancel()
+        idleTimer?.cancel()
+        for (_, call) in calls {
+            call.deadlineTimer?.cancel()
+            call.task?.cancel()
+        }
+        calls.removeAll()
+        failWritabilityWaiters()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            let waiters = writabilityWaiters
+            writabilityWaiters.removeAll()
+            for waiter in waiters { waiter.succeed() }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let frameError = error as? FrameError {
+            logger.info("closing connection: protocol error", metadata: ["error": "\(frameError)"])
+            goAwayAndClose(frameError.statusCode, frameError.description)
+        } else {
+            logger.debug("connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        lastActivity = .now()
+        switch state {
+        case .closed:
+            return
+        case .awaitingHello:
+            guard case .hello(let hello) = frame.kind else {
+                goAwayAndClose(.invalidArgument, "the first frame must be Hello")
+                return
+            }
+            guard hello.protocol == KWP.protocolName else {
+                goAwayAndClose(.failedPrecondition, "unsupported protocol \"\(hello.protocol)\"; this server speaks \(KWP.protocolName)")
+                return
+            }
+            helloTimer?.cancel()
+            if hello.maxFrameBytes > 0 { peerMaxFrameBytes = hello.maxFrameBytes }
+            state = .open
+            context.writeAndFlush(wrapOutboundOut(.hello(maxFrameBytes: configuration.maxFrameBytes, peer: configuration.serverName)), promise: nil)
+        case .open, .draining:
+            switch frame.kind {
+            case .request(let request):
+                accept(callID: frame.callID, request: request)
+            case .cancel:
+                cancel(callID: frame.callID)
+            case .ping(let ping):
+                var pong = Frame()
+                pong.pong = .with { $0.nonce = ping.nonce }
+                context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            case .pong, .goAway:
+                // A client's GoAway only says it sends no new calls; nothing to do.
+                break
+            case .hello:
+                goAwayAndClose(.invalidArgument, "Hello may only be the first frame")
+            case .response, .status:
+                goAwayAndClose(.invalidArgument, "a client does not send Response or Status frames")
+            case .none:
+                // A frame kind from a newer protocol revision: ignored.
+                break
+            }
+        }
+    }
+
+    // MARK: calls
+
+    private func accept(callID: UInt64, request: Keel_Wire_V1_Request) {
+        guard callID != 0 else {
+            goAwayAndClose(.invalidArgument, "call_id 0 is reserved for connection frames")
+            return
+        }
+        if state == .draining {
+            writeStatus(callID, RPCError(.unavailable, "the server is shutting down; no new calls on this connection", reason: "E_GOING_AWAY"))
+            return
+        }
+        if calls[callID] != nil {
+            writeStatus(callID, RPCError(.invalidArgument, "call_id \(callID) is already open on this connection", reason: "E_DUPLICATE_CALL_ID", metadata: ["field": "call_id"]))
+            return
+        }
+        if calls.count >= configuration.maxConcurrentCalls {
+            writeStatus(callID, RPCError(.resourceExhausted, "more than \(configuration.maxConcurrentCalls) concurrent calls on one connection", reason: "E_TOO_MANY_CALLS"))
+            return
+        }
+        if let key = MetadataValidation.firstInvalidKey(request.metadata) {
+            writeStatus(callID, RPCError(.invalidArgument, "metadata keys must be lower-case ASCII", reason: "E_INVALID_METADATA", metadata: ["field": "metadata[\(key)]"]))
+            return
+        }
+        if let authenticator = configuration.authenticator, router.requiresAuthentication(request.method),
+           !authenticator.isAuthorized(request.metadata[MetadataKey.authorization]) {
+            writeStatus(callID, RPCError(.unauthenticated, "missing or wrong bearer token", reason: "E_UNAUTHENTICATED", metadata: ["field": MetadataKey.authorization]))
+            return
+        }
+        guard let handler = router.handler(for: request.method) else {
+            writeStatus(callID, RPCError(.unimplemented, "unknown method \(request.method)", reason: "E_UNKNOWN_METHOD", metadata: ["method": request.method]))
+            return
+        }
+
+        let requestID = request.metadata[MetadataKey.requestID].flatMap { $0.isEmpty ? nil : $0 } ?? RequestID.generate()
+        let deadline = request.timeoutMs > 0 ? NIODeadline.now() + .milliseconds(Int64(request.timeoutMs)) : nil
+        var logger = self.logger
+        logger[metadataKey: "request_id"] = "\(requestID)"
+        logger[metadataKey: "method"] = "\(request.method)"
+        let callLogger = logger
+        let serverContext = ServerContext(method: request.method, metadata: request.metadata, requestID: requestID, deadline: deadline, logger: callLogger)
+
+        nextSerial += 1
+        let serial = nextSerial
+        lastAcceptedCallID = max(lastAcceptedCallID, callID)
+        calls[callID] = Call(serial: serial)
+        idleTimer?.cancel()
+
+        let eventLoop = context!.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let body = request.body
+        let task: Task<Void, Never>
+        switch handler {
+        case .unary(let run):
+            task = Task {
+                let result: Result<[UInt8], Error>
+                do { result = .success(try await run(body, serverContext)) } catch { result = .failure(error) }
+                eventLoop.execute { bound.value.finish(callID: callID, serial: serial, result: result, logger: callLogger) }
+            }
+        case .serverStreaming(let run):
+            let sink = StreamSink(handler: bound, eventLoop: eventLoop, callID: callID, serial: serial)
+            task = Task {
+                let result: Result<[UInt8]?, Error>
+                do {
+                    try await run(body, sink, serverContext)
+                    result = .success(nil)
+                } catch { result = .failure(error) }
+                eventLoop.execute { bound.value.finish(callID: callID, serial: serial, result: result, logger: callLogger) }
+            }
+        }
+        calls[callID]?.task = task
+        if let deadline {
+            calls[callID]?.deadlineTimer = eventLoop.scheduleTask(deadline: deadline) {
+                bound.value.deadlineExceeded(callID: callID, serial: serial, logger: callLogger)
+            }
+        }
+    }
+
+    private func isCurrent(_ callID: UInt64, _ serial: UInt64) -> Bool {
+        calls[callID]?.serial == serial
+    }
+
+    private func finish(callID: UInt64, serial: UInt64, result: Result<[UInt8], Error>, logger: Logger) {
+        finish(callID: callID, serial: serial, result: result.map { Optional($0) }, logger: logger)
+    }
+
+    private func finish(callID: UInt64, serial: UInt64, result: Result<[UInt8]?, Error>, logger: Logger) {
+        guard isCurrent(callID, serial), let context else { return }
+        let call = calls.removeValue(forKey: callID)
+        call?.deadlineTimer?.cancel()
+        switch result {
+        case .success(let body):
+            if let body {
+                if let tooLarge = oversize(body) {
+                    writeStatus(callID, tooLarge)
+                } else {
+                    context.write(wrapOutboundOut(.response(callID: callID, body: body)), promise: nil)
+                    context.writeAndFlush(wrapOutboundOut(.okStatus(callID: callID)), promise: nil)
+                }
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.okStatus(callID: callID)), promise: nil)
+            }
+            logger.debug("call ok")
+        case .failure(let error as RPCError):
+            logger.debug("call failed", metadata: ["status": "\(error.code.name)", "reason": "\(error.reason)"])
+            writeStatus(callID, error)
+        case .failure(let error as FieldError):
+            writeStatus(callID, RPCError(error))
+        case .failure(is CancellationError):
+            writeStatus(callID, RPCError(.cancelled, "the call was cancelled"))
+        case .failure(let error):
+            logger.error("handler failed", metadata: ["error": "\(error)"])
+            writeStatus(callID, RPCError(.internal, "internal error", reason: "E_INTERNAL"))
+        }
+        callEnded()
+    }
+
+    private func deadlineExceeded(callID: UInt64, serial: UInt64, logger: Logger) {
+        guard isCurrent(callID, serial) else { return }
+        let call = calls.removeValue(forKey: callID)
+        call?.task?.cancel()
+        logger.info("deadline exceeded; handler cancelled")
+        writeStatus(callID, RPCError(.deadlineExceeded, "the call's deadline passed before it finished"))
+        callEnded()
+    }
+
+    private func cancel(callID: UInt64) {
+        guard let call = calls.removeValue(forKey: callID) else { return }
+        call.deadlineTimer?.cancel()
+        call.task?.cancel()
+        callEnded()
+    }
+
+    private func callEnded() {
+        lastActivity = .now()
+        if calls.isEmpty {
+            if state == .draining {
+                context?.close(promise: nil)
+            } else {
+                scheduleIdleCheck(at: lastActivity + configuration.idleTimeout)
+            }
+        }
+    }
+
+    /// A streamed message: written when the call is still open; the returned future completes when
+    /// the channel can take more.
+    fileprivate func writeStreamMessage(callID: UInt64, serial: UInt64, body: [UInt8]) -> EventLoopFuture<Void> {
+        let context = self.context!  // set in handlerAdded, before any call can exist
+        guard isCurrent(callID, serial), state != .closed else { return context.eventLoop.makeFailedFuture(CancellationError()) }
+        if let tooLarge = oversize(body) { return context.eventLoop.makeFailedFuture(tooLarge) }
+        context.writeAndFlush(wrapOutboundOut(.response(callID: callID, body: body)), promise: nil)
+        if context.channel.isWritable { return context.eventLoop.makeSucceededVoidFuture() }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        writabilityWaiters.append(promise)
+        return promise.futureResult
+    }
+
+    private func oversize(_ body: [UInt8]) -> RPCError? {
+        // The frame adds the call id and field tags: 32 bytes is a safe bound for that overhead.
+        guard body.count + 32 > peerMaxFrameBytes else { return nil }
+        return RPCError(.resourceExhausted, "response of \(body.count) bytes exceeds the client's max_frame_bytes \(peerMaxFrameBytes)", reason: "E_FRAME_TOO_LARGE")
+    }
+
+    private func writeStatus(_ callID: UInt64, _ error: RPCError) {
+        context?.writeAndFlush(wrapOutboundOut(.status(callID: callID, error.status)), promise: nil)
+    }
+
+    private func failWritabilityWaiters() {
+        let waiters = writabilityWaiters
+        writabilityWaiters.removeAll()
+        for waiter in waiters { waiter.fail(CancellationError()) }
+    }
+
+    // MARK: connection lifecycle
+
+    /// Graceful shutdown: GoAway with the last accepted call id, no new calls, close once the
+    /// in-flight calls are done.
+    func beginDrain() {
+        switch state {
+        case .closed, .draining:
+            return
+        case .awaitingHello:
+            goAwayAndClose(.unavailable, "the server is shutting down")
+        case .open:
+            state = .draining
+            context?.writeAndFlush(wrapOutboundOut(.goAway(.unavailable, "the server is shutting down", lastCallID: lastAcceptedCallID)), promise: nil)
+            if calls.isEmpty { context?.close(promise: nil) }
+        }
+    }
+
+    /// The drain deadline passed: end what is left.
+    func forceClose() {
+        guard state != .closed else { return }
+        for (callID, call) in calls {
+            call.deadlineTimer?.cancel()
+            call.task?.cancel()
+            writeStatus(callID, RPCError(.unavailable, "the server shut down before the call finished", reason: "E_GOING_AWAY"))
+        }
+        calls.removeAll()
+        context?.close(promise: nil)
+    }
+
+    private func goAwayAndClose(_ code: StatusCode, _ message: String) {
+        guard let context, state != .closed else { return }
+        state = .closed
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.goAway(code, message, lastCallID: lastAcceptedCallID))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func helloTimedOut() {
+        if state == .awaitingHello {
+            goAwayAndClose(.deadlineExceeded, "no Hello within \(configuration.helloTimeout.nanoseconds / 1_000_000) ms")
+        }
+    }
+
+    private func scheduleIdleCheck(at deadline: NIODeadline) {
+        guard let context else { return }
+        idleTimer?.cancel()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.idleCheck() }
+    }
+
+    private func idleCheck() {
+        guard state == .open || state == .awaitingHello, calls.isEmpty else { return }
+        let due = lastActivity + configuration.idleTimeout
+        if NIODeadline.now() >= due {
+            logger.debug("closing idle connection")
+            goAwayAndClose(.ok, "idle timeout")
+        } else {
+            scheduleIdleCheck(at: due)
+        }
+    }
+}
+
+/// Streams a call's messages back through its connection.
+private struct StreamSink: RawResponseSink {
+    let handler: NIOLoopBound<ServerConnectionHandler>
+    let eventLoop: any EventLoop
+    let callID: UInt64
+    let serial: UInt64
+
+    func send(_ body: [UInt8]) async throws {
+        try Task.checkCancellation()
+        let handler = self.handler
+        let callID = self.callID
+        let serial = self.serial
+        try await eventLoop.flatSubmit {
+            handler.value.writeStreamMessage(callID: callID, serial: serial, body: body)
+        }.get()
+    }
+}
+
+enum RequestID {
+    /// 16 random lower-case hex characters.
+    static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

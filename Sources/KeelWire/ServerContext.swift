@@ -1,0 +1,30 @@
+import Logging
+import NIOCore
+
+/// What a handler knows about the call it serves.
+public struct ServerContext: Sendable {
+    /// `/keel.planner.v1.Planner/Plan`
+    public let method: String
+    public let metadata: [String: String]
+    /// The caller's `x-request-id`, or one generated for this call.
+    public let requestID: String
+    /// When the caller stops waiting; `nil` without `timeout_ms`.
+    public let deadline: NIODeadline?
+    /// Carries `x-request-id` and the method, so every line of the call can be found.
+    public let logger: Logger
+
+    public init(method: String, metadata: [String: String], requestID: String, deadline: NIODeadline?, logger: Logger) {
+        self.method = method
+        self.metadata = metadata
+        self.requestID = requestID
+        self.deadline = deadline
+        self.logger = logger
+    }
+
+    /// The time left before the deadline (for passing on to calls made while serving this one).
+    public var remainingTime: TimeAmount? {
+        deadline.map { $0 - NIODeadline.now() }
+    }
+
+    public var idempotencyKey: String? { metadata[MetadataKey.idempotencyKey] }
+}
