@@ -58,7 +58,7 @@ public final class KWPClient: Sendable {
     public let host: String
     public let port: Int
     public let configuration: Configuration
-    private let manager: NIOLoopBound<ConnectionManager>
+    private let manager: NIOLoopBoundBox<ConnectionManager>
     private let eventLoop: any EventLoop
 
     public init(host: String, port: Int, configuration: Configuration = Configuration(),
@@ -71,7 +71,8 @@ public final class KWPClient: Sendable {
         self.eventLoop = eventLoop
         var logger = logger
         logger[metadataKey: "target"] = "\(host):\(port)"
-        self.manager = NIOLoopBound(ConnectionManager(host: host, port: port, configuration: configuration, eventLoop: eventLoop, logger: logger), eventLoop: eventLoop)
+        self.manager = NIOLoopBoundBox.makeBoxSendingValue(
+            ConnectionManager(host: host, port: port, configuration: configuration, eventLoop: eventLoop, logger: logger), eventLoop: eventLoop)
     }
 
     /// `host:port` as used by the `--planner`/`--gateway` flags.

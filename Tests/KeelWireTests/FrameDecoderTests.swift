@@ -1,0 +1,122 @@
+import Contracts
+import Foundation
+import NIOCore
+import NIOEmbedded
+import Testing
+@testable import KeelWire
+
+@Suite struct FrameDecoderTests {
+    static func sampleFrame() -> Frame {
+        var frame = Frame()
+        frame.callID = 7
+        frame.request = .with {
+            $0.method = "/keel.planner.v1.Planner/Plan"
+            $0.metadata = ["x-request-id": "r-1", "idempotency-key": "k"]
+            $0.timeoutMs = 1500
+            $0.body = Data((0..<300).map { UInt8(truncatingIfNeeded: $0) })
+        }
+        return frame
+    }
+
+    static func encoded(_ frames: [Frame]) throws -> [UInt8] {
+        var buffer = ByteBuffer()
+        for frame in frames { try FrameEncoder.encode(frame, into: &buffer) }
+        return Array(buffer.readableBytesView)
+    }
+
+    @Test func everySplitOfTwoFramesDecodesTheSameFrames() throws {
+        var ping = Frame()
+        ping.ping = .with { $0.nonce = 42 }
+        let frames = [Self.sampleFrame(), ping]
+        let bytes = try Self.encoded(frames)
+        for split in 0...bytes.count {
+            let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder()))
+            var first = ByteBuffer(bytes: bytes[..<split])
+            var second = ByteBuffer(bytes: bytes[split...])
+            try channel.writeInbound(first)
+            try channel.writeInbound(second)
+            first.clear(); second.clear()
+            var decoded: [Frame] = []
+            while let frame = try channel.readInbound(as: Frame.self) { decoded.append(frame) }
+            #expect(decoded == frames, "split at \(split)")
+            _ = try channel.finish()
+        }
+    }
+
+    @Test func byteByByteDeliveryWaitsForTheWholeFrame() throws {
+        let bytes = try Self.encoded([Self.sampleFrame()])
+        var buffer = ByteBuffer()
+        for (index, byte) in bytes.enumerated() {
+            buffer.writeInteger(byte)
+            let frame = try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: KWP.defaultMaxFrameBytes)
+            if index < bytes.count - 1 {
+                #expect(frame == nil)
+            } else {
+                #expect(frame == Self.sampleFrame())
+                #expect(buffer.readableBytes == 0)
+            }
+        }
+    }
+
+    @Test func zeroLengthIsAProtocolError() {
+        var buffer = ByteBuffer(bytes: [0, 0, 0, 0])
+        #expect(throws: FrameError.emptyFrame) { _ = try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: 1024) }
+        #expect(FrameError.emptyFrame.statusCode == .invalidArgument)
+    }
+
+    @Test func oversizeLengthFailsOnThePrefixAloneWithoutWaitingForTheBody() {
+        // Only the 4-byte prefix has arrived: the decoder must refuse now, not buffer 4 GiB.
+        var buffer = ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(throws: FrameError.frameTooLarge(length: UInt32.max, max: KWP.defaultMaxFrameBytes)) {
+            _ = try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: KWP.defaultMaxFrameBytes)
+        }
+        var justOver = ByteBuffer()
+        justOver.writeInteger(UInt32(1025), endianness: .big)
+        #expect(throws: FrameError.frameTooLarge(length: 1025, max: 1024)) {
+            _ = try FrameDecoder.nextFrame(from: &justOver, maxFrameBytes: 1024)
+        }
+        #expect(FrameError.frameTooLarge(length: 1, max: 0).statusCode == .resourceExhausted)
+    }
+
+    @Test func frameAtExactlyTheLimitIsAccepted() throws {
+        var frame = Frame()
+        frame.response = .with { $0.body = Data(repeating: 1, count: 1000) }
+        let bytes = try Self.encoded([frame])
+        var buffer = ByteBuffer(bytes: bytes)
+        let limit = UInt32(bytes.count - 4)
+        #expect(try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: limit) == frame)
+        var again = ByteBuffer(bytes: bytes)
+        #expect(throws: FrameError.self) { _ = try FrameDecoder.nextFrame(from: &again, maxFrameBytes: limit - 1) }
+    }
+
+    @Test func garbageThatIsNotAFrameIsRejected() {
+        // A length of 5 followed by bytes that are not a valid protobuf message (a truncated varint).
+        var buffer = ByteBuffer(bytes: [0, 0, 0, 5, 0x08, 0xFF, 0xFF, 0xFF, 0xFF])
+        #expect {
+            _ = try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: 1024)
+        } throws: { error in
+            if case .undecodableFrame = error as? FrameError { return true }
+            return false
+        }
+        // Field 3 (request) declared as a length-delimited message longer than what follows.
+        var truncated = ByteBuffer(bytes: [0, 0, 0, 3, 0x1A, 0x10, 0x0A])
+        #expect(throws: FrameError.self) { _ = try FrameDecoder.nextFrame(from: &truncated, maxFrameBytes: 1024) }
+    }
+
+    @Test func randomGarbageNeverCrashes() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let count = Int.random(in: 0...64, using: &generator)
+            var buffer = ByteBuffer(bytes: (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            _ = try? FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: 64)
+        }
+    }
+
+    @Test func decoderHandlerReportsProtocolErrorsThroughThePipeline() throws {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(maxFrameBytes: 16)))
+        #expect(throws: FrameError.frameTooLarge(length: 17, max: 16)) {
+            try channel.writeInbound(ByteBuffer(bytes: [0, 0, 0, 17]))
+        }
+        _ = try? channel.finish()
+    }
+}

@@ -1,0 +1,194 @@
+import Contracts
+import Foundation
+import KeelWire
+import NIOCore
+import NIOPosix
+import Testing
+
+@Suite struct KWPLifecycleTests {
+    @Test func goAwayDrainsInFlightCallsAndRefusesNewOnes() async throws {
+        let probe = Probe()
+        let server = KWPServer(configuration: .init(), router: makeTestRouter(probe))
+        let port = try await server.start().port!
+        do {
+            try await RawSession.run(port: port) { session in
+                _ = try await session.handshake()
+                try await session.sendRequest(callID: 1, method: TestMethod.block, body: .with { $0.nonce = 77 })
+                try await probe.started.wait(timeout: .seconds(5), "the in-flight call")
+                let shutdown = Task { await server.shutdown(drainTimeout: .seconds(20)) }
+
+                let goAway = try await session.nextFrame()
+                #expect(goAway?.goAway.lastCallID == 1)
+                #expect(goAway?.goAway.code == StatusCode.unavailable.rawValue)
+
+                try await session.sendRequest(callID: 3, method: TestMethod.echo)
+                let refused = try await session.nextFrame()
+                #expect(refused?.callID == 3)
+                #expect(refused?.status.code == StatusCode.unavailable.rawValue)
+
+                probe.gate.open()
+                let rest = try await session.framesUntilClosed()
+                #expect(rest.map(\.callID) == [1, 1])
+                #expect(try Pong(serializedBytes: rest[0].response.body).nonce == 77)
+                #expect(rest[1].status.code == 0)
+                await shutdown.value
+            }
+        } catch {
+            probe.gate.open()
+            await server.shutdown(drainTimeout: .milliseconds(100))
+            throw error
+        }
+    }
+
+    @Test func clientSeesInFlightCallFinishAndNewCallsRefusedDuringDrain() async throws {
+        let probe = Probe()
+        let server = KWPServer(configuration: .init(), router: makeTestRouter(probe))
+        let port = try await server.start().port!
+        let client = KWPClient(host: "127.0.0.1", port: port, configuration: .init(backoff: .init(initial: .seconds(5))))
+        do {
+            let inFlight = Task { try await client.unary(TestMethod.block, Ping.with { $0.nonce = 5 }, as: Pong.self) }
+            try await probe.started.wait(timeout: .seconds(5), "the in-flight call")
+            let shutdown = Task { await server.shutdown(drainTimeout: .seconds(20)) }
+            // The listener closes before GoAway is sent; once shutdown has begun no new call gets through.
+            await expectRPCError(.unavailable) {
+                // Retry until the refusal is observed: the first attempts may still race the GoAway.
+                for _ in 0..<100_000 {
+                    _ = try await client.unary(TestMethod.echo, Ping(), as: Pong.self, timeout: .seconds(5))
+                    await Task.yield()
+                }
+            }
+            probe.gate.open()
+            let pong = try await inFlight.value
+            #expect(pong.nonce == 5)
+            await shutdown.value
+            await client.close()
+        } catch {
+            probe.gate.open()
+            await client.close()
+            await server.shutdown(drainTimeout: .milliseconds(100))
+            throw error
+        }
+    }
+
+    @Test func clientReconnectsAfterTheServerRestarts() async throws {
+        let first = KWPServer(configuration: .init(), router: makeTestRouter(Probe()))
+        let port = try await first.start().port!
+        let client = KWPClient(host: "127.0.0.1", port: port, configuration: .init(backoff: .init(initial: .milliseconds(20), maximum: .milliseconds(200))))
+        var second: KWPServer?
+        do {
+            let before = try await client.unary(TestMethod.echo, Ping.with { $0.nonce = 1 }, as: Pong.self)
+            #expect(before.nonce == 3)
+            await first.shutdown(drainTimeout: .seconds(2))
+
+            // Disconnected: calls fail fast with UNAVAILABLE instead of hanging.
+            let started = ContinuousClock.now
+            await expectRPCError(.unavailable) {
+                _ = try await client.unary(TestMethod.echo, Ping(), as: Pong.self, timeout: .seconds(30))
+            }
+            #expect(ContinuousClock.now - started < .seconds(5))
+
+            let restarted = KWPServer(configuration: .init(port: port), router: makeTestRouter(Probe()))
+            second = restarted
+            try await restarted.start()
+            try await client.waitUntilReady(timeout: .seconds(10))
+            let after = try await client.unary(TestMethod.echo, Ping.with { $0.nonce = 2 }, as: Pong.self)
+            #expect(after.nonce == 5)
+            await client.close()
+            await restarted.shutdown()
+        } catch {
+            await client.close()
+            await first.shutdown(drainTimeout: .milliseconds(100))
+            await second?.shutdown(drainTimeout: .milliseconds(100))
+            throw error
+        }
+    }
+
+    @Test func backoffGrowsToItsCapWithJitter() {
+        let backoff = KWPClient.Backoff(initial: .milliseconds(100), maximum: .seconds(2), multiplier: 2, jitter: 0.2)
+        for attempt in 0..<20 {
+            let base = min(100.0 * pow(2, Double(attempt)), 2_000)
+            let delayMs = Double(backoff.delay(attempt: attempt).nanoseconds) / 1_000_000
+            #expect(delayMs >= base * 0.8 - 0.001 && delayMs <= base * 1.2 + 0.001, "attempt \(attempt): \(delayMs)")
+        }
+    }
+
+    @Test func callsToAnAddressWithNothingListeningFailFastWithUnavailable() async throws {
+        // Find a free port, then leave it closed.
+        let probe = KWPServer(configuration: .init(), router: RPCRouter())
+        let port = try await probe.start().port!
+        await probe.shutdown()
+        try await withClient(port: port) { client in
+            await expectRPCError(.unavailable) { _ = try await client.unary(TestMethod.echo, Ping(), as: Pong.self) }
+            // While backing off, further calls fail at once without trying to connect.
+            await expectRPCError(.unavailable) { _ = try await client.unary(TestMethod.echo, Ping(), as: Pong.self) }
+        }
+    }
+
+    @Test func clientTimesOutLocallyAgainstASilentServerAndSendsCancel() async throws {
+        let silent = try await SilentServer.start()
+        do {
+            try await withClient(port: silent.port) { client in
+                let started = ContinuousClock.now
+                await expectRPCError(.deadlineExceeded) {
+                    _ = try await client.unary(TestMethod.echo, Ping(), as: Pong.self, timeout: .milliseconds(150))
+                }
+                #expect(ContinuousClock.now - started < .seconds(5))
+                try await silent.cancels.wait(timeout: .seconds(5), "a Cancel frame at the silent server")
+            }
+            try await silent.close()
+        } catch {
+            try? await silent.close()
+            throw error
+        }
+    }
+}
+
+/// Says Hello and then never answers a call: the client's own deadline must end the call.
+final class SilentServer: Sendable {
+    let channel: any Channel
+    let cancels: Signal
+    var port: Int { channel.localAddress!.port! }
+
+    private init(channel: any Channel, cancels: Signal) {
+        self.channel = channel
+        self.cancels = cancels
+    }
+
+    static func start() async throws -> SilentServer {
+        let cancels = Signal()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try channel.pipeline.syncOperations.addHandler(SilentHandler(cancels: cancels))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return SilentServer(channel: channel, cancels: cancels)
+    }
+
+    func close() async throws { try await channel.close() }
+}
+
+private final class SilentHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = Frame
+    let cancels: Signal
+
+    init(cancels: Signal) { self.cancels = cancels }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.kind {
+        case .hello:
+            var hello = Frame()
+            hello.hello = .with { $0.protocol = KWP.protocolName; $0.maxFrameBytes = KWP.defaultMaxFrameBytes; $0.peer = "silent" }
+            context.writeAndFlush(wrapOutboundOut(hello), promise: nil)
+        case .cancel:
+            cancels.fire()
+        default:
+            break
+        }
+    }
+}
