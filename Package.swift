@@ -18,10 +18,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        // Exact integers, decimals and rationals, and Keel's one decimal grammar. Pure, no dependencies.
+        .target(name: "ExactNumbers"),
         // swift-protobuf output for proto/ (committed; scripts/gen-contracts) + small extensions.
         .target(
             name: "Contracts",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // KWP/1: framing, the Frame envelope, status codes, the RPC server and client on SwiftNIO.
         .target(
@@ -47,6 +49,7 @@ let package = Package(
             exclude: [],
             cSettings: [.headerSearchPath("generated")]
         ),
+        .testTarget(name: "ExactNumbersTests", dependencies: ["ExactNumbers"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(
             name: "KeelWireTests",

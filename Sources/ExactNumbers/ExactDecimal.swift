@@ -1,0 +1,162 @@
+/// An exact decimal: `significand × 10^exponent`. Every valid Keel decimal string is one, and sums,
+/// differences and products of them stay exact.
+public struct ExactDecimal: Sendable, Comparable, CustomStringConvertible {
+    public var significand: BigInt
+    public var exponent: Int
+
+    public init(significand: BigInt, exponent: Int) {
+        self.significand = significand
+        self.exponent = exponent
+    }
+
+    public init(_ integer: BigInt) { self.init(significand: integer, exponent: 0) }
+    public init(_ integer: Int) { self.init(significand: BigInt(integer), exponent: 0) }
+
+    public static let zero = ExactDecimal(0)
+    public static let one = ExactDecimal(1)
+
+    public var isZero: Bool { significand.isZero }
+    public var isNegative: Bool { significand.isNegative }
+    public var signum: Int { significand.signum }
+    public var magnitude: ExactDecimal { ExactDecimal(significand: significand.magnitude, exponent: exponent) }
+
+    /// Both values with the smaller exponent.
+    static func aligned(_ a: ExactDecimal, _ b: ExactDecimal) -> (BigInt, BigInt, Int) {
+        if a.exponent == b.exponent { return (a.significand, b.significand, a.exponent) }
+        if a.exponent < b.exponent {
+            return (a.significand, b.significand * BigInt.pow10(b.exponent - a.exponent), a.exponent)
+        }
+        return (a.significand * BigInt.pow10(a.exponent - b.exponent), b.significand, b.exponent)
+    }
+
+    public static func + (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
+        if a.isZero { return b }
+        if b.isZero { return a }
+        let (x, y, e) = aligned(a, b)
+        return ExactDecimal(significand: x + y, exponent: e)
+    }
+
+    public static prefix func - (a: ExactDecimal) -> ExactDecimal { ExactDecimal(significand: -a.significand, exponent: a.exponent) }
+    public static func - (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal { a + (-b) }
+    public static func * (a: ExactDecimal, b: ExactDecimal) -> ExactDecimal {
+        ExactDecimal(significand: a.significand * b.significand, exponent: a.exponent + b.exponent)
+    }
+    public static func += (a: inout ExactDecimal, b: ExactDecimal) { a = a + b }
+    public static func -= (a: inout ExactDecimal, b: ExactDecimal) { a = a - b }
+
+    public static func == (a: ExactDecimal, b: ExactDecimal) -> Bool {
+        let (x, y, _) = aligned(a, b)
+        return x == y
+    }
+
+    public static func < (a: ExactDecimal, b: ExactDecimal) -> Bool {
+        let (x, y, _) = aligned(a, b)
+        return x < y
+    }
+
+    public var rational: Rational {
+        exponent >= 0
+            ? Rational(significand * BigInt.pow10(exponent))
+            : Rational(numerator: significand, denominator: BigInt.pow10(-exponent))
+    }
+
+    /// Canonical text (spec/planner.md §1): plain notation, no exponent, no trailing fraction
+    /// zeros, `0` for zero.
+    public var description: String {
+        if significand.isZero { return "0" }
+        var digits = Array(significand.magnitudeDigits.utf8)
+        var exp = exponent
+        while digits.count > 1, digits.last == UInt8(ascii: "0"), exp < 0 {
+            digits.removeLast()
+            exp += 1
+        }
+        var text: [UInt8]
+        if exp >= 0 {
+            text = digits + [UInt8](repeating: UInt8(ascii: "0"), count: exp)
+        } else {
+            let fraction = -exp
+            if digits.count > fraction {
+                text = Array(digits[..<(digits.count - fraction)]) + [UInt8(ascii: ".")] + Array(digits[(digits.count - fraction)...])
+            } else {
+                text = [UInt8(ascii: "0"), UInt8(ascii: ".")] + [UInt8](repeating: UInt8(ascii: "0"), count: fraction - digits.count) + digits
+            }
+        }
+        if significand.isNegative { text.insert(UInt8(ascii: "-"), at: 0) }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// `round_lot(x, L) = trunc(x / L) × L` (spec/planner.md §1); `L` zero = `x`.
+    public func roundedToLot(_ lot: ExactDecimal) -> ExactDecimal {
+        if lot.isZero { return self }
+        let units = (rational / lot.rational).truncated()
+        return ExactDecimal(significand: units * lot.significand, exponent: lot.exponent)
+    }
+
+    /// Truncated toward zero to `scale` fraction digits.
+    public func truncated(toScale scale: Int) -> ExactDecimal {
+        if -exponent <= scale { return self }
+        let drop = -exponent - scale
+        return ExactDecimal(significand: significand / BigInt.pow10(drop), exponent: -scale)
+    }
+}
+
+/// The decimal grammar of spec/planner.md §1: `-?(D+(.D*)?|.D+)`, at most 34 significant digits,
+/// at most 60 digits on either side of the point (after removing leading integer zeros and
+/// trailing fraction zeros).
+public enum DecimalGrammar {
+    public static let maxSignificantDigits = 34
+    public static let maxDigitsPerSide = 60
+
+    public static func parse(_ text: String) -> ExactDecimal? {
+        var text = text
+        return text.withUTF8 { parse(utf8: $0) }
+    }
+
+    public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> ExactDecimal? {
+        let n = bytes.count
+        var i = 0
+        var negative = false
+        if i < n, bytes[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        let intStart = i
+        while i < n, isDigit(bytes[i]) { i += 1 }
+        let intEnd = i
+        var fracStart = i, fracEnd = i
+        if i < n, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            fracStart = i
+            while i < n, isDigit(bytes[i]) { i += 1 }
+            fracEnd = i
+        }
+        guard i == n, intEnd > intStart || fracEnd > fracStart else { return nil }
+
+        var firstInt = intStart
+        while firstInt < intEnd, bytes[firstInt] == UInt8(ascii: "0") { firstInt += 1 }
+        var lastFrac = fracEnd
+        while lastFrac > fracStart, bytes[lastFrac - 1] == UInt8(ascii: "0") { lastFrac -= 1 }
+        guard intEnd - firstInt <= maxDigitsPerSide, lastFrac - fracStart <= maxDigitsPerSide else { return nil }
+
+        // The significant digits run from the first to the last non-zero digit.
+        var digits = [UInt8]()
+        digits.reserveCapacity(intEnd - firstInt + lastFrac - fracStart)
+        for j in firstInt..<intEnd { digits.append(bytes[j]) }
+        for j in fracStart..<lastFrac { digits.append(bytes[j]) }
+        var lo = 0
+        while lo < digits.count, digits[lo] == UInt8(ascii: "0") { lo += 1 }
+        if lo == digits.count { return .zero }
+        var hi = digits.count
+        while digits[hi - 1] == UInt8(ascii: "0") { hi -= 1 }
+        guard hi - lo <= maxSignificantDigits else { return nil }
+        let exponent = (digits.count - hi) - (lastFrac - fracStart)
+        let significand: BigInt
+        if hi - lo <= 18 {
+            var value: UInt64 = 0
+            for d in digits[lo..<hi] { value = value * 10 + UInt64(d &- 48) }
+            significand = BigInt(negative: negative, magnitude: value)
+        } else {
+            significand = BigInt(asciiDigits: digits[lo..<hi], negative: negative)
+        }
+        return ExactDecimal(significand: significand, exponent: exponent)
+    }
+
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+}

@@ -1,0 +1,120 @@
+import ExactNumbers
+import Testing
+
+@Suite struct BigIntTests {
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func randomInt128(_ g: inout Generator, bits: Int) -> Int128 {
+        let raw = Int128(truncatingIfNeeded: UInt128(g.next()) << 64 | UInt128(g.next()))
+        let shift = 127 - bits
+        return raw >> shift
+    }
+
+    @Test func arithmeticAgreesWithInt128() {
+        var g = Generator(state: 11)
+        for _ in 0..<20_000 {
+            let a = Self.randomInt128(&g, bits: Int.random(in: 1...62, using: &g))
+            let b = Self.randomInt128(&g, bits: Int.random(in: 1...62, using: &g))
+            let x = BigInt(a), y = BigInt(b)
+            #expect((x + y).int128 == a + b)
+            #expect((x - y).int128 == a - b)
+            #expect((x * y).int128 == a * b)
+            #expect((x < y) == (a < b))
+            #expect((x == y) == (a == b))
+            if b != 0 {
+                let (q, r) = x.quotientAndRemainder(dividingBy: y)
+                #expect(q.int128 == a / b, "\(a) / \(b)")
+                #expect(r.int128 == a % b, "\(a) % \(b)")
+            }
+        }
+    }
+
+    @Test func multiLimbDivisionReconstructsTheDividend() {
+        var g = Generator(state: 5)
+        for _ in 0..<3_000 {
+            var a = BigInt(Int64(bitPattern: g.next()))
+            var b = BigInt(Int64(bitPattern: g.next() >> UInt64.random(in: 0...60, using: &g)))
+            for _ in 0..<Int.random(in: 0...6, using: &g) { a = a * BigInt(Int64(bitPattern: g.next() | 1)) }
+            for _ in 0..<Int.random(in: 0...3, using: &g) { b = b * BigInt(Int64(bitPattern: g.next() | 1)) }
+            if b.isZero { continue }
+            let (q, r) = a.quotientAndRemainder(dividingBy: b)
+            #expect(q * b + r == a)
+            #expect(r.magnitude < b.magnitude)
+            #expect(r.isZero || r.isNegative == a.isNegative)
+        }
+    }
+
+    @Test func decimalTextRoundTrips() {
+        let digits = "123456789012345678901234567890123456789012345678901234567890"
+        let value = BigInt(asciiDigits: Array(digits.utf8))
+        #expect(value.description == digits)
+        #expect((-value).description == "-" + digits)
+        #expect(BigInt.pow10(40).description == "1" + String(repeating: "0", count: 40))
+        #expect(BigInt.zero.description == "0")
+        #expect(BigInt(asciiDigits: Array("000123".utf8)).description == "123")
+    }
+
+    @Test func gcd() {
+        #expect(BigInt.gcd(BigInt(84), BigInt(-36)) == BigInt(12))
+        #expect(BigInt.gcd(BigInt.pow10(30), BigInt.pow10(20) * BigInt(7)) == BigInt.pow10(20))
+    }
+}
+
+@Suite struct RationalAndDecimalTests {
+    func d(_ text: String) -> ExactDecimal { DecimalGrammar.parse(text)! }
+
+    @Test func outputRoundingIsHalfEvenAt34SignificantDigits() {
+        #expect((Rational(2) / Rational(3)).outputString == "0.6666666666666666666666666666666667")
+        #expect((Rational(1) / Rational(3)).outputString == "0.3333333333333333333333333333333333")
+        #expect((Rational(-2) / Rational(3)).outputString == "-0.6666666666666666666666666666666667")
+        #expect((d("0.2").rational / d("0.3").rational).outputString == "0.6666666666666666666666666666666667")
+        #expect((Rational(1) / Rational(8)).outputString == "0.125")
+        #expect(Rational(0).outputString == "0")
+        #expect(Rational(d("-0")).outputString == "0")
+        // exactly representable values are written unchanged
+        #expect(d("1234567890123456789012345678901234").rational.outputString == "1234567890123456789012345678901234")
+        #expect(d("0.0000000000000000000000000000001").rational.outputString == "0.0000000000000000000000000000001")
+        // 35 digits ending in 5: ties to even
+        let tieDown = d("1234567890123456789012345678901234").rational + Rational(1) / Rational(2)
+        #expect(tieDown.outputString == "1234567890123456789012345678901234")
+        let tieUp = d("1234567890123456789012345678901233").rational + Rational(1) / Rational(2)
+        #expect(tieUp.outputString == "1234567890123456789012345678901234")
+        // rounding up across a power of ten
+        let nines = d("9999999999999999999999999999999999").rational + Rational(6) / Rational(10)
+        #expect(nines.outputString == "10000000000000000000000000000000000")
+        #expect((Rational(10).rational(powerOfTen: 50)).outputString == "1" + String(repeating: "0", count: 51))
+    }
+
+    @Test func lotRoundingTruncatesTheExactQuotient() {
+        // 3 × (2/3 − 1) = −1 exactly: one whole lot.
+        let n = Rational(3) * (Rational(2) / Rational(3) - Rational(1))
+        #expect(n.roundedToLot(d("1")).outputString == "-1")
+        #expect(d("0.3").rational.roundedToLot(d("0.1")).outputString == "0.3")
+        #expect(d("-0.3333333333333333").rational.roundedToLot(d("0.001")).outputString == "-0.333")
+        #expect(d("2.9").roundedToLot(d("0.5")).description == "2.5")
+        #expect(d("5").roundedToLot(d("0")).description == "5")
+    }
+
+    @Test func decimalsAddExactly() {
+        #expect((d("0.1") + d("0.2")).description == "0.3")
+        #expect((d("-1.5") + d("1.5")).description == "0")
+        #expect((d("1.25") * d("-4")).description == "-5")
+        #expect(d("0.10") == d("0.1"))
+        #expect(d("-0.1") < d("0"))
+        #expect(d("1234.5678").truncated(toScale: 2).description == "1234.56")
+        #expect(d("-1234.5678").truncated(toScale: 0).description == "-1234")
+    }
+}
+
+extension Rational {
+    func rational(powerOfTen n: Int) -> Rational { self * Rational(BigInt.pow10(n)) }
+}
