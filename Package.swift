@@ -25,6 +25,8 @@ let package = Package(
             name: "Contracts",
             dependencies: ["ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        // Pure planning: proportional, multi-world, overlay, hybrid, target-weight. No I/O.
+        .target(name: "Planning", dependencies: ["Contracts", "ExactNumbers"]),
         // KWP/1: framing, the Frame envelope, status codes, the RPC server and client on SwiftNIO.
         .target(
             name: "KeelWire",
@@ -51,6 +53,9 @@ let package = Package(
         ),
         .testTarget(name: "ExactNumbersTests", dependencies: ["ExactNumbers"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
+        .testTarget(
+            name: "PlanningTests", dependencies: ["Planning", "Contracts", "ExactNumbers"],
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "KeelWireTests",
             dependencies: [

@@ -1,16 +1,56 @@
-/// A request field that failed validation: the stable `reason` (`E_INVALID_DECIMAL`, …) and the
-/// protobuf field path (`positions[3].mark`, `world_alloc_after[w1]`) that spec/wire.md puts in
-/// `ErrorInfo.metadata["field"]`. The transport turns it into INVALID_ARGUMENT.
+/// A request that failed validation or a domain rule: the gRPC status number (INVALID_ARGUMENT by
+/// default), the stable `reason` (`E_INVALID_DECIMAL`, …), the protobuf field path (`positions[3].mark`,
+/// `world_alloc_after[w1]`) that spec/wire.md puts in `ErrorInfo.metadata["field"]`, and any other facts.
+/// Pure modules throw it; the transport turns it into a Status.
 public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// gRPC canonical status numbers used by domain errors.
+    public enum Code: Int32, Sendable {
+        case invalidArgument = 3
+        case notFound = 5
+        case alreadyExists = 6
+        case permissionDenied = 7
+        case failedPrecondition = 9
+        case outOfRange = 11
+        case unavailable = 14
+    }
+
+    public var code: Code
     public var reason: String
     public var field: String
     public var message: String
+    /// Facts besides `field` (e.g. `world_id`).
+    public var metadata: [String: String]
 
-    public init(reason: String, field: String, message: String) {
+    public init(_ code: Code = .invalidArgument, reason: String, field: String, message: String, metadata: [String: String] = [:]) {
+        self.code = code
         self.reason = reason
         self.field = field
         self.message = message
+        self.metadata = metadata
+    }
+
+    public init(reason: String, field: String, message: String) {
+        self.init(.invalidArgument, reason: reason, field: field, message: message)
+    }
+
+    /// `field` plus the other facts, as `ErrorInfo.metadata`.
+    public var allMetadata: [String: String] {
+        var all = metadata
+        all["field"] = field
+        return all
     }
 
     public var description: String { "\(reason) at \(field): \(message)" }
+}
+
+/// Field paths as spec/planner.md §6.2 writes them: protobuf names, `[i]` for list indexes and
+/// `[<key>]` for map keys.
+public enum FieldPath {
+    public static func index(_ base: String, _ i: Int) -> String { "\(base)[\(i)]" }
+    public static func key(_ base: String, _ key: String) -> String { "\(base)[\(key)]" }
+
+    /// Map keys in byte order (the order validation reports them in).
+    public static func sortedKeys<V>(_ map: [String: V]) -> [String] {
+        map.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
 }

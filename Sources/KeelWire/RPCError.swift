@@ -15,9 +15,9 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         self.metadata = metadata
     }
 
-    /// INVALID_ARGUMENT for a request field that failed validation.
-    public init(_ error: FieldError, code: StatusCode = .invalidArgument) {
-        self.init(code, error.message, reason: error.reason, metadata: ["field": error.field])
+    /// The status of a domain error: its code, reason, field and facts.
+    public init(_ error: FieldError) {
+        self.init(StatusCode(number: error.code.rawValue), error.message, reason: error.reason, metadata: error.allMetadata)
     }
 
     /// A domain error naming the offending field (`metadata["field"]`).

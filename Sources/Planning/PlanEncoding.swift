@@ -1,0 +1,139 @@
+import Contracts
+import ExactNumbers
+
+public typealias PlanMessage = Keel_Planner_V1_Plan
+
+/// Plans a validated request and writes the result as the `Plan` message (spec/planner.md §2.2);
+/// ids, time and digest are the service's to fill.
+public enum PlanComputation {
+    public static func plan(_ request: PlanRequest, rebalancer: any Rebalancer = ProportionalRebalancer()) throws(FieldError) -> PlanMessage {
+        let validated = try PlanRequestValidation.validate(request)
+        var message = PlanMessage()
+        message.intent = request.intent
+        message.dryRun = request.dryRun
+        message.scaleCombination = request.scaleCombination == .capped ? .capped : .strategyScale
+        switch validated {
+        case .proportional(let context):
+            message.mode = request.mode == .unspecified ? .scaling : request.mode
+            let plan: RebalancePlan
+            do {
+                plan = try rebalancer.plan(context)
+            } catch {
+                throw error.fieldError
+            }
+            message.perWorld = plan.perWorld.map(encode)
+            message.globalDeltas = plan.globalDeltas.map(encode)
+            message.globalSkipped = plan.globalSkipped.map(encode)
+            message.overlayDeltas = plan.overlayDeltas.map(encode)
+            message.overlaySkipped = plan.overlaySkipped.map(encode)
+        case .targetWeight(let input):
+            message.mode = .targetWeight
+            message.targetWeight = encode(TargetWeightPlanner.plan(input))
+        }
+        return message
+    }
+
+    static func encode(_ world: WorldPlan) -> Keel_Planner_V1_WorldPlan {
+        .with {
+            $0.worldID = world.worldID
+            $0.scaleWorld = world.scaleWorld.outputString
+            $0.scaleByStrategy = world.scaleByStrategy.mapValues(\.outputString)
+            $0.deltas = world.deltas.map(encode)
+            $0.skipped = world.skipped.map(encode)
+        }
+    }
+
+    static func encode(_ delta: SymbolDelta) -> Keel_Planner_V1_Delta {
+        .with {
+            $0.venue = delta.key.venue
+            $0.symbol = delta.key.symbol
+            $0.deltaQty = delta.quantity.description
+        }
+    }
+
+    static func encode(_ skipped: SkippedDelta) -> Keel_Planner_V1_SkippedDelta {
+        .with {
+            $0.worldID = skipped.worldID
+            $0.venue = skipped.key.venue
+            $0.symbol = skipped.key.symbol
+            switch skipped.reason {
+            case .missingMark: $0.reason = .missingMark
+            case .belowMinNotional: $0.reason = .belowMinNotional
+            case .roundedToZero: $0.reason = .roundedToZero
+            }
+            $0.notional = skipped.notional.outputString
+            $0.rawQty = skipped.rawQuantity?.outputString ?? ""
+        }
+    }
+
+    static func encode(_ overlay: OverlayDelta) -> Keel_Planner_V1_OverlayDelta {
+        .with {
+            $0.worldID = overlay.worldID
+            $0.symbol = overlay.instrument
+            $0.deltaQty = overlay.quantity.description
+            $0.notional = overlay.notional.outputString
+        }
+    }
+
+    public static func encode(_ plan: TargetWeightPlan) -> Keel_Planner_V1_TargetWeightPlan {
+        .with { message in
+            message.totalEval = plan.totalEval.description
+            message.targets = plan.targets.map { target in
+                .with {
+                    $0.symbol = target.symbol
+                    $0.weight = target.weight.outputString
+                    $0.targetAmount = target.targetAmount.description
+                    $0.evalAmount = target.evalAmount.description
+                    $0.price = target.price.description
+                }
+            }
+            message.sellLegs = plan.sellLegs.map { leg in
+                .with {
+                    $0.symbol = leg.symbol
+                    $0.name = leg.name
+                    $0.price = leg.price.description
+                    $0.evalAmount = leg.evalAmount.description
+                    $0.targetAmount = leg.targetAmount.description
+                    $0.totalQty = leg.totalQuantity.description
+                    $0.roundQtys = leg.roundQuantities.map(\.description)
+                    $0.lotSize = leg.lotSize.description
+                }
+            }
+            message.buyLegs = plan.buyLegs.map { leg in
+                .with {
+                    $0.symbol = leg.symbol
+                    $0.name = leg.name
+                    $0.price = leg.price.description
+                    $0.evalAmount = leg.evalAmount.description
+                    $0.targetAmount = leg.targetAmount.description
+                    $0.totalAmount = leg.totalAmount.description
+                    $0.roundAmounts = leg.roundAmounts.map(\.description)
+                    $0.estimatedRoundQtys = leg.estimatedRoundQuantities.map(\.description)
+                    $0.lotSize = leg.lotSize.description
+                }
+            }
+            message.excluded = plan.excluded.map { holding in
+                .with {
+                    $0.symbol = holding.symbol
+                    $0.name = holding.name
+                    $0.evalAmount = holding.evalAmount.description
+                }
+            }
+            message.cashCheck = .with {
+                $0.available = plan.available.description
+                $0.required = plan.required.description
+                $0.shortfall = plan.shortfall.description
+            }
+            message.warnings = plan.warnings.map { warning in
+                switch warning {
+                case .weightIgnored(let symbol): .with { $0.kind = .weightIgnored; $0.symbol = symbol }
+                case .missingPrice(let symbol): .with { $0.kind = .missingPrice; $0.symbol = symbol }
+                case .insufficientCash: .with { $0.kind = .insufficientCash }
+                }
+            }
+            message.splitMode = plan.splitMode == .accumulator ? .accumulator : .remainderLast
+            message.sellRounds = UInt32(plan.sellRounds)
+            message.buyRounds = UInt32(plan.buyRounds)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Contracts
+import ExactNumbers
+
+public typealias PlanRequest = Keel_Planner_V1_PlanRequest
+
+/// A validated `PlanRequest`: the proportional context, or a target-weight request.
+public enum ValidatedPlanRequest: Sendable {
+    case proportional(RebalanceContext)
+    case targetWeight(TargetWeightInput)
+}
+
+/// Validation of `PlanRequest` in the order of spec/planner.md §6.1 (steps 1–9): the first failure
+/// answers, naming the field.
+public enum PlanRequestValidation {
+    public static func validate(_ request: PlanRequest) throws(FieldError) -> ValidatedPlanRequest {
+        // 1. mode
+        let mode = request.mode
+        switch mode {
+        case .unspecified, .scaling, .overlay, .hybrid, .targetWeight: break
+        case .UNRECOGNIZED(let number):
+            throw FieldError(reason: "E_UNKNOWN_ENUM", field: "mode", message: "mode \(number) is not a PlanMode")
+        }
+        if mode == .targetWeight {
+            return .targetWeight(try validateTargetWeightMode(request))
+        }
+        if request.hasTargetWeight {
+            throw FieldError(reason: "E_FIELD_NOT_ALLOWED", field: "target_weight", message: "target_weight is only allowed with mode PLAN_MODE_TARGET_WEIGHT")
+        }
+
+        // 2. total_equity
+        let totalEquity = try DecimalText.parseExactNonNegative(request.totalEquity, field: "total_equity")
+        // 3. world allocations
+        let before = try nonNegativeMap(request.worldAllocBefore, field: "world_alloc_before")
+        let after = try nonNegativeMap(request.worldAllocAfter, field: "world_alloc_after")
+        // 4. strategy allocations
+        let strategyBefore = try strategyMap(request.strategyAllocBeforeTotal, field: "strategy_alloc_before_total")
+        let strategyAfter = try strategyMap(request.strategyAllocAfterTotal, field: "strategy_alloc_after_total")
+        // 5. positions
+        var rows: [PositionRow] = []
+        rows.reserveCapacity(request.positions.count)
+        for (i, position) in request.positions.enumerated() {
+            let base = "positions[\(i)]"
+            if position.worldID.isEmpty { throw missing("\(base).world_id") }
+            if position.strategyID.isEmpty { throw missing("\(base).strategy_id") }
+            if position.symbol.isEmpty { throw missing("\(base).symbol") }
+            let quantity = try DecimalText.parseExact(position.qty, field: "\(base).qty")
+            let mark = try DecimalText.parseExactNonNegative(position.mark, field: "\(base).mark")
+            rows.append(PositionRow(worldID: position.worldID, strategyID: position.strategyID, venue: position.venue, symbol: position.symbol, quantity: quantity, mark: mark))
+        }
+        // 6. min_trade_notional, lots, scale_combination
+        let minTradeNotional = request.minTradeNotional.isEmpty ? ExactDecimal.zero : try DecimalText.parseExactNonNegative(request.minTradeNotional, field: "min_trade_notional")
+        let lots = try nonNegativeMap(request.lotSizeBySymbol, field: "lot_size_by_symbol")
+        let combination: ScaleCombination
+        switch request.scaleCombination {
+        case .unspecified, .strategyScale: combination = .strategyScale
+        case .capped: combination = .capped
+        case .UNRECOGNIZED(let number):
+            throw FieldError(reason: "E_UNKNOWN_ENUM", field: "scale_combination", message: "scale_combination \(number) is not a ScaleCombination")
+        }
+        // 7. overlay, when present
+        var overlay: OverlaySettings?
+        var hybridRatio: ExactDecimal?
+        if request.hasOverlay {
+            let config = request.overlay
+            for world in FieldPath.sortedKeys(config.instrumentByWorld) where config.instrumentByWorld[world]!.isEmpty {
+                throw missing("overlay.instrument_by_world[\(world)]")
+            }
+            let prices = try nonNegativeMap(config.priceBySymbol, field: "overlay.price_by_symbol")
+            let minimum = config.minOrderNotional.isEmpty ? ExactDecimal.zero : try DecimalText.parseExactNonNegative(config.minOrderNotional, field: "overlay.min_order_notional")
+            if !config.hybridRatio.isEmpty {
+                hybridRatio = try DecimalText.parseExact(config.hybridRatio, field: "overlay.hybrid_ratio")
+            }
+            overlay = OverlaySettings(instrumentByWorld: config.instrumentByWorld, priceBySymbol: prices, minOrderNotional: minimum)
+        }
+        // 8. every world with positions has an after allocation
+        var seen = Set<String>()
+        for row in rows where seen.insert(row.worldID).inserted && after[row.worldID] == nil {
+            throw FieldError(
+                reason: "E_WORLD_ALLOC_MISSING", field: "world_alloc_after[\(row.worldID)]",
+                message: "world \(row.worldID) has positions but no after-allocation; liquidation is requested with \"0\"",
+                metadata: ["world_id": row.worldID])
+        }
+        // 9. the mode's own requirements
+        let rebalanceMode: RebalanceMode
+        switch mode {
+        case .overlay, .hybrid:
+            guard let overlay else {
+                throw FieldError(.failedPrecondition, reason: "E_OVERLAY_CONFIG", field: "overlay", message: "mode \(mode == .overlay ? "PLAN_MODE_OVERLAY" : "PLAN_MODE_HYBRID") needs an overlay config")
+            }
+            if mode == .hybrid {
+                guard let ratio = hybridRatio else { throw missing("overlay.hybrid_ratio") }
+                guard ratio.signum >= 0, ratio <= .one else {
+                    throw FieldError(reason: "E_OUT_OF_RANGE", field: "overlay.hybrid_ratio", message: "overlay.hybrid_ratio must be within [0, 1], got \(request.overlay.hybridRatio)")
+                }
+                rebalanceMode = .hybrid(overlay, ratio: ratio)
+            } else {
+                rebalanceMode = .overlay(overlay)
+            }
+        default:
+            rebalanceMode = .scaling
+        }
+        return .proportional(RebalanceContext(
+            totalEquity: totalEquity, worldAllocBefore: before, worldAllocAfter: after,
+            strategyAllocBefore: strategyBefore, strategyAllocAfter: strategyAfter, positions: rows,
+            minTradeNotional: minTradeNotional, lotSizeBySymbol: lots, mode: rebalanceMode, scaleCombination: combination))
+    }
+
+    /// TARGET_WEIGHT (twap.md TW.7): the proportional fields must be empty, then TW.6.
+    static func validateTargetWeightMode(_ request: PlanRequest) throws(FieldError) -> TargetWeightInput {
+        let notAllowed: [(String, Bool)] = [
+            ("total_equity", !request.totalEquity.isEmpty),
+            ("world_alloc_before", !request.worldAllocBefore.isEmpty),
+            ("world_alloc_after", !request.worldAllocAfter.isEmpty),
+            ("strategy_alloc_before_total", !request.strategyAllocBeforeTotal.isEmpty),
+            ("strategy_alloc_after_total", !request.strategyAllocAfterTotal.isEmpty),
+            ("positions", !request.positions.isEmpty),
+            ("lot_size_by_symbol", !request.lotSizeBySymbol.isEmpty),
+            ("overlay", request.hasOverlay),
+        ]
+        if let (field, _) = notAllowed.first(where: { $0.1 }) {
+            throw FieldError(reason: "E_FIELD_NOT_ALLOWED", field: field, message: "\(field) is not allowed with mode PLAN_MODE_TARGET_WEIGHT")
+        }
+        guard request.hasTargetWeight else { throw missing("target_weight") }
+        return try TargetWeightValidation.validate(request.targetWeight, prefix: "target_weight.")
+    }
+
+    static func missing(_ field: String) -> FieldError {
+        FieldError(reason: "E_MISSING_FIELD", field: field, message: "\(field) is required")
+    }
+
+    static func nonNegativeMap(_ map: [String: String], field: String) throws(FieldError) -> [String: ExactDecimal] {
+        var result: [String: ExactDecimal] = [:]
+        result.reserveCapacity(map.count)
+        for key in FieldPath.sortedKeys(map) {
+            result[key] = try DecimalText.parseExactNonNegative(map[key]!, field: "\(field)[\(key)]")
+        }
+        return result
+    }
+
+    static func strategyMap(_ map: [String: Keel_Planner_V1_StrategyAllocation], field: String) throws(FieldError) -> [String: [String: ExactDecimal]] {
+        var result: [String: [String: ExactDecimal]] = [:]
+        for world in FieldPath.sortedKeys(map) {
+            result[world] = try nonNegativeMap(map[world]!.byStrategy, field: "\(field)[\(world)]")
+        }
+        return result
+    }
+}
+
+extension PlanningFailure {
+    /// The status of a planning failure: FAILED_PRECONDITION (spec/planner.md §6.2).
+    public var fieldError: FieldError {
+        FieldError(.failedPrecondition, reason: reason, field: field, message: message, metadata: metadata)
+    }
+}
