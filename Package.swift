@@ -51,6 +51,8 @@ let package = Package(
             exclude: [],
             cSettings: [.headerSearchPath("generated")]
         ),
+        // Benchmarks (scripts/bench builds them in release; the tests never run them).
+        .executableTarget(name: "planner-bench", dependencies: ["Planning", "Contracts"], path: "Benchmarks/planner-bench"),
         .testTarget(name: "ExactNumbersTests", dependencies: ["ExactNumbers"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(

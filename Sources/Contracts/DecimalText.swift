@@ -10,8 +10,9 @@ public enum DecimalText {
     public static let maxDigitsPerSide = DecimalGrammar.maxDigitsPerSide
 
     /// Parses `text` exactly or throws `E_INVALID_DECIMAL` naming `field`.
-    public static func parseExact(_ text: String, field: String) throws(FieldError) -> ExactDecimal {
+    public static func parseExact(_ text: String, field: @autoclosure () -> String) throws(FieldError) -> ExactDecimal {
         guard let value = DecimalGrammar.parse(text) else {
+            let field = field()
             throw FieldError(
                 reason: "E_INVALID_DECIMAL", field: field,
                 message: "\(field) is not a decimal: \(quoted(text)) (plain notation such as \"0.1\" or \"-12.5\", at most 34 significant digits)")
@@ -20,9 +21,10 @@ public enum DecimalText {
     }
 
     /// Parses `text` exactly as a value that must be ≥ 0 (`E_NEGATIVE_VALUE` otherwise).
-    public static func parseExactNonNegative(_ text: String, field: String) throws(FieldError) -> ExactDecimal {
-        let value = try parseExact(text, field: field)
+    public static func parseExactNonNegative(_ text: String, field: @autoclosure () -> String) throws(FieldError) -> ExactDecimal {
+        let value = try parseExact(text, field: field())
         if value.isNegative {
+            let field = field()
             throw FieldError(reason: "E_NEGATIVE_VALUE", field: field, message: "\(field) must be ≥ 0, got \(text)")
         }
         return value

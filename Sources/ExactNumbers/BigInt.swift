@@ -1,95 +1,124 @@
 /// An arbitrary-precision signed integer: just enough arithmetic for Keel's exact decimal and
 /// rational maths (add, subtract, multiply, truncating division, comparison, decimal text).
-/// Magnitudes are little-endian base-2^32 limbs without leading zero limbs; zero has no limbs.
+/// Values that fit in Int128 — nearly all of them — live inline without allocating; larger ones use
+/// little-endian base-2^32 limbs. The representation is unique (a value that fits is always small).
 public struct BigInt: Sendable, Hashable, Comparable, CustomStringConvertible {
-    @usableFromInline var negative: Bool
-    @usableFromInline var limbs: [UInt32]
-
-    public static let zero = BigInt(negative: false, limbs: [])
-    public static let one = BigInt(1)
-
-    @inlinable init(negative: Bool, limbs: [UInt32]) {
-        self.negative = negative
-        self.limbs = limbs
-        normalize()
+    @usableFromInline enum Storage: Sendable, Hashable {
+        case small(Int128)
+        /// |value| > Int128 range; limbs without leading zeros.
+        case large(negative: Bool, limbs: [UInt32])
     }
 
-    public init(_ value: Int) { self.init(Int64(value)) }
+    @usableFromInline var storage: Storage
 
-    public init(_ value: Int64) {
-        self.init(negative: value < 0, magnitude: value.magnitude)
-    }
+    public static let zero = BigInt(Int128(0))
+    public static let one = BigInt(Int128(1))
 
-    public init(_ value: UInt64) { self.init(negative: false, magnitude: value) }
-
-    public init(_ value: Int128) {
-        let magnitude = value.magnitude
-        var limbs: [UInt32] = []
-        var rest = magnitude
-        while rest > 0 {
-            limbs.append(UInt32(truncatingIfNeeded: rest))
-            rest >>= 32
-        }
-        self.init(negative: value < 0, limbs: limbs)
-    }
+    @inlinable public init(_ value: Int128) { storage = .small(value) }
+    public init(_ value: Int) { storage = .small(Int128(value)) }
+    public init(_ value: Int64) { storage = .small(Int128(value)) }
+    public init(_ value: UInt64) { storage = .small(Int128(value)) }
 
     init(negative: Bool, magnitude: UInt64) {
-        var limbs: [UInt32] = []
-        if magnitude > 0 {
-            limbs.append(UInt32(truncatingIfNeeded: magnitude))
-            if magnitude >> 32 > 0 { limbs.append(UInt32(truncatingIfNeeded: magnitude >> 32)) }
+        storage = .small(negative ? -Int128(magnitude) : Int128(magnitude))
+    }
+
+    /// From sign and magnitude limbs, normalised.
+    init(negative: Bool, limbs: [UInt32]) {
+        var limbs = limbs
+        while let last = limbs.last, last == 0 { limbs.removeLast() }
+        if limbs.count <= 4 {
+            var magnitude: UInt128 = 0
+            for limb in limbs.reversed() { magnitude = magnitude << 32 | UInt128(limb) }
+            if magnitude <= UInt128(Int128.max) {
+                storage = .small(negative ? -Int128(magnitude) : Int128(magnitude))
+                return
+            }
+            if negative, magnitude == UInt128(Int128.max) + 1 {
+                storage = .small(Int128.min)
+                return
+            }
         }
-        self.init(negative: negative, limbs: limbs)
+        storage = .large(negative: negative, limbs: limbs)
+    }
+
+    /// Sign and magnitude limbs, whatever the storage.
+    var parts: (negative: Bool, limbs: [UInt32]) {
+        switch storage {
+        case .small(let value):
+            var magnitude = value.magnitude
+            var limbs: [UInt32] = []
+            while magnitude > 0 {
+                limbs.append(UInt32(truncatingIfNeeded: magnitude))
+                magnitude >>= 32
+            }
+            return (value < 0, limbs)
+        case .large(let negative, let limbs):
+            return (negative, limbs)
+        }
     }
 
     /// From ASCII decimal digits (no sign).
     public init<C: Collection>(asciiDigits digits: C, negative: Bool = false) where C.Element == UInt8 {
         var value = BigInt.zero
-        var chunk: UInt64 = 0
+        var chunk: Int128 = 0
         var chunkDigits = 0
+        let billion = BigInt(Int128(1_000_000_000))
         for d in digits {
-            chunk = chunk * 10 + UInt64(d &- 48)
+            chunk = chunk * 10 + Int128(d &- 48)
             chunkDigits += 1
             if chunkDigits == 9 {
-                value = value.multipliedAdding(UInt32(1_000_000_000), UInt32(chunk))
+                value = value * billion + BigInt(chunk)
                 chunk = 0
                 chunkDigits = 0
             }
         }
         if chunkDigits > 0 {
-            value = value.multipliedAdding(UInt32(BigInt.smallPowersOf10[chunkDigits]), UInt32(chunk))
+            value = value * BigInt(Int128(BigInt.smallPowersOf10[chunkDigits])) + BigInt(chunk)
         }
-        value.negative = negative && !value.limbs.isEmpty
-        self = value
+        self = negative ? -value : value
     }
 
-    @inlinable mutating func normalize() {
-        while let last = limbs.last, last == 0 { limbs.removeLast() }
-        if limbs.isEmpty { negative = false }
+    public var isZero: Bool {
+        if case .small(let value) = storage { return value == 0 }
+        return false
     }
 
-    public var isZero: Bool { limbs.isEmpty }
-    public var isNegative: Bool { negative }
+    public var isNegative: Bool {
+        switch storage {
+        case .small(let value): value < 0
+        case .large(let negative, _): negative
+        }
+    }
+
     /// -1, 0 or 1.
-    public var signum: Int { limbs.isEmpty ? 0 : (negative ? -1 : 1) }
-    public var magnitude: BigInt { BigInt(negative: false, limbs: limbs) }
+    public var signum: Int {
+        switch storage {
+        case .small(let value): value == 0 ? 0 : (value < 0 ? -1 : 1)
+        case .large(let negative, _): negative ? -1 : 1
+        }
+    }
+
+    public var magnitude: BigInt {
+        switch storage {
+        case .small(let value):
+            return value == Int128.min ? BigInt(negative: false, limbs: parts.limbs) : BigInt(value.magnitude == 0 ? 0 : Int128(value.magnitude))
+        case .large(_, let limbs):
+            return BigInt(negative: false, limbs: limbs)
+        }
+    }
 
     /// The value as Int128 when it fits.
     public var int128: Int128? {
-        guard limbs.count <= 4 else { return nil }
-        var magnitude: UInt128 = 0
-        for limb in limbs.reversed() { magnitude = magnitude << 32 | UInt128(limb) }
-        if negative {
-            guard magnitude <= UInt128(Int128.max) + 1 else { return nil }
-            return magnitude == UInt128(Int128.max) + 1 ? Int128.min : -Int128(magnitude)
-        }
-        guard magnitude <= UInt128(Int128.max) else { return nil }
-        return Int128(magnitude)
+        if case .small(let value) = storage { return value }
+        return nil
     }
 
     public var bitWidth: Int {
-        guard let last = limbs.last else { return 0 }
-        return (limbs.count - 1) * 32 + (32 - last.leadingZeroBitCount)
+        switch storage {
+        case .small(let value): 128 - value.magnitude.leadingZeroBitCount
+        case .large(_, let limbs): (limbs.count - 1) * 32 + (32 - limbs.last!.leadingZeroBitCount)
+        }
     }
 
     // MARK: magnitude helpers
@@ -157,20 +186,6 @@ public struct BigInt: Sendable, Hashable, Comparable, CustomStringConvertible {
             }
         }
         return result
-    }
-
-    /// self × m + a for small m and a (used when reading decimal digits).
-    func multipliedAdding(_ m: UInt32, _ a: UInt32) -> BigInt {
-        var result = [UInt32]()
-        result.reserveCapacity(limbs.count + 1)
-        var carry = UInt64(a)
-        for limb in limbs {
-            let t = UInt64(limb) * UInt64(m) + carry
-            result.append(UInt32(truncatingIfNeeded: t))
-            carry = t >> 32
-        }
-        if carry > 0 { result.append(UInt32(carry)) }
-        return BigInt(negative: negative, limbs: result)
     }
 
     /// Divides a magnitude by a one-limb divisor: (quotient, remainder).
@@ -269,20 +284,46 @@ public struct BigInt: Sendable, Hashable, Comparable, CustomStringConvertible {
     // MARK: arithmetic
 
     public static func + (a: BigInt, b: BigInt) -> BigInt {
-        if a.negative == b.negative { return BigInt(negative: a.negative, limbs: addMagnitudes(a.limbs, b.limbs)) }
-        let c = compareMagnitudes(a.limbs, b.limbs)
+        if case .small(let x) = a.storage, case .small(let y) = b.storage {
+            let (sum, overflow) = x.addingReportingOverflow(y)
+            if !overflow { return BigInt(sum) }
+        }
+        let (an, al) = a.parts
+        let (bn, bl) = b.parts
+        if an == bn { return BigInt(negative: an, limbs: addMagnitudes(al, bl)) }
+        let c = compareMagnitudes(al, bl)
         if c == 0 { return .zero }
         return c > 0
-            ? BigInt(negative: a.negative, limbs: subtractMagnitudes(a.limbs, b.limbs))
-            : BigInt(negative: b.negative, limbs: subtractMagnitudes(b.limbs, a.limbs))
+            ? BigInt(negative: an, limbs: subtractMagnitudes(al, bl))
+            : BigInt(negative: bn, limbs: subtractMagnitudes(bl, al))
     }
 
-    public static prefix func - (a: BigInt) -> BigInt { BigInt(negative: !a.negative, limbs: a.limbs) }
+    public static prefix func - (a: BigInt) -> BigInt {
+        switch a.storage {
+        case .small(let value):
+            if value != Int128.min { return BigInt(-value) }
+            return BigInt(negative: false, limbs: a.parts.limbs)
+        case .large(let negative, let limbs):
+            return BigInt(negative: !negative, limbs: limbs)
+        }
+    }
 
-    public static func - (a: BigInt, b: BigInt) -> BigInt { a + (-b) }
+    public static func - (a: BigInt, b: BigInt) -> BigInt {
+        if case .small(let x) = a.storage, case .small(let y) = b.storage {
+            let (difference, overflow) = x.subtractingReportingOverflow(y)
+            if !overflow { return BigInt(difference) }
+        }
+        return a + (-b)
+    }
 
     public static func * (a: BigInt, b: BigInt) -> BigInt {
-        BigInt(negative: a.negative != b.negative, limbs: multiplyMagnitudes(a.limbs, b.limbs))
+        if case .small(let x) = a.storage, case .small(let y) = b.storage {
+            let (product, overflow) = x.multipliedReportingOverflow(by: y)
+            if !overflow { return BigInt(product) }
+        }
+        let (an, al) = a.parts
+        let (bn, bl) = b.parts
+        return BigInt(negative: an != bn, limbs: multiplyMagnitudes(al, bl))
     }
 
     public static func += (a: inout BigInt, b: BigInt) { a = a + b }
@@ -292,20 +333,39 @@ public struct BigInt: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Truncating division: the quotient rounds toward zero, the remainder has the dividend's sign.
     public func quotientAndRemainder(dividingBy divisor: BigInt) -> (quotient: BigInt, remainder: BigInt) {
         precondition(!divisor.isZero, "division by zero")
-        let (q, r) = BigInt.divideMagnitudes(limbs, divisor.limbs)
-        return (BigInt(negative: negative != divisor.negative, limbs: q), BigInt(negative: negative, limbs: r))
+        if case .small(let x) = storage, case .small(let y) = divisor.storage, !(x == Int128.min && y == -1) {
+            return (BigInt(x / y), BigInt(x % y))
+        }
+        let (n, nl) = parts
+        let (d, dl) = divisor.parts
+        let (q, r) = BigInt.divideMagnitudes(nl, dl)
+        return (BigInt(negative: n != d, limbs: q), BigInt(negative: n, limbs: r))
     }
 
     public static func / (a: BigInt, b: BigInt) -> BigInt { a.quotientAndRemainder(dividingBy: b).quotient }
     public static func % (a: BigInt, b: BigInt) -> BigInt { a.quotientAndRemainder(dividingBy: b).remainder }
 
     public static func < (a: BigInt, b: BigInt) -> Bool {
-        if a.negative != b.negative { return a.negative }
-        let c = compareMagnitudes(a.limbs, b.limbs)
-        return a.negative ? c > 0 : c < 0
+        switch (a.storage, b.storage) {
+        case (.small(let x), .small(let y)):
+            return x < y
+        case (.small, .large(let negative, _)):
+            return !negative
+        case (.large(let negative, _), .small):
+            return negative
+        case (.large(let an, let al), .large(let bn, let bl)):
+            if an != bn { return an }
+            let c = compareMagnitudes(al, bl)
+            return an ? c > 0 : c < 0
+        }
     }
 
     public static func gcd(_ a: BigInt, _ b: BigInt) -> BigInt {
+        if case .small(let x) = a.storage, case .small(let y) = b.storage {
+            var u = x.magnitude, v = y.magnitude
+            while v != 0 { (u, v) = (v, u % v) }
+            return u <= UInt128(Int128.max) ? BigInt(Int128(u)) : BigInt(negative: false, limbs: [0, 0, 0, 0x8000_0000])
+        }
         var x = a.magnitude
         var y = b.magnitude
         while !y.isZero { (x, y) = (y, x % y) }
@@ -331,7 +391,11 @@ public struct BigInt: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Decimal digits of the magnitude (no sign).
     public var magnitudeDigits: String {
-        if limbs.isEmpty { return "0" }
+        let limbs: [UInt32]
+        switch storage {
+        case .small(let value): return String(value.magnitude)
+        case .large(_, let l): limbs = l
+        }
         var chunks: [UInt32] = []
         var rest = limbs
         while !rest.isEmpty {
@@ -348,5 +412,5 @@ public struct BigInt: Sendable, Hashable, Comparable, CustomStringConvertible {
         return text
     }
 
-    public var description: String { (negative ? "-" : "") + magnitudeDigits }
+    public var description: String { (isNegative ? "-" : "") + magnitudeDigits }
 }

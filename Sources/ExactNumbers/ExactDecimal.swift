@@ -133,29 +133,26 @@ public enum DecimalGrammar {
         while firstInt < intEnd, bytes[firstInt] == UInt8(ascii: "0") { firstInt += 1 }
         var lastFrac = fracEnd
         while lastFrac > fracStart, bytes[lastFrac - 1] == UInt8(ascii: "0") { lastFrac -= 1 }
-        guard intEnd - firstInt <= maxDigitsPerSide, lastFrac - fracStart <= maxDigitsPerSide else { return nil }
+        let fractionDigits = lastFrac - fracStart
+        guard intEnd - firstInt <= maxDigitsPerSide, fractionDigits <= maxDigitsPerSide else { return nil }
 
-        // The significant digits run from the first to the last non-zero digit.
-        var digits = [UInt8]()
-        digits.reserveCapacity(intEnd - firstInt + lastFrac - fracStart)
-        for j in firstInt..<intEnd { digits.append(bytes[j]) }
-        for j in fracStart..<lastFrac { digits.append(bytes[j]) }
-        var lo = 0
-        while lo < digits.count, digits[lo] == UInt8(ascii: "0") { lo += 1 }
-        if lo == digits.count { return .zero }
-        var hi = digits.count
-        while digits[hi - 1] == UInt8(ascii: "0") { hi -= 1 }
-        guard hi - lo <= maxSignificantDigits else { return nil }
-        let exponent = (digits.count - hi) - (lastFrac - fracStart)
-        let significand: BigInt
-        if hi - lo <= 18 {
-            var value: UInt64 = 0
-            for d in digits[lo..<hi] { value = value * 10 + UInt64(d &- 48) }
-            significand = BigInt(negative: negative, magnitude: value)
-        } else {
-            significand = BigInt(asciiDigits: digits[lo..<hi], negative: negative)
+        // The significant digits run from the first to the last non-zero digit across the point:
+        // positions 0..<count over the integer digits [firstInt, intEnd) then [fracStart, lastFrac).
+        let integerDigits = intEnd - firstInt
+        let count = integerDigits + fractionDigits
+        @inline(__always) func digit(_ position: Int) -> UInt8 {
+            position < integerDigits ? bytes[firstInt + position] &- 48 : bytes[fracStart + position - integerDigits] &- 48
         }
-        return ExactDecimal(significand: significand, exponent: exponent)
+        var lo = 0
+        while lo < count, digit(lo) == 0 { lo += 1 }
+        if lo == count { return .zero }
+        var hi = count
+        while digit(hi - 1) == 0 { hi -= 1 }
+        guard hi - lo <= maxSignificantDigits else { return nil }
+        let exponent = (count - hi) - fractionDigits
+        var significand: Int128 = 0
+        for position in lo..<hi { significand = significand * 10 + Int128(digit(position)) }
+        return ExactDecimal(significand: BigInt(negative ? -significand : significand), exponent: exponent)
     }
 
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }

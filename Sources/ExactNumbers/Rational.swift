@@ -119,5 +119,10 @@ public struct Rational: Sendable, Comparable, CustomStringConvertible {
 }
 
 extension BigInt {
-    var lastDigitIsOdd: Bool { (limbs.first ?? 0) & 1 == 1 }
+    var lastDigitIsOdd: Bool {
+        switch storage {
+        case .small(let value): value & 1 != 0
+        case .large(_, let limbs): (limbs.first ?? 0) & 1 == 1
+        }
+    }
 }

@@ -39,12 +39,12 @@ public enum PlanRequestValidation {
         var rows: [PositionRow] = []
         rows.reserveCapacity(request.positions.count)
         for (i, position) in request.positions.enumerated() {
-            let base = "positions[\(i)]"
-            if position.worldID.isEmpty { throw missing("\(base).world_id") }
-            if position.strategyID.isEmpty { throw missing("\(base).strategy_id") }
-            if position.symbol.isEmpty { throw missing("\(base).symbol") }
-            let quantity = try DecimalText.parseExact(position.qty, field: "\(base).qty")
-            let mark = try DecimalText.parseExactNonNegative(position.mark, field: "\(base).mark")
+            // Field paths are only built on failure: this loop runs once per position.
+            if position.worldID.isEmpty { throw missing("positions[\(i)].world_id") }
+            if position.strategyID.isEmpty { throw missing("positions[\(i)].strategy_id") }
+            if position.symbol.isEmpty { throw missing("positions[\(i)].symbol") }
+            let quantity = try DecimalText.parseExact(position.qty, field: "positions[\(i)].qty")
+            let mark = try DecimalText.parseExactNonNegative(position.mark, field: "positions[\(i)].mark")
             rows.append(PositionRow(worldID: position.worldID, strategyID: position.strategyID, venue: position.venue, symbol: position.symbol, quantity: quantity, mark: mark))
         }
         // 6. min_trade_notional, lots, scale_combination

@@ -44,8 +44,8 @@ public struct ProportionalRebalancer: Rebalancer {
     /// §3.5–§3.6: per key, the netted notional change, then a delta or a skip record.
     private func materialise(world: RowIndex.World, factors: [Rational], context: RebalanceContext, into plan: inout WorldPlan) {
         let minimum = context.minTradeNotional.rational
-        for key in world.keyOrder {
-            let accumulator = world.keys[key]!
+        for accumulator in world.keys {
+            let key = accumulator.key
             let changing = accumulator.nonZeroQuantityFactors.contains { factors[$0] != .one }
             if accumulator.positiveMarkCount == 0 {
                 if changing {
@@ -54,8 +54,8 @@ public struct ProportionalRebalancer: Rebalancer {
                 continue
             }
             var notional = Rational.zero
-            for (factor, sum) in accumulator.notionalByFactor where !sum.isZero {
-                notional += sum.rational * (factors[factor] - .one)
+            for sum in accumulator.sums where !sum.notional.isZero {
+                notional += sum.notional.rational * (factors[sum.factor] - .one)
             }
             if notional.isZero { continue }
             if notional.magnitude < minimum {
@@ -91,7 +91,7 @@ public struct ProportionalRebalancer: Rebalancer {
         for key in order {
             let quantity = sums[key]!
             if quantity.isZero { continue }
-            let marks = index.globalMarks[key]!
+            let marks = index.marks(of: key)
             let mark = marks.sum.rational / Rational(BigInt(marks.count))
             let notional = quantity.rational * mark
             if notional.magnitude < minimum {
@@ -166,12 +166,12 @@ struct WorldFactors {
             b = explicit.mapValues(\.rational)
         } else {
             var total = ExactDecimal.zero
-            for (_, notional) in world.strategyNotional { total += notional }
+            for notional in world.strategyNotional { total += notional }
             if total.signum > 0 {
                 let denominator = context.totalEquity.signum > 0 ? context.totalEquity.rational : total.rational
-                for (strategy, notional) in world.strategyNotional { b[strategy] = notional.rational / denominator }
+                for (strategy, notional) in zip(world.strategyOrder, world.strategyNotional) { b[strategy] = notional.rational / denominator }
             } else {
-                for (strategy, _) in world.strategyNotional { b[strategy] = .zero }
+                for strategy in world.strategyOrder { b[strategy] = .zero }
             }
         }
 
@@ -216,26 +216,52 @@ struct WorldFactors {
 
 /// The one pass over the rows: worlds in first-appearance order, and per world its keys (first
 /// appearance), per key the notional per factor and the positive marks; across worlds the positive
-/// marks per key (for the global mean).
+/// marks per key (for the global mean). Keys are interned once, so each row costs one hash of its
+/// key, one of its world (skipped when it repeats the previous row's) and one of its strategy.
 struct RowIndex {
+    struct FactorSum {
+        /// 0 = the world scale; i = the world's i-th strategy (1-based).
+        var factor: Int
+        /// Σ qty × mark of the key's rows with this factor.
+        var notional: ExactDecimal
+        var hasNonZeroQuantity: Bool
+    }
+
     struct KeyAccumulator {
-        /// Σ qty × mark per factor index (factor 0 = the world scale; i = the world's i-th strategy).
-        var notionalByFactor: [Int: ExactDecimal] = [:]
+        let key: SymbolKey
+        let globalID: Int
+        /// Few entries (one per strategy holding the key): a list beats a hash table here.
+        var sums: [FactorSum] = []
         var positiveMarkSum = ExactDecimal.zero
         var positiveMarkCount = 0
+
         /// Factors of rows with a non-zero quantity (for MISSING_MARK).
-        var nonZeroQuantityFactors: Set<Int> = []
+        var nonZeroQuantityFactors: [Int] { sums.filter(\.hasNonZeroQuantity).map(\.factor) }
+
+        mutating func add(notional: ExactDecimal, factor: Int, quantity: ExactDecimal, mark: ExactDecimal) {
+            if let i = sums.firstIndex(where: { $0.factor == factor }) {
+                sums[i].notional += notional
+                if !quantity.isZero { sums[i].hasNonZeroQuantity = true }
+            } else {
+                sums.append(FactorSum(factor: factor, notional: notional, hasNonZeroQuantity: !quantity.isZero))
+            }
+            if mark.signum > 0 {
+                positiveMarkSum += mark
+                positiveMarkCount += 1
+            }
+        }
     }
 
     struct World {
         let id: String
-        var keyOrder: [SymbolKey] = []
-        var keys: [SymbolKey: KeyAccumulator] = [:]
+        /// In first-appearance order among the world's rows.
+        var keys: [KeyAccumulator] = []
+        var slotByKeyID: [Int: Int] = [:]
         /// Strategies in first-appearance order; a row's factor is 1 + its strategy's position here.
         var strategyOrder: [String] = []
         var strategyIndex: [String: Int] = [:]
-        /// Σ qty × mark per strategy (signed), in the world.
-        var strategyNotional: [String: ExactDecimal] = [:]
+        /// Σ qty × mark per strategy (signed), parallel to `strategyOrder`.
+        var strategyNotional: [ExactDecimal] = []
         var netNotional = ExactDecimal.zero
     }
 
@@ -245,51 +271,67 @@ struct RowIndex {
     }
 
     var worlds: [World] = []
-    var globalMarks: [SymbolKey: MarkSum] = [:]
+    var keyIDs: [SymbolKey: Int] = [:]
+    var globalMarks: [MarkSum] = []
 
     init(_ rows: [PositionRow]) {
         var worldIndex: [String: Int] = [:]
+        var previousWorld: (id: String, index: Int)?
         for row in rows {
             let w: Int
-            if let existing = worldIndex[row.worldID] {
+            if let previous = previousWorld, previous.id == row.worldID {
+                w = previous.index
+            } else if let existing = worldIndex[row.worldID] {
                 w = existing
             } else {
                 w = worlds.count
                 worldIndex[row.worldID] = w
                 worlds.append(World(id: row.worldID))
             }
-            let notional = row.quantity * row.mark
-            let factor: Int
-            if let s = worlds[w].strategyIndex[row.strategyID] {
-                factor = s + 1
-            } else {
-                factor = worlds[w].strategyOrder.count + 1
-                worlds[w].strategyIndex[row.strategyID] = worlds[w].strategyOrder.count
-                worlds[w].strategyOrder.append(row.strategyID)
-            }
-            worlds[w].strategyNotional[row.strategyID, default: .zero] += notional
-            worlds[w].netNotional += notional
+            previousWorld = (row.worldID, w)
 
-            if worlds[w].keys[row.key] == nil {
-                worlds[w].keys[row.key] = KeyAccumulator()
-                worlds[w].keyOrder.append(row.key)
+            let keyID: Int
+            if let existing = keyIDs[row.key] {
+                keyID = existing
+            } else {
+                keyID = globalMarks.count
+                keyIDs[row.key] = keyID
+                globalMarks.append(MarkSum())
             }
-            worlds[w].keys[row.key]!.add(notional: notional, factor: factor, row: row)
             if row.mark.signum > 0 {
-                globalMarks[row.key, default: MarkSum()].sum += row.mark
-                globalMarks[row.key, default: MarkSum()].count += 1
+                globalMarks[keyID].sum += row.mark
+                globalMarks[keyID].count += 1
             }
+            worlds[w].add(row, keyID: keyID)
         }
     }
+
+    func marks(of key: SymbolKey) -> MarkSum { globalMarks[keyIDs[key]!] }
 }
 
-extension RowIndex.KeyAccumulator {
-    mutating func add(notional: ExactDecimal, factor: Int, row: PositionRow) {
-        notionalByFactor[factor, default: .zero] += notional
-        if row.mark.signum > 0 {
-            positiveMarkSum += row.mark
-            positiveMarkCount += 1
+extension RowIndex.World {
+    mutating func add(_ row: PositionRow, keyID: Int) {
+        let notional = row.quantity * row.mark
+        let strategy: Int
+        if let s = strategyIndex[row.strategyID] {
+            strategy = s
+        } else {
+            strategy = strategyOrder.count
+            strategyIndex[row.strategyID] = strategy
+            strategyOrder.append(row.strategyID)
+            strategyNotional.append(.zero)
         }
-        if !row.quantity.isZero { nonZeroQuantityFactors.insert(factor) }
+        strategyNotional[strategy] += notional
+        netNotional += notional
+
+        let slot: Int
+        if let existing = slotByKeyID[keyID] {
+            slot = existing
+        } else {
+            slot = keys.count
+            slotByKeyID[keyID] = slot
+            keys.append(RowIndex.KeyAccumulator(key: row.key, globalID: keyID))
+        }
+        keys[slot].add(notional: notional, factor: strategy + 1, quantity: row.quantity, mark: row.mark)
     }
 }

@@ -53,6 +53,29 @@ import Testing
         }
     }
 
+    @Test func largeValuesAgreeWithTheInlineOnes() {
+        // Scaling by 10^50 forces the limb representation; scaling back must give the inline value.
+        var g = Generator(state: 23)
+        let big = BigInt.pow10(50)
+        for _ in 0..<5_000 {
+            let a = Self.randomInt128(&g, bits: Int.random(in: 1...120, using: &g))
+            let b = Self.randomInt128(&g, bits: Int.random(in: 1...120, using: &g))
+            let x = BigInt(a) * big, y = BigInt(b) * big
+            #expect((x + y) / big == BigInt(a) + BigInt(b))
+            #expect((x - y) / big == BigInt(a) - BigInt(b))
+            #expect((x < y) == (a < b))
+            #expect((x * y) / big / big == BigInt(a) * BigInt(b))
+            #expect(x / big == BigInt(a))
+            #expect(BigInt.gcd(x, big) == BigInt.gcd(BigInt(a), BigInt(1)) * big || a == 0)
+        }
+        // Int128.min edge
+        let minimum = BigInt(Int128.min)
+        #expect(-(-minimum) == minimum)
+        #expect((minimum / BigInt(-1)).description == "170141183460469231731687303715884105728")
+        #expect(minimum.magnitude.description == "170141183460469231731687303715884105728")
+        #expect(BigInt.gcd(minimum, minimum).description == "170141183460469231731687303715884105728")
+    }
+
     @Test func decimalTextRoundTrips() {
         let digits = "123456789012345678901234567890123456789012345678901234567890"
         let value = BigInt(asciiDigits: Array(digits.utf8))
