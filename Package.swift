@@ -11,11 +11,15 @@ let package = Package(
         .library(name: "Contracts", targets: ["Contracts"]),
         .library(name: "KeelWire", targets: ["KeelWire"]),
         .library(name: "CKeelClient", targets: ["CKeelClient"]),
+        .library(name: "Planning", targets: ["Planning"]),
+        .executable(name: "keel-planner", targets: ["keel-planner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // Exact integers, decimals and rationals, and Keel's one decimal grammar. Pure, no dependencies.
@@ -26,7 +30,10 @@ let package = Package(
             dependencies: ["ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // Pure planning: proportional, multi-world, overlay, hybrid, target-weight. No I/O.
-        .target(name: "Planning", dependencies: ["Contracts", "ExactNumbers"]),
+        .target(
+            name: "Planning",
+            dependencies: ["Contracts", "ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         // KWP/1: framing, the Frame envelope, status codes, the RPC server and client on SwiftNIO.
         .target(
             name: "KeelWire",
@@ -35,6 +42,34 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // What the services' stores share: opening a WAL database with migrations, ids, commit signals.
+        .target(
+            name: "KeelStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // keel-planner: handlers + store + events over the pure Planning module.
+        .target(
+            name: "PlannerService",
+            dependencies: [
+                "Planning", "Contracts", "KeelWire", "KeelStore", "ExactNumbers",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .executableTarget(
+            name: "keel-planner",
+            dependencies: [
+                "PlannerService", "KeelWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -53,11 +88,18 @@ let package = Package(
         ),
         // Benchmarks (scripts/bench builds them in release; the tests never run them).
         .executableTarget(name: "planner-bench", dependencies: ["Planning", "Contracts"], path: "Benchmarks/planner-bench"),
+        .testTarget(
+            name: "PlannerServiceTests",
+            dependencies: ["PlannerService", "Planning", "KeelWire", "Contracts", "KeelStore", "KeelTestSupport"]),
         .testTarget(name: "ExactNumbersTests", dependencies: ["ExactNumbers"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
-        .testTarget(
-            name: "PlanningTests", dependencies: ["Planning", "Contracts", "ExactNumbers"],
+        // The spec's example cases (Fixtures/, copied from shared/cases) and their comparison rules.
+        .target(
+            name: "KeelTestSupport",
+            dependencies: ["ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/KeelTestSupport",
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "PlanningTests", dependencies: ["Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(
             name: "KeelWireTests",
             dependencies: [

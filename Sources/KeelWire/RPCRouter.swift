@@ -56,6 +56,14 @@ public struct RPCRouter: Sendable {
         }
     }
 
+    /// A unary handler that works on the encoded bodies itself (to keep the request bytes as
+    /// received, or to answer stored bytes unchanged).
+    public mutating func unaryBytes(
+        _ rpc: RPCDescriptor, handler: @escaping @Sendable (Data, ServerContext) async throws -> [UInt8]
+    ) {
+        handlers[rpc.path] = .unary(handler)
+    }
+
     /// Registers a typed unary handler for a method of Keel's contracts.
     public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ rpc: RPCDescriptor, allowUnauthenticated: Bool = false,
@@ -78,7 +86,7 @@ public struct RPCRouter: Sendable {
     func requiresAuthentication(_ method: String) -> Bool { !unauthenticatedMethods.contains(method) }
 
     /// Undecodable body → INVALID_ARGUMENT (spec/wire.md §Calls).
-    static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: Data) throws(RPCError) -> M {
+    public static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: Data) throws(RPCError) -> M {
         do {
             return try M(serializedBytes: body)
         } catch {

@@ -1,3 +1,4 @@
+import KeelTestSupport
 import Contracts
 import Foundation
 import Planning

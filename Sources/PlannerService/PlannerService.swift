@@ -1,0 +1,221 @@
+import Contracts
+import Foundation
+import KeelStore
+import KeelWire
+import Logging
+import Planning
+import SwiftProtobuf
+
+/// keel-planner's RPCs (spec/planner.md): `Plan` validates, plans with the pure module, stores the
+/// plan and its events in one transaction and answers; `GetPlan` answers a stored plan as it was;
+/// `Watch` streams the event outbox from a resume point.
+public final class PlannerService: Sendable {
+    public static let topic = "rebalancing.planned"
+
+    let store: PlannerStore
+    let rebalancer: any Rebalancer
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    public init(store: PlannerStore, rebalancer: any Rebalancer = ProportionalRebalancer(),
+                clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger = Logger(label: "keel.planner")) {
+        self.store = store
+        self.rebalancer = rebalancer
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func register(into router: inout RPCRouter) {
+        router.unaryBytes(KeelRPC.plannerPlan) { body, context in
+            try await self.plan(body: body, context: context)
+        }
+        router.unaryBytes(KeelRPC.plannerGetPlan) { body, context in
+            try await self.getPlan(RPCRouter.decode(Keel_Planner_V1_GetPlanRequest.self, body))
+        }
+        router.serverStreaming(KeelRPC.plannerWatch) { (request: Keel_Planner_V1_WatchRequest, writer: ResponseStreamWriter<Keel_Planner_V1_PlannerEvent>, context: ServerContext) in
+            try await self.watch(request, writer: writer, context: context)
+        }
+    }
+
+    // MARK: Plan
+
+    func plan(body: Data, context: ServerContext) async throws -> [UInt8] {
+        let request = try RPCRouter.decode(PlanRequest.self, body)
+        var plan: PlanMessage
+        do {
+            plan = try PlanComputation.plan(request, rebalancer: rebalancer)
+        } catch {
+            context.logger.info("plan rejected", metadata: ["reason": "\(error.reason)", "field": "\(error.field)"])
+            throw RPCError(error)
+        }
+        if request.dryRun {
+            // Nothing stored, no event, the idempotency key ignored (§5.3).
+            return try Self.planResponse(planBytes: plan.serializedBytes(options: Self.deterministic), replayed: false)
+        }
+        let key = context.idempotencyKey
+        if let key { try Self.checkIdempotencyKey(key) }
+        let digest = PlanRequestDigest.digest(request)
+        if let key, let replay = try await replay(key: key, digest: digest) { return replay }
+
+        let createdAt = clock()
+        plan.planID = "pln_" + ULID.make(timeMs: createdAt)
+        plan.createdAtMs = createdAt
+        plan.requestDigest = digest
+        let planBytes: Data = try plan.serializedBytes(options: Self.deterministic)
+        let stored = PlannerStore.StoredPlan(
+            planID: plan.planID, createdAtMs: createdAt, requestDigest: digest, idempotencyKey: key,
+            requestBytes: body, planBytes: planBytes)
+        do {
+            let seq = try await store.insert(stored, events: Self.events(of: plan))
+            context.logger.info("plan stored", metadata: ["plan_id": "\(plan.planID)", "worlds": "\(plan.perWorld.count)", "last_seq": "\(seq)"])
+        } catch is PlannerStore.KeyTaken {
+            // A concurrent call with the same key won: answer as a replay of its plan.
+            if let key, let replay = try await replay(key: key, digest: digest) { return replay }
+            throw RPCError(.unavailable, "the plan could not be stored", reason: "E_STORE_UNAVAILABLE")
+        } catch {
+            context.logger.error("store failed", metadata: ["error": "\(error)"])
+            throw RPCError(.unavailable, "the plan could not be stored; nothing was written", reason: "E_STORE_UNAVAILABLE")
+        }
+        return Self.planResponse(planBytes: planBytes, replayed: false)
+    }
+
+    /// Same key and digest → the stored plan byte for byte; another digest → ALREADY_EXISTS.
+    func replay(key: String, digest: String) async throws -> [UInt8]? {
+        let stored: PlannerStore.StoredPlan?
+        do {
+            stored = try await store.plan(forKey: key)
+        } catch {
+            throw RPCError(.unavailable, "the plan store cannot be read", reason: "E_STORE_UNAVAILABLE")
+        }
+        guard let stored else { return nil }
+        guard stored.requestDigest == digest else {
+            throw RPCError.field(
+                .alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
+                "idempotency-key was used for a different request (plan \(stored.planID))", metadata: ["plan_id": stored.planID])
+        }
+        return Self.planResponse(planBytes: stored.planBytes, replayed: true)
+    }
+
+    static func checkIdempotencyKey(_ key: String) throws(RPCError) {
+        let printable = key.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7e }
+        guard !key.isEmpty, key.utf8.count <= 128, printable else {
+            throw RPCError.field(
+                .invalidArgument, reason: "E_INVALID_IDEMPOTENCY_KEY", field: MetadataKey.idempotencyKey,
+                "idempotency-key must be 1–128 printable ASCII characters")
+        }
+    }
+
+    /// `PlanResponse{plan = 1, replayed = 2}` around the stored plan bytes, unchanged.
+    static func planResponse(planBytes: Data, replayed: Bool) -> [UInt8] {
+        var out: [UInt8] = [0x0A]
+        appendVarint(UInt64(planBytes.count), to: &out)
+        out.append(contentsOf: planBytes)
+        if replayed { out += [0x10, 0x01] }
+        return out
+    }
+
+    static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    static let deterministic: BinaryEncodingOptions = {
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        return options
+    }()
+
+    /// One `rebalancing.planned` event per world (one for a TARGET_WEIGHT plan), §5.4 and amendment 8.
+    static func events(of plan: PlanMessage) -> [Keel_Planner_V1_PlannerEvent] {
+        if plan.mode == .targetWeight {
+            return [.with {
+                $0.topic = topic
+                $0.eventID = "\(plan.planID):target_weight"
+                $0.timeMs = plan.createdAtMs
+                $0.planID = plan.planID
+                $0.mode = plan.mode
+                $0.deltaCount = UInt32(plan.targetWeight.sellLegs.count + plan.targetWeight.buyLegs.count)
+                $0.intent = plan.intent
+                $0.targetWeight = plan.targetWeight
+            }]
+        }
+        return plan.perWorld.map { world in
+            let overlay = plan.overlayDeltas.filter { $0.worldID == world.worldID }
+            return .with {
+                $0.topic = topic
+                $0.eventID = "\(plan.planID):\(world.worldID)"
+                $0.timeMs = plan.createdAtMs
+                $0.planID = plan.planID
+                $0.worldID = world.worldID
+                $0.mode = plan.mode
+                $0.scaleWorld = world.scaleWorld
+                $0.scaleByStrategy = world.scaleByStrategy
+                $0.deltas = world.deltas
+                $0.overlayDeltas = overlay
+                $0.deltaCount = UInt32(world.deltas.count + overlay.count)
+                $0.intent = plan.intent
+            }
+        }
+    }
+
+    // MARK: GetPlan
+
+    func getPlan(_ request: Keel_Planner_V1_GetPlanRequest) async throws -> [UInt8] {
+        guard !request.planID.isEmpty else {
+            throw RPCError.field(.invalidArgument, reason: "E_MISSING_FIELD", field: "plan_id", "plan_id is required")
+        }
+        let stored: PlannerStore.StoredPlan?
+        do {
+            stored = try await store.plan(id: request.planID)
+        } catch {
+            throw RPCError(.unavailable, "the plan store cannot be read", reason: "E_STORE_UNAVAILABLE")
+        }
+        guard let stored else {
+            throw RPCError.field(.notFound, reason: "E_PLAN_NOT_FOUND", field: "plan_id", "no plan \(request.planID) (dry runs are never stored)")
+        }
+        // GetPlanResponse{plan = 1, request = 2}, both as stored.
+        var out: [UInt8] = [0x0A]
+        Self.appendVarint(UInt64(stored.planBytes.count), to: &out)
+        out.append(contentsOf: stored.planBytes)
+        out.append(0x12)
+        Self.appendVarint(UInt64(stored.requestBytes.count), to: &out)
+        out.append(contentsOf: stored.requestBytes)
+        return out
+    }
+
+    // MARK: Watch
+
+    func watch(_ request: Keel_Planner_V1_WatchRequest, writer: ResponseStreamWriter<Keel_Planner_V1_PlannerEvent>, context: ServerContext) async throws {
+        for (i, topic) in request.topics.enumerated() where topic != Self.topic {
+            throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_TOPIC", field: "topics[\(i)]", "unknown topic \"\(topic)\"; the planner publishes \(Self.topic)")
+        }
+        var cursor: UInt64
+        if request.liveOnly {
+            cursor = store.commits.latest
+        } else {
+            cursor = request.afterSeq
+            if let oldest = try await store.oldestSeq(), cursor < oldest - 1 {
+                throw RPCError.field(
+                    .outOfRange, reason: "E_RESUME_POINT_EXPIRED", field: "after_seq",
+                    "events up to \(oldest - 1) are no longer retained", metadata: ["oldest_seq": "\(oldest)"])
+            }
+        }
+        context.logger.debug("watch started", metadata: ["after_seq": "\(cursor)"])
+        while !Task.isCancelled {
+            let batch = try await store.events(after: cursor, limit: 256)
+            if batch.isEmpty {
+                await store.commits.wait(after: cursor)
+                continue
+            }
+            for event in batch {
+                try await writer.send(event)
+                cursor = event.seq
+            }
+        }
+        throw CancellationError()
+    }
+}

@@ -1,0 +1,127 @@
+import Contracts
+import Foundation
+import GRDB
+import KeelStore
+
+/// keel-planner's store: plans (with their request bytes, digest and idempotency key) and the event
+/// outbox. A plan and its events are written in one transaction.
+public final class PlannerStore: Sendable {
+    public struct StoredPlan: Sendable {
+        public var planID: String
+        public var createdAtMs: Int64
+        public var requestDigest: String
+        public var idempotencyKey: String?
+        public var requestBytes: Data
+        public var planBytes: Data
+    }
+
+    /// Another call stored a plan under the same idempotency key first.
+    public struct KeyTaken: Error {}
+
+    let pool: DatabasePool
+    /// Raised after every commit of events, so `Watch` streams follow without polling.
+    public let commits: CommitSignal
+
+    public init(path: String) throws {
+        pool = try StoreSetup.open(path: path, migrator: Self.migrator)
+        let latest = try pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MAX(seq) FROM planner_events") ?? 0 }
+        commits = CommitSignal(latest: latest)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: plans and event outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE plans (
+                    plan_id TEXT PRIMARY KEY,
+                    created_at_ms INTEGER NOT NULL,
+                    request_digest TEXT NOT NULL,
+                    idempotency_key TEXT UNIQUE,
+                    request BLOB NOT NULL,
+                    plan BLOB NOT NULL
+                );
+                CREATE TABLE planner_events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL UNIQUE,
+                    topic TEXT NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    plan_id TEXT NOT NULL REFERENCES plans(plan_id),
+                    event BLOB NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+
+    public func plan(forKey key: String) async throws -> StoredPlan? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key]).map(Self.storedPlan)
+        }
+    }
+
+    public func plan(id: String) async throws -> StoredPlan? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id]).map(Self.storedPlan)
+        }
+    }
+
+    /// Writes the plan and its events (their `seq` assigned here) in one transaction; answers the
+    /// highest `seq` written. Throws `KeyTaken` when the idempotency key is already stored.
+    public func insert(_ plan: StoredPlan, events: [Keel_Planner_V1_PlannerEvent]) async throws -> UInt64 {
+        let latest: UInt64
+        do {
+            latest = try await pool.write { db -> UInt64 in
+                try db.execute(
+                    sql: "INSERT INTO plans (plan_id, created_at_ms, request_digest, idempotency_key, request, plan) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [plan.planID, plan.createdAtMs, plan.requestDigest, plan.idempotencyKey, plan.requestBytes, plan.planBytes])
+                var last: UInt64 = 0
+                for event in events {
+                    let bytes: Data = try event.serializedBytes()
+                    try db.execute(
+                        sql: "INSERT INTO planner_events (event_id, topic, time_ms, plan_id, event) VALUES (?, ?, ?, ?, ?)",
+                        arguments: [event.eventID, event.topic, event.timeMs, event.planID, bytes])
+                    last = UInt64(db.lastInsertedRowID)
+                }
+                return last
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && plan.idempotencyKey != nil
+            && (error.message ?? "").contains("idempotency_key") {
+            throw KeyTaken()
+        }
+        if latest > 0 { commits.committed(upTo: latest) }
+        return latest
+    }
+
+    /// Events with `seq > after`, in order, at most `limit`.
+    public func events(after: UInt64, limit: Int) async throws -> [Keel_Planner_V1_PlannerEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, event FROM planner_events WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit]).map { row in
+                var event = try Keel_Planner_V1_PlannerEvent(serializedBytes: row["event"] as Data)
+                event.seq = row["seq"]
+                return event
+            }
+        }
+    }
+
+    /// The oldest retained event's `seq`, nil when there is none.
+    public func oldestSeq() async throws -> UInt64? {
+        try await pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MIN(seq) FROM planner_events") }
+    }
+
+    /// Retention (spec/planner.md §5.4): drops events older than 7 days that are not among the
+    /// newest 100,000. Plans are kept (at least 30 days is required; nothing deletes them yet).
+    public func pruneEvents(nowMs: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                DELETE FROM planner_events
+                WHERE time_ms < ? AND seq <= (SELECT MAX(seq) FROM planner_events) - 100000
+                """, arguments: [nowMs - 7 * 24 * 3_600_000])
+        }
+    }
+
+    static func storedPlan(_ row: Row) -> StoredPlan {
+        StoredPlan(
+            planID: row["plan_id"], createdAtMs: row["created_at_ms"], requestDigest: row["request_digest"],
+            idempotencyKey: row["idempotency_key"], requestBytes: row["request"], planBytes: row["plan"])
+    }
+}
