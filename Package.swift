@@ -91,8 +91,8 @@ let package = Package(
         .testTarget(
             name: "PlannerServiceTests",
             dependencies: ["PlannerService", "Planning", "KeelWire", "Contracts", "KeelStore", "KeelTestSupport"]),
-        .testTarget(name: "ExactNumbersTests", dependencies: ["ExactNumbers"]),
-        .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
+        .testTarget(name: "ExactNumbersTests", dependencies: ["ExactNumbers", "KeelTestSupport"]),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KeelTestSupport"]),
         // The spec's example cases (Fixtures/, copied from shared/cases) and their comparison rules.
         .target(
             name: "KeelTestSupport",

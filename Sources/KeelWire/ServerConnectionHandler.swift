@@ -59,7 +59,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         helloTimer = context.eventLoop.scheduleTask(in: configuration.helloTimeout) {
             bound.value.helloTimedOut()
         }
-        scheduleIdleCheck(at: lastActivity + configuration.idleTimeout)
+        // The idle clock starts with the handshake; until then the Hello timeout applies.
         context.fireChannelActive()
     }
 
@@ -114,6 +114,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if hello.maxFrameBytes > 0 { peerMaxFrameBytes = hello.maxFrameBytes }
             state = .open
             context.writeAndFlush(wrapOutboundOut(.hello(maxFrameBytes: configuration.maxFrameBytes, peer: configuration.serverName)), promise: nil)
+            scheduleIdleCheck(at: lastActivity + configuration.idleTimeout)
         case .open, .draining:
             switch frame.kind {
             case .request(let request):
@@ -362,7 +363,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func idleCheck() {
-        guard state == .open || state == .awaitingHello, calls.isEmpty else { return }
+        guard state == .open, calls.isEmpty else { return }
         let due = lastActivity + configuration.idleTimeout
         if NIODeadline.now() >= due {
             logger.debug("closing idle connection")

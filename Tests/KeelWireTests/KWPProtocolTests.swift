@@ -153,8 +153,9 @@ import Testing
     @Test func aConnectionThatNeverSaysHelloIsClosed() async throws {
         try await withServer(.init(helloTimeout: .milliseconds(200))) { _, port in
             try await RawSession.run(port: port) { session in
-                // Half a frame, then silence (a slow client cannot hold the connection).
-                try await session.send(bytes: [0, 0, 0, 10, 1, 2])
+                // Half a frame, then silence (a slow client cannot hold the connection). On a
+                // loaded machine the server may have closed already: the write may fail.
+                try? await session.send(bytes: [0, 0, 0, 10, 1, 2])
                 let frames = try await session.framesUntilClosed()
                 #expect(frames.map { $0.goAway.code } == [StatusCode.deadlineExceeded.rawValue])
             }

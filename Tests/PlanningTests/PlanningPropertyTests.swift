@@ -1,19 +1,11 @@
 import ExactNumbers
+import KeelTestSupport
 import Planning
 import Testing
 
 /// Properties of proportional planning over seeded random portfolios.
 @Suite struct PlanningPropertyTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Generator = SeededGenerator
 
     static func decimal(_ g: inout Generator, _ range: ClosedRange<Int>, scale: Int) -> ExactDecimal {
         ExactDecimal(significand: BigInt(Int.random(in: range, using: &g)), exponent: -scale)
@@ -21,7 +13,7 @@ import Testing
 
     /// worlds × strategies × symbols on two venues (one of them the absent venue).
     static func portfolio(seed: UInt64, rows: Int = 200, scalesOne: Bool = false, lot: ExactDecimal? = nil) -> RebalanceContext {
-        var g = Generator(state: seed)
+        var g = Generator(seed: seed)
         let worlds = (0..<4).map { "w\($0)" }
         let symbols = (0..<6).map { "S\($0)" }
         var positions: [PositionRow] = []
@@ -56,7 +48,7 @@ import Testing
     func nettingDoesNotDependOnRowOrder(seed: UInt64) throws {
         var context = Self.portfolio(seed: seed, lot: ExactDecimal(significand: BigInt(1), exponent: -2))
         let planned = try ProportionalRebalancer().plan(context)
-        var g = Generator(state: seed &* 31)
+        var g = Generator(seed: seed &* 31)
         context.positions.shuffle(using: &g)
         let shuffled = try ProportionalRebalancer().plan(context)
         #expect(Self.deltasByWorldAndKey(planned) == Self.deltasByWorldAndKey(shuffled))
