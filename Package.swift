@@ -87,7 +87,9 @@ let package = Package(
             cSettings: [.headerSearchPath("generated")]
         ),
         // Benchmarks (scripts/bench builds them in release; the tests never run them).
-        .executableTarget(name: "planner-bench", dependencies: ["Planning", "Contracts"], path: "Benchmarks/planner-bench"),
+        .executableTarget(
+            name: "planner-bench", dependencies: ["Planning", "Contracts", "PlannerService", "KeelWire"],
+            path: "Benchmarks/planner-bench"),
         .testTarget(
             name: "PlannerServiceTests",
             dependencies: ["PlannerService", "Planning", "KeelWire", "Contracts", "KeelStore", "KeelTestSupport"]),

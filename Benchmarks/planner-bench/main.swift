@@ -1,10 +1,13 @@
 import Contracts
 import Foundation
+import KeelWire
+import PlannerService
 import Planning
 
-// planner-bench <positions> [repeats]: plans a seeded portfolio (10 worlds, 50 strategies,
-// 500 symbols, 3 venues) through the pure Planning module and prints one JSON line:
-// the median, min and max wall time of the repeats and the process's peak RSS.
+// planner-bench pure|rpc <positions> [repeats]: plans a seeded portfolio (10 worlds, 50 strategies,
+// 500 symbols, 3 venues) through the pure Planning module (pure) or the Plan RPC of an in-process
+// keel-planner (rpc), and prints one JSON line: median, min and max wall time of the repeats, the
+// baseline measured in the same run, and the process's peak RSS.
 
 struct SplitMix: RandomNumberGenerator {
     var state: UInt64
@@ -56,19 +59,72 @@ func peakRSSKiB() -> Int {
     return 0
 }
 
-let arguments = CommandLine.arguments
-let count = arguments.count > 1 ? Int(arguments[1])! : 100_000
-let repeats = arguments.count > 2 ? Int(arguments[2])! : 5
-let request = portfolio(positions: count)
-var times: [Double] = []
-var deltas = 0
-for _ in 0..<repeats {
-    let start = DispatchTime.now().uptimeNanoseconds
-    let plan = try PlanComputation.plan(request)
-    let end = DispatchTime.now().uptimeNanoseconds
-    times.append(Double(end - start) / 1_000_000)
-    deltas = plan.perWorld.reduce(0) { $0 + $1.deltas.count }
+func summary(_ samples: [Double]) -> String {
+    let sorted = samples.sorted()
+    return #""median_ms":\#(String(format: "%.2f", sorted[sorted.count / 2])),"min_ms":\#(String(format: "%.2f", sorted.first!)),"max_ms":\#(String(format: "%.2f", sorted.last!))"#
 }
-times.sort()
-let median = times[times.count / 2]
-print(#"{"benchmark":"planning.pure","positions":\#(count),"repeats":\#(repeats),"median_ms":\#(String(format: "%.2f", median)),"min_ms":\#(String(format: "%.2f", times.first!)),"max_ms":\#(String(format: "%.2f", times.last!)),"deltas":\#(deltas),"peak_rss_kib":\#(peakRSSKiB())}"#)
+
+func time(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
+}
+
+func timeAsync(_ body: () async throws -> Void) async rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try await body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
+}
+
+// usage: planner-bench pure|rpc <positions> [repeats]
+let arguments = CommandLine.arguments
+let mode = arguments.count > 1 ? arguments[1] : "pure"
+let count = arguments.count > 2 ? Int(arguments[2])! : 100_000
+let repeats = arguments.count > 3 ? Int(arguments[3])! : 5
+let request = portfolio(positions: count)
+
+switch mode {
+case "pure":
+    // Baseline: validation alone (parsing every decimal of the request), in the same run.
+    var baseline: [Double] = []
+    var planning: [Double] = []
+    var deltas = 0
+    for _ in 0..<repeats {
+        baseline.append(try time { _ = try PlanRequestValidation.validate(request) })
+        planning.append(try time {
+            let plan = try PlanComputation.plan(request)
+            deltas = plan.perWorld.reduce(0) { $0 + $1.deltas.count }
+        })
+    }
+    print(#"{"benchmark":"planning.pure","positions":\#(count),"repeats":\#(repeats),\#(summary(planning)),"baseline":"validation only",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"deltas":\#(deltas),"peak_rss_kib":\#(peakRSSKiB())}"#)
+case "rpc":
+    // The Plan RPC end to end (encode, send, decode, validate, plan, store, answer) against an
+    // in-process keel-planner on loopback; baseline: the same request bytes echoed by a KWP/1
+    // handler that answers an empty message, on the same client.
+    let directory = NSTemporaryDirectory() + "keel-planner-bench-\(UUID().uuidString)"
+    let planner = try await PlannerServer.start(.init(port: 0, dataDirectory: directory))
+    var router = RPCRouter()
+    router.unaryBytes(KeelRPC.healthCheck) { _, _ in [] }
+    let echo = KWPServer(configuration: .init(maxFrameBytes: 64 * 1024 * 1024), router: router)
+    let echoAddress = try await echo.start()
+    let client = KWPClient(host: "127.0.0.1", port: planner.address.port!, configuration: .init(maxFrameBytes: 64 * 1024 * 1024))
+    let echoClient = KWPClient(host: "127.0.0.1", port: echoAddress.port!, configuration: .init(maxFrameBytes: 64 * 1024 * 1024))
+    let body: Data = try request.serializedBytes()
+    var rpc: [Double] = []
+    var baseline: [Double] = []
+    _ = try await client.unary(KeelRPC.plannerPlan, request, as: Keel_Planner_V1_PlanResponse.self, timeout: .seconds(60))
+    _ = try await echoClient.unaryBytes(KeelRPC.healthCheck.path, body: body, timeout: .seconds(60))
+    for _ in 0..<repeats {
+        baseline.append(try await timeAsync { _ = try await echoClient.unaryBytes(KeelRPC.healthCheck.path, body: body, timeout: .seconds(60)) })
+        rpc.append(try await timeAsync { _ = try await client.unary(KeelRPC.plannerPlan, request, as: Keel_Planner_V1_PlanResponse.self, timeout: .seconds(60)) })
+    }
+    await client.close()
+    await echoClient.close()
+    await planner.stop()
+    await echo.shutdown()
+    try? FileManager.default.removeItem(atPath: directory)
+    print(#"{"benchmark":"planning.rpc","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(rpc)),"baseline":"KWP/1 echo of the same bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"peak_rss_kib":\#(peakRSSKiB())}"#)
+default:
+    print("usage: planner-bench pure|rpc <positions> [repeats]")
+    exit(2)
+}

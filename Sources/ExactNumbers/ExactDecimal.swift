@@ -155,5 +155,38 @@ public enum DecimalGrammar {
         return ExactDecimal(significand: BigInt(negative ? -significand : significand), exponent: exponent)
     }
 
+    /// The canonical text of a valid decimal: `text` itself when it already is canonical (checked
+    /// on its bytes, without converting), else the reformatted value; nil when `text` is invalid.
+    public static func canonical(_ text: String) -> String? {
+        var text = text
+        let alreadyCanonical = text.withUTF8 { bytes -> Bool in
+            guard !bytes.isEmpty else { return false }
+            var i = 0
+            if bytes[0] == UInt8(ascii: "-") { i = 1 }
+            guard i < bytes.count, isDigit(bytes[i]) else { return false }
+            // no leading zero unless "0" or "0.x"; "-0" is not canonical
+            if bytes[i] == UInt8(ascii: "0") {
+                if i + 1 == bytes.count { return i == 0 }
+                guard bytes[i + 1] == UInt8(ascii: ".") else { return false }
+            }
+            var point = -1
+            for j in i..<bytes.count {
+                if bytes[j] == UInt8(ascii: ".") {
+                    guard point < 0 else { return false }
+                    point = j
+                } else if !isDigit(bytes[j]) {
+                    return false
+                }
+            }
+            if point >= 0 {
+                // digits after the point, the last one not zero; "-0.0…" has a non-zero digit somewhere
+                guard point < bytes.count - 1, bytes[bytes.count - 1] != UInt8(ascii: "0") else { return false }
+            }
+            return true
+        }
+        if alreadyCanonical, parse(text) != nil { return text }
+        return parse(text)?.description
+    }
+
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
 }

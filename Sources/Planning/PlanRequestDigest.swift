@@ -77,6 +77,6 @@ public enum PlanRequestDigest {
     }
 
     static func canonical(_ text: String) -> String {
-        DecimalGrammar.parse(text)?.description ?? text
+        DecimalGrammar.canonical(text) ?? text
     }
 }

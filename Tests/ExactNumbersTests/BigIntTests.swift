@@ -133,3 +133,18 @@ import Testing
 extension Rational {
     func rational(powerOfTen n: Int) -> Rational { self * Rational(BigInt.pow10(n)) }
 }
+
+@Suite struct CanonicalTextTests {
+    @Test(arguments: [
+        ("0", "0"), ("-0", "0"), ("0.10", "0.1"), ("1.", "1"), (".5", "0.5"), ("007", "7"), ("-0.50", "-0.5"),
+        ("12.34", "12.34"), ("-12.34", "-12.34"), ("0.001", "0.001"), ("100", "100"), ("-0.0", "0"), ("1.0", "1"),
+    ])
+    func canonicalTextMatchesTheParsedValue(input: String, canonical: String) {
+        #expect(DecimalGrammar.canonical(input) == canonical)
+        #expect(DecimalGrammar.canonical(input) == DecimalGrammar.parse(input)?.description)
+    }
+
+    @Test func invalidTextHasNoCanonicalForm() {
+        for text in ["", "-", "1e5", "+1", "1.2.3", " 1"] { #expect(DecimalGrammar.canonical(text) == nil) }
+    }
+}
