@@ -34,6 +34,8 @@ let package = Package(
             name: "Planning",
             dependencies: ["Contracts", "ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        // Pure order building: venue policy, reduce-only legs, the strategy split, the shared-account policy.
+        .target(name: "Execution", dependencies: ["Planning", "Contracts", "ExactNumbers"]),
         // KWP/1: framing, the Frame envelope, status codes, the RPC server and client on SwiftNIO.
         .target(
             name: "KeelWire",
@@ -101,6 +103,7 @@ let package = Package(
             dependencies: ["ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/KeelTestSupport",
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(
             name: "KeelWireTests",

@@ -1,0 +1,260 @@
+import ExactNumbers
+import Foundation
+
+public enum TimeInForce: String, Sendable, CaseIterable {
+    case gtc = "GTC", ioc = "IOC", fok = "FOK", gtx = "GTX", day = "DAY"
+}
+
+/// One instrument of a venue: its canonical key, aliases and constraints.
+public struct InstrumentConstraint: Sendable {
+    public var key: String
+    public var aliases: [String]
+    public var lotSize: ExactDecimal?
+    public var tickSize: ExactDecimal?
+    public var minNotional: ExactDecimal?
+
+    func matches(_ symbol: String) -> Bool {
+        let lower = symbol.lowercased()
+        return key.lowercased() == lower || aliases.contains { $0.lowercased() == lower }
+    }
+}
+
+/// How orders to one venue are shaped (spec/gateway.md §2).
+public struct VenuePolicy: Sendable {
+    public var name: String
+    public var enabled = true
+    public var supportsReduceOnly = true
+    public var reduceOnlyRequiresIOC = false
+    public var defaultTimeInForce: TimeInForce?
+    public var lotSize: ExactDecimal?
+    public var tickSize: ExactDecimal?
+    public var minNotional: ExactDecimal?
+    public var pacingIntervalMs = 10_000
+    public var instruments: [InstrumentConstraint] = []
+
+    public init(name: String) { self.name = name }
+
+    public func instrument(for symbol: String) -> InstrumentConstraint? {
+        instruments.first { $0.matches(symbol) }
+    }
+}
+
+public struct SharedAccountPolicy: Sendable {
+    public var enabled = false
+    public var maxGrossNotional: ExactDecimal?
+    public var maxNetNotional: ExactDecimal?
+    public var minMarginHeadroom: ExactDecimal?
+
+    public init(enabled: Bool = false, maxGrossNotional: ExactDecimal? = nil, maxNetNotional: ExactDecimal? = nil, minMarginHeadroom: ExactDecimal? = nil) {
+        self.enabled = enabled
+        self.maxGrossNotional = maxGrossNotional
+        self.maxNetNotional = maxNetNotional
+        self.minMarginHeadroom = minMarginHeadroom
+    }
+}
+
+public struct WorldSetting: Sendable {
+    public var mode: String?
+    public var executionDomain: String?
+
+    /// `mode` or `execution_domain` equal to `shadow`, ignoring case.
+    public var isShadow: Bool {
+        mode?.lowercased() == "shadow" || executionDomain?.lowercased() == "shadow"
+    }
+}
+
+public struct PaperAccount: Sendable {
+    public var currency: String
+    public var cash: ExactDecimal
+}
+
+public struct PaperBrokerSettings: Sendable {
+    public var latencyMs = 0
+    public var partialFillRatio = ExactDecimal.zero
+    public var rejectRatio = ExactDecimal.zero
+    public var slippageBps = ExactDecimal.zero
+    public var accounts: [String: PaperAccount] = ["default": PaperAccount(currency: "USDT", cash: .zero)]
+}
+
+/// The gateway's configuration file (spec/gateway.md §2). Every field is optional.
+public struct GatewayConfig: Sendable {
+    public var liveGuardEnforced = true
+    public var sharedAccountPolicy = SharedAccountPolicy()
+    public var strictVenues = false
+    /// By lower-cased venue name; `*` is the fallback policy.
+    public var venues: [String: VenuePolicy] = [:]
+    public var worlds: [String: WorldSetting] = [:]
+    public var paperBroker = PaperBrokerSettings()
+
+    public init() {}
+
+    /// The policy of `venue`: its own, else `*`, else none (`""` → `*`).
+    public func policy(for venue: String) -> VenuePolicy? {
+        if !venue.isEmpty, let own = venues[venue.lowercased()] { return own }
+        return venues["*"]
+    }
+
+    var wildcard: VenuePolicy? { venues["*"] }
+
+    /// A configuration the gateway refuses to start with, naming the JSON path.
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public var path: String
+        public var message: String
+        public var description: String { "gateway config: \(path): \(message)" }
+    }
+
+    public static func parse(json data: Data) throws(Invalid) -> GatewayConfig {
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw Invalid(path: "$", message: "not JSON: \(error.localizedDescription)")
+        }
+        return try parse(object: root)
+    }
+
+    public static func parse(object root: Any) throws(Invalid) -> GatewayConfig {
+        var reader = JSONReader(path: "")
+        let top = try reader.object(root)
+        var config = GatewayConfig()
+        if let guardObject = top["live_guard"] {
+            let object = try reader.child("live_guard").object(guardObject)
+            if let enforce = object["enforce"] { config.liveGuardEnforced = try reader.child("live_guard.enforce").bool(enforce) }
+        }
+        if let policyObject = top["shared_account_policy"] {
+            let r = reader.child("shared_account_policy")
+            let object = try r.object(policyObject)
+            if let enabled = object["enabled"] { config.sharedAccountPolicy.enabled = try r.child("enabled").bool(enabled) }
+            config.sharedAccountPolicy.maxGrossNotional = try r.child("max_gross_notional").optionalDecimal(object["max_gross_notional"])
+            config.sharedAccountPolicy.maxNetNotional = try r.child("max_net_notional").optionalDecimal(object["max_net_notional"])
+            config.sharedAccountPolicy.minMarginHeadroom = try r.child("min_margin_headroom").optionalDecimal(object["min_margin_headroom"])
+        }
+        if let strict = top["strict_venues"] { config.strictVenues = try reader.child("strict_venues").bool(strict) }
+        if let venues = top["venues"] {
+            let r = reader.child("venues")
+            for (name, value) in try r.object(venues).sorted(by: { $0.key < $1.key }) {
+                let vr = r.child(name)
+                let object = try vr.object(value)
+                var policy = VenuePolicy(name: name)
+                if let v = object["enabled"] { policy.enabled = try vr.child("enabled").bool(v) }
+                if let v = object["supports_reduce_only"] { policy.supportsReduceOnly = try vr.child("supports_reduce_only").bool(v) }
+                if let v = object["reduce_only_requires_ioc"] { policy.reduceOnlyRequiresIOC = try vr.child("reduce_only_requires_ioc").bool(v) }
+                if let v = object["default_time_in_force"], !(v is NSNull) {
+                    let text = try vr.child("default_time_in_force").string(v)
+                    guard let tif = TimeInForce(rawValue: text) else {
+                        throw Invalid(path: vr.child("default_time_in_force").path, message: "unknown time in force \"\(text)\" (GTC, IOC, FOK, GTX, DAY)")
+                    }
+                    policy.defaultTimeInForce = tif
+                }
+                policy.lotSize = try vr.child("lot_size").optionalDecimal(object["lot_size"])
+                policy.tickSize = try vr.child("tick_size").optionalDecimal(object["tick_size"])
+                policy.minNotional = try vr.child("min_notional").optionalDecimal(object["min_notional"])
+                if let v = object["pacing_interval_ms"] { policy.pacingIntervalMs = try vr.child("pacing_interval_ms").nonNegativeInt(v) }
+                if let instruments = object["instruments"] {
+                    let ir = vr.child("instruments")
+                    var seen: [String: String] = [:]
+                    for (key, value) in try ir.object(instruments).sorted(by: { $0.key < $1.key }) {
+                        let kr = ir.child(key)
+                        let object = try kr.object(value)
+                        var aliases: [String] = []
+                        if let list = object["aliases"] {
+                            guard let items = list as? [Any] else { throw Invalid(path: kr.child("aliases").path, message: "must be a list of strings") }
+                            for (i, item) in items.enumerated() { aliases.append(try kr.child("aliases[\(i)]").string(item)) }
+                        }
+                        for name in [key] + aliases {
+                            if let other = seen[name.lowercased()] {
+                                throw Invalid(path: kr.path, message: "\"\(name)\" equals \(other) ignoring case")
+                            }
+                            seen[name.lowercased()] = "\(key)"
+                        }
+                        policy.instruments.append(InstrumentConstraint(
+                            key: key, aliases: aliases,
+                            lotSize: try kr.child("lot_size").optionalDecimal(object["lot_size"]),
+                            tickSize: try kr.child("tick_size").optionalDecimal(object["tick_size"]),
+                            minNotional: try kr.child("min_notional").optionalDecimal(object["min_notional"])))
+                    }
+                }
+                let lower = name.lowercased()
+                if config.venues[lower] != nil {
+                    throw Invalid(path: vr.path, message: "venue \"\(name)\" equals another venue key ignoring case")
+                }
+                config.venues[lower] = policy
+            }
+        }
+        if let worlds = top["worlds"] {
+            let r = reader.child("worlds")
+            for (name, value) in try r.object(worlds) {
+                let object = try r.child(name).object(value)
+                config.worlds[name] = WorldSetting(
+                    mode: try r.child(name).child("mode").optionalString(object["mode"]),
+                    executionDomain: try r.child(name).child("execution_domain").optionalString(object["execution_domain"]))
+            }
+        }
+        if let paper = top["paper_broker"] {
+            let r = reader.child("paper_broker")
+            let object = try r.object(paper)
+            if let v = object["latency_ms"] { config.paperBroker.latencyMs = try r.child("latency_ms").nonNegativeInt(v) }
+            if let v = try r.child("partial_fill_ratio").optionalDecimal(object["partial_fill_ratio"]) { config.paperBroker.partialFillRatio = v }
+            if let v = try r.child("reject_ratio").optionalDecimal(object["reject_ratio"]) { config.paperBroker.rejectRatio = v }
+            if let v = try r.child("slippage_bps").optionalDecimal(object["slippage_bps"]) { config.paperBroker.slippageBps = v }
+            if let accounts = object["accounts"] {
+                let ar = r.child("accounts")
+                config.paperBroker.accounts = [:]
+                for (id, value) in try ar.object(accounts) {
+                    let object = try ar.child(id).object(value)
+                    config.paperBroker.accounts[id] = PaperAccount(
+                        currency: try ar.child(id).child("currency").optionalString(object["currency"]) ?? "USDT",
+                        cash: try ar.child(id).child("cash").optionalDecimal(object["cash"]) ?? .zero)
+                }
+            }
+        }
+        return config
+    }
+}
+
+/// Reads JSON values, naming the path of the first bad one.
+struct JSONReader {
+    var path: String
+
+    func child(_ name: String) -> JSONReader {
+        JSONReader(path: path.isEmpty ? name : (name.hasPrefix("[") ? path + name : "\(path).\(name)"))
+    }
+
+    func object(_ value: Any) throws(GatewayConfig.Invalid) -> [String: Any] {
+        guard let object = value as? [String: Any] else { throw .init(path: path.isEmpty ? "$" : path, message: "must be an object") }
+        return object
+    }
+
+    func bool(_ value: Any) throws(GatewayConfig.Invalid) -> Bool {
+        guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else {
+            throw .init(path: path, message: "must be true or false")
+        }
+        return number.boolValue
+    }
+
+    func string(_ value: Any) throws(GatewayConfig.Invalid) -> String {
+        guard let text = value as? String else { throw .init(path: path, message: "must be a string") }
+        return text
+    }
+
+    func optionalString(_ value: Any?) throws(GatewayConfig.Invalid) -> String? {
+        guard let value, !(value is NSNull) else { return nil }
+        return try string(value)
+    }
+
+    func nonNegativeInt(_ value: Any) throws(GatewayConfig.Invalid) -> Int {
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c", let int = Int(exactly: number.doubleValue), int >= 0 else {
+            throw .init(path: path, message: "must be a whole number ≥ 0")
+        }
+        return int
+    }
+
+    /// A decimal string ≥ 0; JSON null or absent = unset.
+    func optionalDecimal(_ value: Any?) throws(GatewayConfig.Invalid) -> ExactDecimal? {
+        guard let value, !(value is NSNull) else { return nil }
+        guard let text = value as? String else { throw .init(path: path, message: "must be a decimal string such as \"0.001\"") }
+        guard let decimal = DecimalGrammar.parse(text) else { throw .init(path: path, message: "\"\(text)\" is not a decimal") }
+        guard !decimal.isNegative else { throw .init(path: path, message: "must be ≥ 0, got \(text)") }
+        return decimal
+    }
+}
