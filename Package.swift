@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Exact integers, decimals and rationals, and Keel's one decimal grammar. Pure, no dependencies.
@@ -56,13 +58,27 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // What every service process shares: the /metrics and /healthz HTTP endpoint, the metrics
+        // backend, and a graceful stop on SIGTERM.
+        .target(
+            name: "KeelOps",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // keel-planner: handlers + store + events over the pure Planning module.
         .target(
             name: "PlannerService",
             dependencies: [
-                "Planning", "Contracts", "KeelWire", "KeelStore", "ExactNumbers",
+                "Planning", "Contracts", "KeelWire", "KeelStore", "ExactNumbers", "KeelOps",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -70,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "keel-planner",
             dependencies: [
-                "PlannerService", "KeelWire",
+                "PlannerService", "KeelWire", "KeelOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -94,13 +110,17 @@ let package = Package(
             path: "Benchmarks/planner-bench"),
         .testTarget(
             name: "PlannerServiceTests",
-            dependencies: ["PlannerService", "Planning", "KeelWire", "Contracts", "KeelStore", "KeelTestSupport"]),
+            dependencies: ["PlannerService", "Planning", "KeelWire", "Contracts", "KeelStore", "KeelOps", "KeelTestSupport"]),
         .testTarget(name: "ExactNumbersTests", dependencies: ["ExactNumbers", "KeelTestSupport"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KeelTestSupport"]),
         // The spec's example cases (Fixtures/, copied from shared/cases) and their comparison rules.
         .target(
             name: "KeelTestSupport",
-            dependencies: ["ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "ExactNumbers",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Tests/KeelTestSupport",
             resources: [.copy("Fixtures")]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),

@@ -1,5 +1,5 @@
-import Dispatch
 import Foundation
+import KeelOps
 import KeelWire
 import Logging
 import NIOCore
@@ -14,9 +14,12 @@ public final class PlannerServer: Sendable {
         public var token: String?
         public var maxFrameBytes: UInt32
         public var drainTimeout: TimeAmount
+        /// The HTTP port of `/metrics` and `/healthz`; nil = no endpoint, 0 = a free port.
+        public var metricsPort: Int?
 
         public init(host: String = "127.0.0.1", port: Int = 7401, dataDirectory: String = "./data", token: String? = nil,
-                    maxFrameBytes: UInt32 = 64 * 1024 * 1024, drainTimeout: TimeAmount = .seconds(10)) {
+                    maxFrameBytes: UInt32 = 64 * 1024 * 1024, drainTimeout: TimeAmount = .seconds(10), metricsPort: Int? = nil) {
+            self.metricsPort = metricsPort
             self.host = host
             self.port = port
             self.dataDirectory = dataDirectory
@@ -29,11 +32,13 @@ public final class PlannerServer: Sendable {
     public let server: KWPServer
     public let health: HealthService
     public let address: SocketAddress
+    public let metrics: MetricsEndpoint?
     let configuration: Configuration
     let logger: Logger
 
-    private init(server: KWPServer, health: HealthService, address: SocketAddress, configuration: Configuration, logger: Logger) {
+    private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, configuration: Configuration, logger: Logger) {
         self.server = server
+        self.metrics = metrics
         self.health = health
         self.address = address
         self.configuration = configuration
@@ -42,6 +47,8 @@ public final class PlannerServer: Sendable {
 
     public static func start(_ configuration: Configuration, logger: Logger = Logger(label: "keel.planner")) async throws -> PlannerServer {
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-planner.sqlite")
+        // The metrics backend first, so the service's counters bind to it.
+        _ = KeelMetrics.registry
         let store = try PlannerStore(path: path)
         let health = HealthService(services: ["keel.planner.v1.Planner"])
         var router = RPCRouter()
@@ -52,10 +59,17 @@ public final class PlannerServer: Sendable {
                                  token: configuration.token, serverName: "keel-planner"),
             router: router, logger: logger)
         let address = try await server.start()
+        var metrics: MetricsEndpoint?
+        if let metricsPort = configuration.metricsPort {
+            metrics = try await MetricsEndpoint.start(host: configuration.host, port: metricsPort) { health.status(of: "") == .serving }
+        }
         // SERVING only once the store is open and the listener is up.
         health.setAll(.serving)
-        logger.info("keel-planner ready", metadata: ["address": "\(address)", "store": "\(path)", "auth": "\(configuration.token == nil ? "off" : "bearer token")"])
-        return PlannerServer(server: server, health: health, address: address, configuration: configuration, logger: logger)
+        logger.info("keel-planner ready", metadata: [
+            "address": "\(address)", "port": "\(address.port ?? 0)", "store": "\(path)", "auth": "\(configuration.token == nil ? "off" : "bearer token")",
+            "metrics_port": "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")",
+        ])
+        return PlannerServer(server: server, health: health, address: address, metrics: metrics, configuration: configuration, logger: logger)
     }
 
     /// Waits for SIGTERM or SIGINT, then drains and returns.
@@ -68,43 +82,8 @@ public final class PlannerServer: Sendable {
     public func stop() async {
         health.setAll(.notServing)
         await server.shutdown(drainTimeout: configuration.drainTimeout)
+        await metrics?.stop()
+        logger.info("keel-planner stopped")
     }
 }
 
-/// Resolves on the first SIGTERM or SIGINT.
-public enum TerminationSignal {
-    public static func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = OnceFlag()
-            var sources: [DispatchSourceSignal] = []
-            for signalNumber in [SIGTERM, SIGINT] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler {
-                    if once.take() { continuation.resume() }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            Retained.keep(sources)
-        }
-    }
-}
-
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var taken = false
-    func take() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if taken { return false }
-        taken = true
-        return true
-    }
-}
-
-/// Keeps the signal sources alive for the life of the process.
-enum Retained {
-    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-    static func keep(_ more: [DispatchSourceSignal]) { sources += more }
-}

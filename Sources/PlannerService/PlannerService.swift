@@ -3,6 +3,7 @@ import Foundation
 import KeelStore
 import KeelWire
 import Logging
+import Metrics
 import Planning
 import SwiftProtobuf
 
@@ -16,6 +17,7 @@ public final class PlannerService: Sendable {
     let rebalancer: any Rebalancer
     let clock: @Sendable () -> Int64
     let logger: Logger
+    let outcomes = PlanOutcomeCounters()
 
     public init(store: PlannerStore, rebalancer: any Rebalancer = ProportionalRebalancer(),
                 clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger = Logger(label: "keel.planner")) {
@@ -46,10 +48,12 @@ public final class PlannerService: Sendable {
             plan = try PlanComputation.plan(request, rebalancer: rebalancer)
         } catch {
             context.logger.info("plan rejected", metadata: ["reason": "\(error.reason)", "field": "\(error.field)"])
+            outcomes.rejected(reason: error.reason)
             throw RPCError(error)
         }
         if request.dryRun {
             // Nothing stored, no event, the idempotency key ignored (§5.3).
+            outcomes.dryRun.increment()
             return try Self.planResponse(planBytes: plan.serializedBytes(options: Self.deterministic), replayed: false)
         }
         let key = context.idempotencyKey
@@ -68,6 +72,7 @@ public final class PlannerService: Sendable {
         do {
             let seq = try await store.insert(stored, events: Self.events(of: plan))
             context.logger.info("plan stored", metadata: ["plan_id": "\(plan.planID)", "worlds": "\(plan.perWorld.count)", "last_seq": "\(seq)"])
+            outcomes.stored.increment()
         } catch is PlannerStore.KeyTaken {
             // A concurrent call with the same key won: answer as a replay of its plan.
             if let key, let replay = try await replay(key: key, digest: digest) { return replay }
@@ -93,6 +98,7 @@ public final class PlannerService: Sendable {
                 .alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
                 "idempotency-key was used for a different request (plan \(stored.planID))", metadata: ["plan_id": stored.planID])
         }
+        outcomes.replayed.increment()
         return Self.planResponse(planBytes: stored.planBytes, replayed: true)
     }
 
@@ -217,5 +223,16 @@ public final class PlannerService: Sendable {
             }
         }
         throw CancellationError()
+    }
+}
+
+/// `keel_planner_plans_total{outcome}`: stored, replayed, dry_run, rejected (with `reason`).
+struct PlanOutcomeCounters: Sendable {
+    let stored = Counter(label: "keel_planner_plans_total", dimensions: [("outcome", "stored"), ("reason", "")])
+    let replayed = Counter(label: "keel_planner_plans_total", dimensions: [("outcome", "replayed"), ("reason", "")])
+    let dryRun = Counter(label: "keel_planner_plans_total", dimensions: [("outcome", "dry_run"), ("reason", "")])
+
+    func rejected(reason: String) {
+        Counter(label: "keel_planner_plans_total", dimensions: [("outcome", "rejected"), ("reason", reason)]).increment()
     }
 }

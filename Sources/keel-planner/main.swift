@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KeelWire
 import Logging
+import KeelOps
 import PlannerService
 
 @main
@@ -23,6 +24,9 @@ struct KeelPlanner: AsyncParsableCommand {
     @Option(help: "Bearer token every call but Health must carry; none = no auth (env KEEL_TOKEN).")
     var token: String? = ProcessInfo.processInfo.environment["KEEL_TOKEN"]
 
+    @Option(name: .customLong("metrics-port"), help: "HTTP port of GET /metrics (Prometheus) and GET /healthz; 0 = a free port; unset = off (env KEEL_METRICS_PORT).")
+    var metricsPort: Int? = Int(ProcessInfo.processInfo.environment["KEEL_METRICS_PORT"] ?? "")
+
     @Option(name: .customLong("max-frame-bytes"), help: "Largest KWP/1 frame accepted (env KEEL_MAX_FRAME_BYTES).")
     var maxFrameBytes: UInt32 = UInt32(ProcessInfo.processInfo.environment["KEEL_MAX_FRAME_BYTES"] ?? "") ?? 64 * 1024 * 1024
 
@@ -33,6 +37,7 @@ struct KeelPlanner: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535, got \(port)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
         if let token, token.isEmpty { throw ValidationError("--token must not be empty (omit it for no auth)") }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0–65535, got \(metricsPort)") }
     }
 
     func run() async throws {
@@ -43,7 +48,7 @@ struct KeelPlanner: AsyncParsableCommand {
             return handler
         }
         let server = try await PlannerServer.start(.init(
-            host: host, port: port, dataDirectory: dataDirectory, token: token, maxFrameBytes: maxFrameBytes))
+            host: host, port: port, dataDirectory: dataDirectory, token: token, maxFrameBytes: maxFrameBytes, metricsPort: metricsPort))
         await server.runUntilTerminated()
     }
 }

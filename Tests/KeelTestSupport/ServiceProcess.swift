@@ -1,0 +1,97 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// A real Keel executable started as a separate process for a test: it waits for the "ready" log
+/// line (which names the ports it picked), and is always stopped, also when the test fails.
+public final class ServiceProcess: @unchecked Sendable {
+    public let process = Process()
+    private let output = NIOLockedValueBox("")
+    private let ready = NIOLockedValueBox<CheckedContinuation<Void, Error>?>(nil)
+    private let readyMarker: String
+
+    /// The directory of the built executables (next to the test bundle).
+    public static var buildDirectory: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    public init(executable: String, arguments: [String], environment: [String: String] = [:], readyMarker: String) {
+        process.executableURL = Self.buildDirectory.appendingPathComponent(executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        self.readyMarker = readyMarker
+    }
+
+    /// Starts the process and waits (at most `timeout`) for its ready line.
+    public func start(timeout: Duration = .seconds(30)) async throws {
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            guard let self else { return }
+            let data = handle.availableData
+            if data.isEmpty { return }
+            let text = String(decoding: data, as: UTF8.self)
+            let all = self.output.withLockedValue { output -> String in
+                output += text
+                return output
+            }
+            if all.contains(self.readyMarker) {
+                self.ready.withLockedValue { $0?.resume(); $0 = nil }
+            }
+        }
+        process.terminationHandler = { [weak self] _ in
+            self?.ready.withLockedValue { $0?.resume(throwing: ProcessError(message: "exited before it was ready")); $0 = nil }
+        }
+        try process.run()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await withCheckedThrowingContinuation { continuation in
+                    let already = self.output.withLockedValue { $0.contains(self.readyMarker) }
+                    if already { continuation.resume() } else { self.ready.withLockedValue { $0 = continuation } }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw ProcessError(message: "not ready within \(timeout)")
+            }
+            do {
+                try await group.next()
+                group.cancelAll()
+            } catch {
+                group.cancelAll()
+                self.ready.withLockedValue { $0?.resume(throwing: error); $0 = nil }
+                throw error
+            }
+        }
+    }
+
+    public var log: String { output.withLockedValue { $0 } }
+
+    /// The first `key=value` number in the log (e.g. `port=43211`).
+    public func loggedNumber(_ key: String) -> Int? {
+        guard let match = log.firstMatch(of: try! Regex("\\b\(key)=([0-9]+)")) else { return nil }
+        return Int(match.output[1].substring ?? "")
+    }
+
+    /// Sends `signal` and waits for the exit; answers the exit status.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) async -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))  // polling the exit of a child process
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+}
+
+public struct ProcessError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
