@@ -7,6 +7,7 @@ public final class ServiceProcess: @unchecked Sendable {
     public let process = Process()
     private let output = NIOLockedValueBox("")
     private let ready = NIOLockedValueBox<CheckedContinuation<Void, Error>?>(nil)
+    private let exited = NIOLockedValueBox(false)
     private let readyMarker: String
 
     /// The directory of the built executables (next to the test bundle).
@@ -42,14 +43,22 @@ public final class ServiceProcess: @unchecked Sendable {
             }
         }
         process.terminationHandler = { [weak self] _ in
-            self?.ready.withLockedValue { $0?.resume(throwing: ProcessError(message: "exited before it was ready")); $0 = nil }
+            guard let self else { return }
+            self.exited.withLockedValue { $0 = true }
+            self.ready.withLockedValue { $0?.resume(throwing: ProcessError(message: "exited before it was ready")); $0 = nil }
         }
         try process.run()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await withCheckedThrowingContinuation { continuation in
                     let already = self.output.withLockedValue { $0.contains(self.readyMarker) }
-                    if already { continuation.resume() } else { self.ready.withLockedValue { $0 = continuation } }
+                    if already { return continuation.resume() }
+                    // Install the waiter, unless the process already exited (its handler ran first).
+                    let gone = self.exited.withLockedValue { exited -> Bool in
+                        if !exited { self.ready.withLockedValue { $0 = continuation } }
+                        return exited
+                    }
+                    if gone { continuation.resume(throwing: ProcessError(message: "exited before it was ready")) }
                 }
             }
             group.addTask {
