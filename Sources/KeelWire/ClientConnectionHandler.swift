@@ -43,6 +43,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     let ready: EventLoopPromise<Void>
     /// Called once when the server sends GoAway (the connection takes no new calls).
     var onGoAway: (() -> Void)?
+    /// Pings in flight by nonce, with the time they were sent.
+    private var pings: [UInt64: (EventLoopPromise<TimeAmount>, NIODeadline)] = [:]
+    private var nextNonce: UInt64 = 1
 
     init(eventLoop: any EventLoop, maxFrameBytes: UInt32, peerName: String, logger: Logger) {
         self.maxFrameBytes = maxFrameBytes
@@ -69,6 +72,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             ready.fail(RPCError(.unavailable, "the connection closed before the server said Hello"))
         }
         failAll(RPCError(.unavailable, "the connection to the server was lost"))
+        for (_, (promise, _)) in pings { promise.fail(RPCError(.unavailable, "the connection to the server was lost")) }
+        pings.removeAll()
         context.fireChannelInactive()
     }
 
@@ -136,7 +141,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             onGoAway?()
             onGoAway = nil
             closeIfDrained()
-        case .pong, .request, .cancel, .none:
+        case .pong(let pong):
+            if let (promise, sentAt) = pings.removeValue(forKey: pong.nonce) {
+                promise.succeed(.now() - sentAt)
+            }
+        case .request, .cancel, .none:
             break
         }
     }
@@ -190,6 +199,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func close() {
         context?.close(promise: nil)
+    }
+
+    /// Sends Ping; the promise gets the round-trip time when the Pong arrives.
+    func ping(_ promise: EventLoopPromise<TimeAmount>) {
+        guard let context, state == .open || state == .draining else {
+            promise.fail(RPCError(.unavailable, "the connection is not open"))
+            return
+        }
+        let nonce = nextNonce
+        nextNonce += 1
+        pings[nonce] = (promise, .now())
+        var frame = Frame()
+        frame.ping = .with { $0.nonce = nonce }
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
     private func complete(_ callID: UInt64, with error: RPCError) {

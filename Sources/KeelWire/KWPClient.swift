@@ -196,6 +196,23 @@ public final class KWPClient: Sendable {
         }
     }
 
+    /// Measures the round-trip time of a Ping on the connection (connecting first if needed).
+    public func ping(timeout: TimeAmount = .seconds(5)) async throws(RPCError) -> TimeAmount {
+        try await waitUntilReady(timeout: timeout)
+        let manager = self.manager
+        let promise = eventLoop.makePromise(of: TimeAmount.self)
+        eventLoop.execute { manager.value.ping(promise) }
+        let timer = eventLoop.scheduleTask(in: timeout) { promise.fail(RPCError(.deadlineExceeded, "no Pong within \(timeout.nanoseconds / 1_000_000) ms")) }
+        defer { timer.cancel() }
+        do {
+            return try await promise.futureResult.get()
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(.unavailable, "\(error)")
+        }
+    }
+
     /// Closes the connection; calls fail with UNAVAILABLE afterwards.
     public func close() async {
         let manager = self.manager
@@ -358,6 +375,14 @@ final class ConnectionManager {
         if !call.cancellation.started(handler: NIOLoopBound(handler, eventLoop: eventLoop), callID: callID) {
             handler.cancel(callID: callID, with: RPCError(.cancelled, "the call was cancelled by the caller"))
         }
+    }
+
+    func ping(_ promise: EventLoopPromise<TimeAmount>) {
+        guard case .ready(_, let handler) = state else {
+            promise.fail(RPCError(.unavailable, "not connected to \(host):\(port)"))
+            return
+        }
+        handler.ping(promise)
     }
 
     func waitUntilReady(_ promise: EventLoopPromise<Void>, timeout: TimeAmount) {

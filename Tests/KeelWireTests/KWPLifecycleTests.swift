@@ -103,6 +103,21 @@ import Testing
         }
     }
 
+    @Test func pingMeasuresTheRoundTrip() async throws {
+        try await withServer { _, port in
+            try await withClient(port: port) { client in
+                let rtt = try await client.ping()
+                #expect(rtt > .zero && rtt < .seconds(5))
+            }
+        }
+        // Nobody answers a Ping on a silent server: the ping times out.
+        let silent = try await SilentServer.start()
+        try await withClient(port: silent.port) { client in
+            await expectRPCError(.deadlineExceeded) { _ = try await client.ping(timeout: .milliseconds(200)) }
+        }
+        try await silent.close()
+    }
+
     @Test func backoffGrowsToItsCapWithJitter() {
         let backoff = KWPClient.Backoff(initial: .milliseconds(100), maximum: .seconds(2), multiplier: 2, jitter: 0.2)
         for attempt in 0..<20 {
