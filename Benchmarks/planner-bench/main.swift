@@ -27,7 +27,7 @@ func portfolio(positions count: Int, seed: UInt64 = 42) -> Keel_Planner_V1_PlanR
     let venues = ["binance", "okx", "bybit"]
     for w in 0..<10 {
         request.worldAllocBefore["w\(w)"] = "0.1"
-        request.worldAllocAfter["w\(w)"] = String(format: "0.%02d", 5 + w)
+        request.worldAllocAfter["w\(w)"] = "0." + (5 + w < 10 ? "0" : "") + String(5 + w)
     }
     var positions: [Keel_Planner_V1_Position] = []
     positions.reserveCapacity(count)
@@ -42,13 +42,21 @@ func portfolio(positions count: Int, seed: UInt64 = 42) -> Keel_Planner_V1_PlanR
             $0.strategyID = "w\(w)-s\(s)"
             $0.symbol = "SYM\(symbol)"
             $0.venue = venues[symbol % 3]
-            $0.qty = "\(qty / 1000).\(String(format: "%03d", abs(qty % 1000)))".replacingOccurrences(of: "0.-", with: "-0.")
-            $0.mark = "\(mark / 100).\(String(format: "%02d", mark % 100))"
+            $0.qty = fixedPoint(qty, decimals: 3)
+            $0.mark = fixedPoint(mark, decimals: 2)
         })
     }
     request.positions = positions
     for symbol in 0..<500 { request.lotSizeBySymbol["SYM\(symbol)"] = "0.001" }
     return request
+}
+
+/// `value / 10^decimals` as a plain decimal string (native Swift strings, as protobuf decoding makes them).
+func fixedPoint(_ value: Int, decimals: Int) -> String {
+    let digits = String(value.magnitude)
+    let padded = String(repeating: "0", count: max(0, decimals + 1 - digits.count)) + digits
+    let cut = padded.index(padded.endIndex, offsetBy: -decimals)
+    return (value < 0 ? "-" : "") + padded[..<cut] + "." + padded[cut...]
 }
 
 func peakRSSKiB() -> Int {

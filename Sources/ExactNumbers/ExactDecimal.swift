@@ -113,6 +113,51 @@ public enum DecimalGrammar {
     }
 
     public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> ExactDecimal? {
+        if let fast = parseShort(bytes) { return fast }
+        return parseLong(bytes)
+    }
+
+    /// One pass for the common case: at most 18 digits in all (after leading zeros), accumulated
+    /// in a UInt64. Answers nil for anything else, valid or not, and the full parser decides.
+    @inline(__always)
+    static func parseShort(_ bytes: UnsafeBufferPointer<UInt8>) -> ExactDecimal? {
+        let n = bytes.count
+        var i = 0
+        let negative = n > 0 && bytes[0] == UInt8(ascii: "-")
+        if negative { i = 1 }
+        var value: UInt64 = 0
+        var digits = 0
+        var sawDigit = false
+        var fractionDigits = 0
+        var inFraction = false
+        while i < n {
+            let b = bytes[i]
+            i += 1
+            if b == UInt8(ascii: ".") {
+                if inFraction { return nil }
+                inFraction = true
+                continue
+            }
+            guard b >= 48, b <= 57 else { return nil }
+            sawDigit = true
+            if inFraction { fractionDigits += 1 }
+            // Leading zeros add nothing to the value (in the fraction they still scale it).
+            if value == 0, b == 48 { continue }
+            digits += 1
+            if digits > 18 { return nil }
+            value = value &* 10 &+ UInt64(b &- 48)
+        }
+        guard sawDigit, fractionDigits <= maxDigitsPerSide else { return nil }
+        if value == 0 { return .zero }
+        var exponent = -fractionDigits
+        while value % 10 == 0 {
+            value /= 10
+            exponent += 1
+        }
+        return ExactDecimal(significand: BigInt(negative: negative, magnitude: value), exponent: exponent)
+    }
+
+    static func parseLong(_ bytes: UnsafeBufferPointer<UInt8>) -> ExactDecimal? {
         let n = bytes.count
         var i = 0
         var negative = false

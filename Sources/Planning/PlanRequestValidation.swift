@@ -73,8 +73,11 @@ public enum PlanRequestValidation {
             overlay = OverlaySettings(instrumentByWorld: config.instrumentByWorld, priceBySymbol: prices, minOrderNotional: minimum)
         }
         // 8. every world with positions has an after allocation
-        var seen = Set<String>()
-        for row in rows where seen.insert(row.worldID).inserted && after[row.worldID] == nil {
+        // The first row whose world is missing is that world's first appearance.
+        var previous: String?
+        for row in rows where row.worldID != previous {
+            previous = row.worldID
+            guard after[row.worldID] == nil else { continue }
             throw FieldError(
                 reason: "E_WORLD_ALLOC_MISSING", field: "world_alloc_after[\(row.worldID)]",
                 message: "world \(row.worldID) has positions but no after-allocation; liquidation is requested with \"0\"",

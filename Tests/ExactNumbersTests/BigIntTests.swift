@@ -1,4 +1,4 @@
-import ExactNumbers
+@testable import ExactNumbers
 import KeelTestSupport
 import Testing
 
@@ -146,5 +146,27 @@ extension Rational {
 
     @Test func invalidTextHasNoCanonicalForm() {
         for text in ["", "-", "1e5", "+1", "1.2.3", " 1"] { #expect(DecimalGrammar.canonical(text) == nil) }
+    }
+}
+
+@Suite struct DecimalGrammarTests {
+    /// The one-pass parser for short inputs and the general one agree on every input.
+    @Test func shortAndLongParsersAgree() {
+        var g = SeededGenerator(seed: 99)
+        let alphabet = Array("0123456789.-+e ".utf8)
+        for _ in 0..<50_000 {
+            let length = Int.random(in: 0...24, using: &g)
+            var bytes = (0..<length).map { _ in alphabet[Int.random(in: 0..<11, using: &g)] }
+            if Bool.random(using: &g) { bytes = bytes.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "0") : $0 } }
+            if Int.random(in: 0..<10, using: &g) == 0 { bytes.insert(alphabet[Int.random(in: 0..<alphabet.count, using: &g)], at: 0) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let short = bytes.withUnsafeBufferPointer { DecimalGrammar.parseShort($0) }
+            let long = bytes.withUnsafeBufferPointer { DecimalGrammar.parseLong($0) }
+            if let short {
+                #expect(long != nil && short == long!, "\(text)")
+                #expect(short.description == long?.description, "\(text)")
+            }
+            #expect(DecimalGrammar.parse(text)?.description == long?.description, "\(text)")
+        }
     }
 }
