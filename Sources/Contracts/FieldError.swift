@@ -51,6 +51,6 @@ public enum FieldPath {
 
     /// Map keys in byte order (the order validation reports them in).
     public static func sortedKeys<V>(_ map: [String: V]) -> [String] {
-        map.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        map.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 }

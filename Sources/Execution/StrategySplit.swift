@@ -35,7 +35,7 @@ public enum StrategySplit {
         } else if quantity.signum > 0, fallbackWeights.values.contains(where: { $0.signum > 0 }) {
             let positive = fallbackWeights.filter { $0.value.signum > 0 }
             let sum = positive.values.reduce(ExactDecimal.zero, +)
-            for strategy in positive.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+            for strategy in positive.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                 shares.append((strategy, positive[strategy]!.rational / sum.rational))
             }
         } else {

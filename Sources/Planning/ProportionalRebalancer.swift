@@ -55,7 +55,7 @@ public struct ProportionalRebalancer: Rebalancer {
             }
             var notional = Rational.zero
             for sum in accumulator.sums where !sum.notional.isZero {
-                notional += sum.notional.rational * (factors[sum.factor] - .one)
+                notional += sum.notional.value.rational * (factors[sum.factor] - .one)
             }
             if notional.isZero { continue }
             if notional.magnitude < minimum {
@@ -223,7 +223,7 @@ struct RowIndex {
         /// 0 = the world scale; i = the world's i-th strategy (1-based).
         var factor: Int
         /// Σ qty × mark of the key's rows with this factor.
-        var notional: ExactDecimal
+        var notional: DecimalSum
         var hasNonZeroQuantity: Bool
     }
 
@@ -232,24 +232,13 @@ struct RowIndex {
         let globalID: Int
         /// Few entries (one per strategy holding the key): a list beats a hash table here.
         var sums: [FactorSum] = []
-        var positiveMarkSum = ExactDecimal.zero
+        var positiveMarks = DecimalSum()
         var positiveMarkCount = 0
+
+        var positiveMarkSum: ExactDecimal { positiveMarks.value }
 
         /// Factors of rows with a non-zero quantity (for MISSING_MARK).
         var nonZeroQuantityFactors: [Int] { sums.filter(\.hasNonZeroQuantity).map(\.factor) }
-
-        mutating func add(notional: ExactDecimal, factor: Int, quantity: ExactDecimal, mark: ExactDecimal) {
-            if let i = sums.firstIndex(where: { $0.factor == factor }) {
-                sums[i].notional += notional
-                if !quantity.isZero { sums[i].hasNonZeroQuantity = true }
-            } else {
-                sums.append(FactorSum(factor: factor, notional: notional, hasNonZeroQuantity: !quantity.isZero))
-            }
-            if mark.signum > 0 {
-                positiveMarkSum += mark
-                positiveMarkCount += 1
-            }
-        }
     }
 
     struct World {
@@ -261,13 +250,17 @@ struct RowIndex {
         var strategyOrder: [String] = []
         var strategyIndex: [String: Int] = [:]
         /// Σ qty × mark per strategy (signed), parallel to `strategyOrder`.
-        var strategyNotional: [ExactDecimal] = []
-        var netNotional = ExactDecimal.zero
+        var strategySums: [DecimalSum] = []
+        var netSum = DecimalSum()
+
+        var strategyNotional: [ExactDecimal] { strategySums.map(\.value) }
+        var netNotional: ExactDecimal { netSum.value }
     }
 
     struct MarkSum {
-        var sum = ExactDecimal.zero
+        var total = DecimalSum()
         var count = 0
+        var sum: ExactDecimal { total.value }
     }
 
     var worlds: [World] = []
@@ -299,7 +292,7 @@ struct RowIndex {
                 globalMarks.append(MarkSum())
             }
             if row.mark.signum > 0 {
-                globalMarks[keyID].sum += row.mark
+                globalMarks[keyID].total.add(row.mark)
                 globalMarks[keyID].count += 1
             }
             worlds[w].add(row, keyID: keyID)
@@ -311,7 +304,6 @@ struct RowIndex {
 
 extension RowIndex.World {
     mutating func add(_ row: PositionRow, keyID: Int) {
-        let notional = row.quantity * row.mark
         let strategy: Int
         if let s = strategyIndex[row.strategyID] {
             strategy = s
@@ -319,10 +311,10 @@ extension RowIndex.World {
             strategy = strategyOrder.count
             strategyIndex[row.strategyID] = strategy
             strategyOrder.append(row.strategyID)
-            strategyNotional.append(.zero)
+            strategySums.append(DecimalSum())
         }
-        strategyNotional[strategy] += notional
-        netNotional += notional
+        strategySums[strategy].add(product: row.quantity, row.mark)
+        netSum.add(product: row.quantity, row.mark)
 
         let slot: Int
         if let existing = slotByKeyID[keyID] {
@@ -332,6 +324,19 @@ extension RowIndex.World {
             slotByKeyID[keyID] = slot
             keys.append(RowIndex.KeyAccumulator(key: row.key, globalID: keyID))
         }
-        keys[slot].add(notional: notional, factor: strategy + 1, quantity: row.quantity, mark: row.mark)
+        let factor = strategy + 1
+        let nonZero = !row.quantity.isZero
+        if let i = keys[slot].sums.firstIndex(where: { $0.factor == factor }) {
+            keys[slot].sums[i].notional.add(product: row.quantity, row.mark)
+            if nonZero { keys[slot].sums[i].hasNonZeroQuantity = true }
+        } else {
+            var sum = DecimalSum()
+            sum.add(product: row.quantity, row.mark)
+            keys[slot].sums.append(RowIndex.FactorSum(factor: factor, notional: sum, hasNonZeroQuantity: nonZero))
+        }
+        if row.mark.signum > 0 {
+            keys[slot].positiveMarks.add(row.mark)
+            keys[slot].positiveMarkCount += 1
+        }
     }
 }

@@ -189,7 +189,7 @@ public enum TargetWeightPlanner {
         for addition in input.addedSymbols where !input.excludedSymbols.contains(addition.symbol) && universe.details[addition.symbol] == nil {
             if !added.contains(where: { $0.symbol == addition.symbol }) { added.append(addition) }
         }
-        added.sort { Array($0.symbol.utf8).lexicographicallyPrecedes(Array($1.symbol.utf8)) }
+        added.sort { $0.symbol.utf8.lexicographicallyPrecedes($1.symbol.utf8) }
         for addition in added {
             universe.symbols.append(addition.symbol)
             universe.details[addition.symbol] = (.zero, addition.price, addition.name)
