@@ -170,3 +170,29 @@ extension Rational {
         }
     }
 }
+
+@Suite struct DecimalSumTests {
+    /// DecimalSum equals the plain exact sum, also across exponents and past Int128.
+    @Test func agreesWithExactDecimalArithmetic() {
+        var g = SeededGenerator(seed: 5)
+        for round in 0..<200 {
+            var fast = DecimalSum()
+            var exact = ExactDecimal.zero
+            for _ in 0..<50 {
+                let bits = round % 3 == 0 ? 120 : 40
+                let a = ExactDecimal(significand: BigInt(Int128(truncatingIfNeeded: Int64(bitPattern: g.next())) << Int128(Int.random(in: 0...(bits - 64 > 0 ? bits - 64 : 0), using: &g))), exponent: Int.random(in: -20...20, using: &g))
+                let b = ExactDecimal(significand: BigInt(Int64(bitPattern: g.next()) >> 20), exponent: Int.random(in: -10...5, using: &g))
+                if Bool.random(using: &g) {
+                    fast.add(a)
+                    exact += a
+                } else {
+                    fast.add(product: a, b)
+                    exact += a * b
+                }
+            }
+            #expect(fast.value == exact)
+            #expect(fast.value.description == exact.description)
+        }
+        #expect(DecimalSum().isZero && DecimalSum().value == .zero)
+    }
+}
