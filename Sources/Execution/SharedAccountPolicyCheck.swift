@@ -10,25 +10,27 @@ public enum SharedAccountPolicyCheck {
         public var key: SymbolKey
         public var isBuy: Bool
         public var quantity: ExactDecimal
+        /// The global mark of the order's delta (§3.2); nil = none found.
+        public var mark: Rational?
 
-        public init(key: SymbolKey, isBuy: Bool, quantity: ExactDecimal) {
+        public init(key: SymbolKey, isBuy: Bool, quantity: ExactDecimal, mark: Rational?) {
             self.key = key
             self.isBuy = isBuy
             self.quantity = quantity
+            self.mark = mark
         }
     }
 
-    /// `current` = Σ qty × mark over all request rows (signed); `mark` = the global mark of a key.
+    /// `current` = Σ qty × mark over all request rows (signed).
     public static func evaluate(
-        policy: SharedAccountPolicy, orders: [Leg], mark: (SymbolKey) -> Rational?,
-        totalEquity: ExactDecimal, current: Rational
+        policy: SharedAccountPolicy, orders: [Leg], totalEquity: ExactDecimal, current: Rational
     ) -> SharedAccountContext {
         var gross = Rational.zero
         var net = Rational.zero
         var missing: [SymbolKey] = []
         for order in orders {
             let signed = order.isBuy ? order.quantity.rational : -order.quantity.rational
-            guard let m = mark(order.key) else {
+            guard let m = order.mark else {
                 missing.append(order.key)
                 continue
             }

@@ -91,10 +91,11 @@ import Testing
         let legs = (input["orders"] as! [[String: Any]]).map { order in
             SharedAccountPolicyCheck.Leg(
                 key: SymbolKey(venue: order["venue"] as! String, symbol: order["symbol"] as! String),
-                isBuy: order["side"] as? String == "ORDER_SIDE_BUY", quantity: Self.decimal(order["quantity"]))
+                isBuy: order["side"] as? String == "ORDER_SIDE_BUY", quantity: Self.decimal(order["quantity"]),
+                mark: marks[SymbolKey(venue: order["venue"] as! String, symbol: order["symbol"] as! String)])
         }
         let context = SharedAccountPolicyCheck.evaluate(
-            policy: config.sharedAccountPolicy, orders: legs, mark: { marks[$0] },
+            policy: config.sharedAccountPolicy, orders: legs,
             totalEquity: Self.decimal(input["total_equity"]), current: Self.decimal(input["current_net_notional"]).rational)
         let differences = Cases.differences(expected: testCase["expected"]!, actual: try Cases.json(context))
         #expect(differences.isEmpty, "\(name):\n\(differences.joined(separator: "\n"))")

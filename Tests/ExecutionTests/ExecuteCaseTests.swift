@@ -1,0 +1,82 @@
+import Contracts
+import ExactNumbers
+import Execution
+import Foundation
+import KeelTestSupport
+import Planning
+import Testing
+
+/// The `execute` cases of shared/cases/planner-gateway.json through the pure steps of Execute (the
+/// gateway's checks, planning as a dry run, order assembly, the policy, the venue checks). What
+/// needs the service — ids, batches, the commit and audit logs, metrics — is checked by the
+/// gateway's own service tests.
+@Suite struct ExecuteCaseTests {
+    static let file = "planner-gateway"
+    static let serviceOnly: Set<String> = ["plan_id", "batches", "execution_id", "submitted", "replayed"]
+
+    static func run(_ input: [String: Any]) throws -> Result<ExecuteResponse, FieldError> {
+        let config = try GatewayConfig.parse(object: input["gateway_config"] ?? [String: Any]())
+        let request = try Cases.message(ExecuteRequest.self, from: input["request"]!)
+        let metadata = input["metadata"] as? [String: String] ?? [:]
+        return Result { () throws(FieldError) -> ExecuteResponse in
+            try ExecuteAssembly.check(request, allowLive: metadata["x-allow-live"] == "true", config: config)
+            if request.submit { try ExecuteAssembly.checkShadowWorlds(request, config: config) }
+            var planRequest = request.planRequest
+            planRequest.dryRun = true
+            let plan = try plannedAsUpstream(planRequest)
+            let response = try ExecuteAssembly.assemble(plan: plan, request: request, config: config)
+            if request.submit { try ExecuteAssembly.checkVenues(response, config: config) }
+            return response
+        }
+    }
+
+    /// Planner errors reach the caller with `upstream = keel-planner` added (spec/gateway.md §1).
+    static func plannedAsUpstream(_ request: PlanRequest) throws(FieldError) -> PlanMessage {
+        switch Result(catching: { () throws(FieldError) in try PlanComputation.plan(request) }) {
+        case .success(let plan): return plan
+        case .failure(var error):
+            error.metadata["upstream"] = "keel-planner"
+            throw error
+        }
+    }
+
+    @Test(arguments: Cases.named(file, kind: "execute"))
+    func executeCase(name: String) throws {
+        let testCase = try Cases.case(Self.file, name)
+        let expected = testCase["expected"] as! [String: Any]
+        switch try Self.run(testCase["input"] as! [String: Any]) {
+        case .success(let response):
+            guard var want = expected["response"] as? [String: Any] else {
+                Issue.record("\(name): expected \(expected["error"] ?? "an error"), got a response")
+                return
+            }
+            for key in Self.serviceOnly { want.removeValue(forKey: key) }
+            let differences = Cases.differences(expected: want, actual: try Cases.json(response))
+            #expect(differences.isEmpty, "\(name):\n\(differences.joined(separator: "\n"))")
+        case .failure(let error):
+            guard let want = expected["error"] as? [String: Any] else {
+                Issue.record("\(name): unexpected \(error)")
+                return
+            }
+            #expect(Self.statusName(error.code) == want["code"] as? String, "\(name): \(error)")
+            #expect(error.reason == want["reason"] as? String, "\(name): \(error)")
+            #expect(error.field == want["field"] as? String, "\(name): \(error)")
+            if let metadata = want["metadata"] as? [String: String] {
+                let differences = Cases.differences(expected: metadata, actual: error.allMetadata, field: "metadata")
+                #expect(differences.isEmpty, "\(name):\n\(differences.joined(separator: "\n"))")
+            }
+        }
+    }
+
+    static func statusName(_ code: FieldError.Code) -> String {
+        switch code {
+        case .invalidArgument: "INVALID_ARGUMENT"
+        case .notFound: "NOT_FOUND"
+        case .alreadyExists: "ALREADY_EXISTS"
+        case .permissionDenied: "PERMISSION_DENIED"
+        case .failedPrecondition: "FAILED_PRECONDITION"
+        case .outOfRange: "OUT_OF_RANGE"
+        case .unavailable: "UNAVAILABLE"
+        }
+    }
+}
