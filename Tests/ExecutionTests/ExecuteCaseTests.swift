@@ -50,9 +50,24 @@ import Testing
                 Issue.record("\(name): expected \(expected["error"] ?? "an error"), got a response")
                 return
             }
+            let expectedBatches = want["batches"] as? [[String: Any]] ?? []
             for key in Self.serviceOnly { want.removeValue(forKey: key) }
             let differences = Cases.differences(expected: want, actual: try Cases.json(response))
             #expect(differences.isEmpty, "\(name):\n\(differences.joined(separator: "\n"))")
+            // A submit's batches: scope, world, counts, ratio, dispatched (ids are assigned at run time).
+            let request = try Cases.message(ExecuteRequest.self, from: (testCase["input"] as! [String: Any])["request"]!)
+            if request.submit {
+                let batches = BatchAssembly.batches(of: response, batchID: BatchAssembly.randomBatchID(world:))
+                let batchDifferences = Cases.differences(expected: expectedBatches, actual: try batches.map { try Cases.json($0.ref) })
+                #expect(batchDifferences.isEmpty, "\(name) batches:\n\(batchDifferences.joined(separator: "\n"))")
+                for batch in batches {
+                    #expect(batch.ref.batchID.hasPrefix(batch.ref.worldID + ":") && batch.ref.batchID.count == batch.ref.worldID.count + 33)
+                    for order in batch.orders {
+                        #expect(order.clientOrderID.count == 32 && order.clientOrderID.hasPrefix("k"))
+                    }
+                    #expect(Set(batch.orders.map(\.clientOrderID)).count == batch.orders.count)
+                }
+            }
         case .failure(let error):
             guard let want = expected["error"] as? [String: Any] else {
                 Issue.record("\(name): unexpected \(error)")
@@ -78,5 +93,22 @@ import Testing
         case .outOfRange: "OUT_OF_RANGE"
         case .unavailable: "UNAVAILABLE"
         }
+    }
+}
+
+@Suite struct ClientOrderIDTests {
+    @Test func clientOrderIDsAreDeterministicAndDistinctPerPosition() {
+        var order = Order()
+        order.worldID = "w1"
+        order.venue = "binance"
+        order.symbol = "BTCUSDT"
+        order.leg = .single
+        let id = BatchAssembly.clientOrderID(batchID: "w1:00112233445566778899aabbccddeeff", order: order, position: 1)
+        #expect(id == BatchAssembly.clientOrderID(batchID: "w1:00112233445566778899aabbccddeeff", order: order, position: 1))
+        #expect(id != BatchAssembly.clientOrderID(batchID: "w1:00112233445566778899aabbccddeeff", order: order, position: 2))
+        #expect(id.count == 32 && id.hasPrefix("k") && id.dropFirst().allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        // The documented formula, computed independently.
+        let expected = "k" + String(SHA256.hex("w1:00112233445566778899aabbccddeeff|w1||binance|BTCUSDT|SINGLE|1").prefix(31))
+        #expect(id == expected)
     }
 }
