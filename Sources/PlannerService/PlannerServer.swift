@@ -1,5 +1,6 @@
 import Foundation
 import KeelOps
+import KeelStore
 import KeelWire
 import Logging
 import NIOCore
@@ -33,10 +34,12 @@ public final class PlannerServer: Sendable {
     public let health: HealthService
     public let address: SocketAddress
     public let metrics: MetricsEndpoint?
+    private let retention: Task<Void, Never>
     let configuration: Configuration
     let logger: Logger
 
-    private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, configuration: Configuration, logger: Logger) {
+    private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, retention: Task<Void, Never>, configuration: Configuration, logger: Logger) {
+        self.retention = retention
         self.server = server
         self.metrics = metrics
         self.health = health
@@ -69,7 +72,19 @@ public final class PlannerServer: Sendable {
             "address": "\(address)", "port": "\(address.port ?? 0)", "store": "\(path)", "auth": "\(configuration.token == nil ? "off" : "bearer token")",
             "metrics_port": "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")",
         ])
-        return PlannerServer(server: server, health: health, address: address, metrics: metrics, configuration: configuration, logger: logger)
+        // Event retention runs hourly (a timer, not a synchronisation).
+        let retention = Task {
+            while !Task.isCancelled {
+                do {
+                    let dropped = try await store.pruneEvents(nowMs: nowMs())
+                    if dropped > 0 { logger.info("event retention", metadata: ["dropped": "\(dropped)"]) }
+                } catch {
+                    logger.warning("event retention failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+        return PlannerServer(server: server, health: health, address: address, metrics: metrics, retention: retention, configuration: configuration, logger: logger)
     }
 
     /// Waits for SIGTERM or SIGINT, then drains and returns.
@@ -80,6 +95,7 @@ public final class PlannerServer: Sendable {
     }
 
     public func stop() async {
+        retention.cancel()
         health.setAll(.notServing)
         await server.shutdown(drainTimeout: configuration.drainTimeout)
         await metrics?.stop()

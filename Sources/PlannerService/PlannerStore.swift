@@ -108,14 +108,17 @@ public final class PlannerStore: Sendable {
         try await pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MIN(seq) FROM planner_events") }
     }
 
-    /// Retention (spec/planner.md §5.4): drops events older than 7 days that are not among the
-    /// newest 100,000. Plans are kept (at least 30 days is required; nothing deletes them yet).
-    public func pruneEvents(nowMs: Int64) async throws {
+    /// Retention (spec/planner.md §5.4): drops events older than `maxAgeMs` (7 days) that are not
+    /// among the newest `keepNewest` (100,000); answers how many were dropped. Plans are kept
+    /// (at least 30 days is required; nothing deletes them).
+    @discardableResult
+    public func pruneEvents(nowMs: Int64, maxAgeMs: Int64 = 7 * 24 * 3_600_000, keepNewest: Int = 100_000) async throws -> Int {
         try await pool.write { db in
             try db.execute(sql: """
                 DELETE FROM planner_events
-                WHERE time_ms < ? AND seq <= (SELECT MAX(seq) FROM planner_events) - 100000
-                """, arguments: [nowMs - 7 * 24 * 3_600_000])
+                WHERE time_ms < ? AND seq <= (SELECT MAX(seq) FROM planner_events) - ?
+                """, arguments: [nowMs - maxAgeMs, keepNewest])
+            return db.changesCount
         }
     }
 

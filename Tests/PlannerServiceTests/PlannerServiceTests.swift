@@ -227,6 +227,23 @@ func expectStatus(_ code: StatusCode, reason: String, field: String? = nil, sour
         }
     }
 
+    @Test func anExpiredResumePointIsOutOfRangeWithTheOldestSeq() async throws {
+        let directory = NSTemporaryDirectory() + "keel-planner-retention-\(UUID().uuidString)"
+        try await withPlanner(dataDirectory: directory) { planner in
+            for lot in ["0.1", "0.01", "0.001"] { _ = try await planner.plan(Self.sampleRequest(lotSize: lot)) }
+            // Keep only the newest event, whatever its age.
+            let store = try PlannerStore(path: directory + "/keel-planner.sqlite")
+            #expect(try await store.pruneEvents(nowMs: Int64.max / 2, maxAgeMs: 0, keepNewest: 1) == 2)
+            let error = await expectStatus(.outOfRange, reason: "E_RESUME_POINT_EXPIRED", field: "after_seq") {
+                _ = try await planner.events(after: 0, count: 1)
+            }
+            #expect(error?.metadata["oldest_seq"] == "3")
+            // Resuming right after the last dropped event is fine.
+            let events = try await planner.events(after: 2, count: 1)
+            #expect(events.map(\.seq) == [3])
+        }
+    }
+
     @Test func plansAndTheOutboxSurviveARestart() async throws {
         let directory = NSTemporaryDirectory() + "keel-planner-restart-\(UUID().uuidString)"
         let (first, second) = try await withPlanner(dataDirectory: directory) { planner in
