@@ -22,10 +22,10 @@ struct KeelPlanner: AsyncParsableCommand {
     var dataDirectory: String = ProcessInfo.processInfo.environment["KEEL_DATA_DIR"] ?? "./data"
 
     @Option(help: "Bearer token every call but Health must carry; none = no auth (env KEEL_TOKEN).")
-    var token: String? = ProcessInfo.processInfo.environment["KEEL_TOKEN"]
+    var token: String?
 
     @Option(name: .customLong("metrics-port"), help: "HTTP port of GET /metrics (Prometheus) and GET /healthz; 0 = a free port; unset = off (env KEEL_METRICS_PORT).")
-    var metricsPort: Int? = Int(ProcessInfo.processInfo.environment["KEEL_METRICS_PORT"] ?? "")
+    var metricsPort: Int?
 
     @Option(name: .customLong("max-frame-bytes"), help: "Largest KWP/1 frame accepted (env KEEL_MAX_FRAME_BYTES).")
     var maxFrameBytes: UInt32 = UInt32(ProcessInfo.processInfo.environment["KEEL_MAX_FRAME_BYTES"] ?? "") ?? 64 * 1024 * 1024
@@ -33,11 +33,23 @@ struct KeelPlanner: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env KEEL_LOG_LEVEL).")
     var logLevel: String = ProcessInfo.processInfo.environment["KEEL_LOG_LEVEL"] ?? "info"
 
+    /// Flags win over the environment.
+    var effectiveToken: String? { token ?? ProcessInfo.processInfo.environment["KEEL_TOKEN"] }
+    var effectiveMetricsPort: Int? { metricsPort ?? ProcessInfo.processInfo.environment["KEEL_METRICS_PORT"].flatMap { Int($0) } }
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535, got \(port)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
-        if let token, token.isEmpty { throw ValidationError("--token must not be empty (omit it for no auth)") }
-        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0–65535, got \(metricsPort)") }
+        if let token = effectiveToken, token.isEmpty { throw ValidationError("--token must not be empty (omit it for no auth)") }
+        if let port = effectiveMetricsPort, !(0...65535).contains(port) { throw ValidationError("--metrics-port must be 0–65535, got \(port)") }
+        // An environment value that does not parse is an error, never a silent default.
+        for (name, valid) in [("KEEL_PORT", { Int($0) != nil }), ("KEEL_METRICS_PORT", { Int($0) != nil }),
+                              ("KEEL_MAX_FRAME_BYTES", { UInt32($0) != nil }), ("KEEL_LOG_LEVEL", { Logger.Level(rawValue: $0) != nil })]
+            as [(String, (String) -> Bool)] {
+            if let text = ProcessInfo.processInfo.environment[name], !valid(text) {
+                throw ValidationError("\(name)=\(text) is not valid")
+            }
+        }
     }
 
     func run() async throws {
@@ -48,7 +60,7 @@ struct KeelPlanner: AsyncParsableCommand {
             return handler
         }
         let server = try await PlannerServer.start(.init(
-            host: host, port: port, dataDirectory: dataDirectory, token: token, maxFrameBytes: maxFrameBytes, metricsPort: metricsPort))
+            host: host, port: port, dataDirectory: dataDirectory, token: effectiveToken, maxFrameBytes: maxFrameBytes, metricsPort: effectiveMetricsPort))
         await server.runUntilTerminated()
     }
 }

@@ -78,5 +78,9 @@ import Testing
         await #expect(throws: ProcessError.self) { try await process.start(timeout: .seconds(20)) }
         #expect(await process.stop() != 0)
         #expect(process.log.contains("--port"))
+        let badEnvironment = ServiceProcess(executable: "keel-planner", arguments: [], environment: ["KEEL_PORT": "seventy"], readyMarker: "never")
+        await #expect(throws: ProcessError.self) { try await badEnvironment.start(timeout: .seconds(20)) }
+        #expect(await badEnvironment.stop() != 0)
+        #expect(badEnvironment.log.contains("KEEL_PORT=seventy"))
     }
 }
