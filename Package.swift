@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "CKeelClient", targets: ["CKeelClient"]),
         .library(name: "Planning", targets: ["Planning"]),
         .executable(name: "keel-planner", targets: ["keel-planner"]),
+        .executable(name: "keel-gateway", targets: ["keel-gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -91,6 +92,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // keel-gateway: handlers over the pure Execution module, the planner client.
+        .target(
+            name: "GatewayService",
+            dependencies: [
+                "Execution", "Planning", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .executableTarget(
+            name: "keel-gateway",
+            dependencies: [
+                "GatewayService", "Execution", "KeelOps",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The system protobuf-c library (Debian libprotobuf-c-dev).
         .systemLibrary(
             name: "CProtobufC",
@@ -123,6 +143,9 @@ let package = Package(
             ],
             path: "Tests/KeelTestSupport",
             resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "GatewayServiceTests",
+            dependencies: ["GatewayService", "PlannerService", "Execution", "Planning", "KeelWire", "Contracts", "KeelTestSupport"]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(

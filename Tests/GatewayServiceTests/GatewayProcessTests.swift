@@ -1,0 +1,49 @@
+import Contracts
+import Execution
+import Foundation
+import KeelTestSupport
+import KeelWire
+import Testing
+
+/// keel-planner and keel-gateway as separate processes with a token: a preview through the gateway.
+@Suite struct GatewayProcessTests {
+    @Test func gatewayProcessPreviewsThroughThePlannerProcess() async throws {
+        let directory = NSTemporaryDirectory() + "keel-gw-process-\(UUID().uuidString)"
+        let planner = ServiceProcess(
+            executable: "keel-planner", arguments: ["--port", "0", "--data-dir", directory],
+            environment: ["KEEL_TOKEN": "shared-token"], readyMarker: "keel-planner ready")
+        var gateway: ServiceProcess?
+        do {
+            try await planner.start()
+            let plannerPort = try #require(planner.loggedNumber("port"))
+            let started = ServiceProcess(
+                executable: "keel-gateway", arguments: ["--port", "0", "--planner", "127.0.0.1:\(plannerPort)", "--data-dir", directory],
+                environment: ["KEEL_TOKEN": "shared-token"], readyMarker: "keel-gateway ready")
+            gateway = started
+            try await started.start()
+            let client = KWPClient(host: "127.0.0.1", port: try #require(started.loggedNumber("port")), configuration: .init(token: "shared-token"))
+            var request = ExecuteRequest()
+            request.perStrategy = true
+            request.planRequest = .with {
+                $0.totalEquity = "1000000"
+                $0.worldAllocBefore = ["world-a": "0.3"]
+                $0.worldAllocAfter = ["world-a": "0.2"]
+                $0.positions = [
+                    .with { $0.worldID = "world-a"; $0.strategyID = "strat-1"; $0.symbol = "BTCUSDT"; $0.qty = "0.6"; $0.mark = "60000"; $0.venue = "binance" },
+                    .with { $0.worldID = "world-a"; $0.strategyID = "strat-2"; $0.symbol = "BTCUSDT"; $0.qty = "0.9"; $0.mark = "60000"; $0.venue = "binance" },
+                ]
+            }
+            let response = try await client.unary(KeelRPC.gatewayExecute, request, as: ExecuteResponse.self)
+            #expect(response.ordersPerWorld.first?.orders.map(\.quantity) == ["0.5"])
+            #expect(response.ordersPerStrategy.map(\.quantity) == ["0.2", "0.3"])
+            #expect(response.ordersPerStrategy.allSatisfy { $0.reduceOnly && $0.side == .sell })
+            await client.close()
+            #expect(await started.stop() == 0)
+            #expect(await planner.stop() == 0)
+        } catch {
+            await gateway?.stop(signal: SIGKILL)
+            await planner.stop(signal: SIGKILL)
+            throw error
+        }
+    }
+}
