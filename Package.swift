@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "KeelWireTests",
             dependencies: [
-                "KeelWire", "Contracts", "CKeelClient",
+                "KeelWire", "Contracts", "CKeelClient", "KeelTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -12,6 +12,19 @@ public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
         case failedPrecondition = 9
         case outOfRange = 11
         case unavailable = 14
+
+        /// The canonical gRPC name (`INVALID_ARGUMENT`).
+        public var name: String {
+            switch self {
+            case .invalidArgument: "INVALID_ARGUMENT"
+            case .notFound: "NOT_FOUND"
+            case .alreadyExists: "ALREADY_EXISTS"
+            case .permissionDenied: "PERMISSION_DENIED"
+            case .failedPrecondition: "FAILED_PRECONDITION"
+            case .outOfRange: "OUT_OF_RANGE"
+            case .unavailable: "UNAVAILABLE"
+            }
+        }
     }
 
     public var code: Code

@@ -73,7 +73,7 @@ import Testing
                 Issue.record("\(name): unexpected \(error)")
                 return
             }
-            #expect(Self.statusName(error.code) == want["code"] as? String, "\(name): \(error)")
+            #expect(error.code.name == want["code"] as? String, "\(name): \(error)")
             #expect(error.reason == want["reason"] as? String, "\(name): \(error)")
             #expect(error.field == want["field"] as? String, "\(name): \(error)")
             if let metadata = want["metadata"] as? [String: String] {
@@ -83,17 +83,6 @@ import Testing
         }
     }
 
-    static func statusName(_ code: FieldError.Code) -> String {
-        switch code {
-        case .invalidArgument: "INVALID_ARGUMENT"
-        case .notFound: "NOT_FOUND"
-        case .alreadyExists: "ALREADY_EXISTS"
-        case .permissionDenied: "PERMISSION_DENIED"
-        case .failedPrecondition: "FAILED_PRECONDITION"
-        case .outOfRange: "OUT_OF_RANGE"
-        case .unavailable: "UNAVAILABLE"
-        }
-    }
 }
 
 @Suite struct ClientOrderIDTests {

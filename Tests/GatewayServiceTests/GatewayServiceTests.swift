@@ -29,15 +29,7 @@ struct GatewayHarness {
 }
 
 func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHarness) async throws -> T) async throws -> T {
-    let harness = try await GatewayHarness.start(config: config)
-    do {
-        let result = try await body(harness)
-        await harness.stop()
-        return result
-    } catch {
-        await harness.stop()
-        throw error
-    }
+    try await withStarted({ try await GatewayHarness.start(config: config) }, stop: { await $0.stop() }, body)
 }
 
 @Suite struct GatewayServiceTests {

@@ -1,4 +1,5 @@
 import Contracts
+import KeelTestSupport
 import Foundation
 import KeelWire
 import NIOConcurrencyHelpers
@@ -171,15 +172,7 @@ func withServer<T>(
 
 /// Runs `body` with a client and always closes it.
 func withClient<T>(port: Int, configuration: KWPClient.Configuration = KWPClient.Configuration(), _ body: (KWPClient) async throws -> T) async throws -> T {
-    let client = KWPClient(host: "127.0.0.1", port: port, configuration: configuration)
-    do {
-        let result = try await body(client)
-        await client.close()
-        return result
-    } catch {
-        await client.close()
-        throw error
-    }
+    try await withStarted({ KWPClient(host: "127.0.0.1", port: port, configuration: configuration) }, stop: { await $0.close() }, body)
 }
 
 /// Expects `body` to fail with an `RPCError` of `code` and answers it.

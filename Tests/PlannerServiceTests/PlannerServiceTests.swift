@@ -46,15 +46,7 @@ struct PlannerHarness {
 
 /// Runs `body` with a started planner and always stops it.
 func withPlanner<T>(dataDirectory: String? = nil, token: String? = nil, _ body: (PlannerHarness) async throws -> T) async throws -> T {
-    let harness = try await PlannerHarness.start(dataDirectory: dataDirectory, token: token)
-    do {
-        let result = try await body(harness)
-        await harness.stop()
-        return result
-    } catch {
-        await harness.stop()
-        throw error
-    }
+    try await withStarted({ try await PlannerHarness.start(dataDirectory: dataDirectory, token: token) }, stop: { await $0.stop() }, body)
 }
 
 @discardableResult

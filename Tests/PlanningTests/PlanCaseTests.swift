@@ -29,7 +29,7 @@ import Testing
             let plan = try PlanComputation.plan(request)
             Issue.record("\(name): expected \(expected), planned \(plan)")
         } catch {
-            #expect(Self.statusName(error.code) == expected["code"] as? String, "\(name)")
+            #expect(error.code.name == expected["code"] as? String, "\(name)")
             #expect(error.reason == expected["reason"] as? String, "\(name)")
             #expect(error.field == expected["field"] as? String, "\(name)")
             if let metadata = expected["metadata"] as? [String: String] {
@@ -38,17 +38,6 @@ import Testing
         }
     }
 
-    static func statusName(_ code: FieldError.Code) -> String {
-        switch code {
-        case .invalidArgument: "INVALID_ARGUMENT"
-        case .notFound: "NOT_FOUND"
-        case .alreadyExists: "ALREADY_EXISTS"
-        case .permissionDenied: "PERMISSION_DENIED"
-        case .failedPrecondition: "FAILED_PRECONDITION"
-        case .outOfRange: "OUT_OF_RANGE"
-        case .unavailable: "UNAVAILABLE"
-        }
-    }
 }
 
 /// The target-weight cases of shared/cases/capital-twap.json (TW.2–TW.6).
