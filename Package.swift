@@ -38,7 +38,10 @@ let package = Package(
             dependencies: ["Contracts", "ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // Pure order building: venue policy, reduce-only legs, the strategy split, the shared-account policy.
-        .target(name: "Execution", dependencies: ["Planning", "Contracts", "ExactNumbers"]),
+        .target(
+            name: "Execution",
+            dependencies: ["Planning", "Contracts", "ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         // KWP/1: framing, the Frame envelope, status codes, the RPC server and client on SwiftNIO.
         .target(
             name: "KeelWire",
@@ -97,6 +100,7 @@ let package = Package(
             name: "GatewayService",
             dependencies: [
                 "Execution", "Planning", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import Contracts
 import ExactNumbers
 import Planning
+import SwiftProtobuf
 
 public typealias ExecuteRequest = Keel_Gateway_V1_ExecuteRequest
 public typealias ExecuteResponse = Keel_Gateway_V1_ExecuteResponse
@@ -213,5 +214,20 @@ extension TimeInForce {
         case .day: .day
         default: .gtc
         }
+    }
+}
+
+/// The digest of an `ExecuteRequest` for idempotency (amendment 6): the plan request normalised as
+/// the planner does, `flip_policy` and `time_in_force` defaults filled, `account_id ""` = `default`.
+public enum ExecuteRequestDigest {
+    public static func digest(_ request: ExecuteRequest) -> String {
+        var r = request
+        r.planRequest = PlanRequestDigest.normalized(r.planRequest)
+        if r.flipPolicy == .unspecified { r.flipPolicy = .flattenThenOpen }
+        if r.timeInForce == .unspecified { r.timeInForce = .gtc }
+        if r.accountID.isEmpty { r.accountID = "default" }
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        return SHA256.hex((try? r.serializedBytes(options: options)) ?? [UInt8]())
     }
 }

@@ -42,12 +42,14 @@ public final class GatewayServer: Sendable {
     public let health: HealthService
     public let address: SocketAddress
     public let metrics: MetricsEndpoint?
+    public let dispatcher: Dispatcher
     let planner: KWPClient
     let configuration: Configuration
     let logger: Logger
 
-    private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, planner: KWPClient,
-                 configuration: Configuration, logger: Logger) {
+    private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, dispatcher: Dispatcher,
+                 planner: KWPClient, configuration: Configuration, logger: Logger) {
+        self.dispatcher = dispatcher
         self.server = server
         self.health = health
         self.address = address
@@ -63,10 +65,15 @@ public final class GatewayServer: Sendable {
             target: configuration.planner,
             configuration: .init(token: configuration.plannerToken ?? configuration.token, peerName: "keel-gateway", maxFrameBytes: configuration.maxFrameBytes),
             logger: logger)
+        let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-gateway.sqlite")
+        let store = try GatewayStore(path: path)
+        let broker = try PaperBroker(store: store, settings: configuration.config.paperBroker)
+        let dispatcher = Dispatcher(store: store, broker: broker, logger: logger)
         let health = HealthService(services: ["keel.gateway.v1.Gateway"])
         var router = RPCRouter()
         health.register(into: &router)
-        GatewayService(config: configuration.config, planner: planner, logger: logger).register(into: &router)
+        GatewayService(config: configuration.config, planner: planner, store: store, broker: broker, dispatcher: dispatcher, logger: logger)
+            .register(into: &router)
         let server = KWPServer(
             configuration: .init(host: configuration.host, port: configuration.port, maxFrameBytes: configuration.maxFrameBytes,
                                  token: configuration.token, serverName: "keel-gateway"),
@@ -76,13 +83,17 @@ public final class GatewayServer: Sendable {
         if let metricsPort = configuration.metricsPort {
             metrics = try await MetricsEndpoint.start(host: configuration.host, port: metricsPort) { health.status(of: "") == .serving }
         }
+        // Orders written before a crash or stop are resent (same client order ids) before serving.
+        dispatcher.kick()
+        await dispatcher.idle()
         health.setAll(.serving)
         logger.info("keel-gateway ready", metadata: [
+            "store": "\(path)",
             "address": "\(address)", "port": "\(address.port ?? 0)", "planner": "\(configuration.planner)",
             "auth": "\(configuration.token == nil ? "off" : "bearer token")",
             "metrics_port": "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")",
         ])
-        return GatewayServer(server: server, health: health, address: address, metrics: metrics, planner: planner, configuration: configuration, logger: logger)
+        return GatewayServer(server: server, health: health, address: address, metrics: metrics, dispatcher: dispatcher, planner: planner, configuration: configuration, logger: logger)
     }
 
     public func runUntilTerminated() async {
@@ -94,6 +105,8 @@ public final class GatewayServer: Sendable {
     public func stop() async {
         health.setAll(.notServing)
         await server.shutdown(drainTimeout: configuration.drainTimeout)
+        await dispatcher.idle()
+        dispatcher.stop()
         await planner.close()
         await metrics?.stop()
         logger.info("keel-gateway stopped")

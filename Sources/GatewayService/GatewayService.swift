@@ -2,20 +2,31 @@ import Contracts
 import Execution
 import Foundation
 import KeelWire
+import KeelStore
 import Logging
 import Metrics
 import Planning
+import SwiftProtobuf
 
-/// keel-gateway's RPCs (spec/gateway.md). This part serves `Plan` (proxied to the planner) and
-/// `Execute` previews; submission through the outbox, the broker and the read RPCs are not built yet.
+/// keel-gateway's RPCs (spec/gateway.md): `Plan` proxied to the planner, `Execute` (preview, or a
+/// submit written through the outbox and handed to the broker by the dispatcher), and the read RPCs.
 public final class GatewayService: Sendable {
     let config: GatewayConfig
     let planner: KWPClient
+    let store: GatewayStore
+    let broker: any Broker
+    let dispatcher: Dispatcher
+    let clock: @Sendable () -> Int64
     let logger: Logger
 
-    public init(config: GatewayConfig, planner: KWPClient, logger: Logger = Logger(label: "keel.gateway")) {
+    public init(config: GatewayConfig, planner: KWPClient, store: GatewayStore, broker: any Broker, dispatcher: Dispatcher,
+                clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger = Logger(label: "keel.gateway")) {
         self.config = config
         self.planner = planner
+        self.store = store
+        self.broker = broker
+        self.dispatcher = dispatcher
+        self.clock = clock
         self.logger = logger
     }
 
@@ -26,6 +37,7 @@ public final class GatewayService: Sendable {
         router.unary(KeelRPC.gatewayExecute) { (request: ExecuteRequest, context: ServerContext) -> ExecuteResponse in
             try await self.execute(request, context: context)
         }
+        registerReads(into: &router)
     }
 
     // MARK: Plan (§1)
@@ -67,36 +79,210 @@ public final class GatewayService: Sendable {
             } catch {
                 throw RPCError(error)
             }
-            guard !request.submit else {
-                throw RPCError(.unimplemented, "submission through the outbox is not available in this build; use a preview (submit = false)", reason: "E_SUBMIT_UNAVAILABLE")
-            }
-            var planRequest = request.planRequest
-            planRequest.dryRun = true
-            let reply = try await callPlanner(body: try planRequest.serializedBytes(), context: context, idempotencyKey: nil)
-            let plan: PlanMessage
-            do {
-                plan = try Keel_Planner_V1_PlanResponse(serializedBytes: reply).plan
-            } catch {
-                throw RPCError(.internal, "the planner's answer does not decode: \(error)", reason: "E_UPSTREAM_UNDECODABLE")
-            }
-            let response: ExecuteResponse
-            do {
-                response = try ExecuteAssembly.assemble(plan: plan, request: request, config: config)
-            } catch {
-                if error.reason == "E_SHARED_ACCOUNT_POLICY" {
-                    Counter(label: "shared_account_policy_rejections_total", dimensions: [("violation", error.metadata["violation"]?.lowercased() ?? "")]).increment()
-                }
-                throw RPCError(error)
-            }
-            ExecuteMetrics.count(outcome: "preview", reason: "")
-            context.logger.info("execute preview", metadata: [
-                "worlds": "\(response.ordersPerWorld.count)", "violations": "\(response.violations.count)",
-                "scope": "\(response.executionScope)",
-            ])
-            return response
+            return request.submit ? try await submit(request, context: context) : try await preview(request, context: context)
         } catch let error as RPCError {
             ExecuteMetrics.count(outcome: "rejected", reason: error.reason)
             throw error
+        }
+    }
+
+    func preview(_ request: ExecuteRequest, context: ServerContext) async throws -> ExecuteResponse {
+        var planRequest = request.planRequest
+        planRequest.dryRun = true
+        let plan = try await plan(planRequest, context: context, idempotencyKey: nil)
+        let response = try assemble(plan: plan, request: request)
+        ExecuteMetrics.count(outcome: "preview", reason: "")
+        context.logger.info("execute preview", metadata: ["worlds": "\(response.ordersPerWorld.count)", "violations": "\(response.violations.count)"])
+        return response
+    }
+
+    /// §4.1 steps 4–13: replay or conflict, account and shadow checks, a stored plan, orders, the
+    /// policy, venue checks, one transaction, then the dispatcher.
+    func submit(_ request: ExecuteRequest, context: ServerContext) async throws -> ExecuteResponse {
+        let key = context.idempotencyKey
+        if let key {
+            guard !key.isEmpty, key.utf8.count <= 128, key.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7e }) else {
+                throw RPCError.field(.invalidArgument, reason: "E_INVALID_IDEMPOTENCY_KEY", field: MetadataKey.idempotencyKey, "idempotency-key must be 1–128 printable ASCII characters")
+            }
+        }
+        let digest = ExecuteRequestDigest.digest(request)
+        if let key, let replay = try await replay(key: key, digest: digest) { return replay }
+
+        let accountID = request.accountID.isEmpty ? "default" : request.accountID
+        guard try await storeCall({ try await self.broker.hasAccount(accountID) }) else {
+            throw RPCError.field(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id", "the broker has no account \(accountID)", metadata: ["account_id": accountID])
+        }
+        do {
+            try ExecuteAssembly.checkShadowWorlds(request, config: config)
+        } catch {
+            throw RPCError(error)
+        }
+        let plan = try await plan(request.planRequest, context: context, idempotencyKey: key.map { "execute:\($0)" })
+        let worlds = plan.perWorld.map(\.worldID)
+        for world in worlds { Counter(label: "rebalance_plan_execution_attempts_total", dimensions: [("world_id", world)]).increment() }
+        do {
+            var response = try assemble(plan: plan, request: request)
+            do {
+                try ExecuteAssembly.checkVenues(response, config: config)
+            } catch {
+                throw RPCError(error)
+            }
+            let now = clock()
+            let executionID = "exe_" + ULID.make(timeMs: now)
+            let batches = BatchAssembly.batches(of: response, batchID: BatchAssembly.randomBatchID(world:))
+            response.planID = plan.planID
+            response.executionID = executionID
+            response.batches = batches.map(\.ref)
+            response.submitted = batches.contains { $0.ref.dispatched }
+            Self.identify(&response, with: batches)
+            let entries = batches.map { batch in
+                (batch: batch,
+                 record: commitLogRecord(batch, response: response, request: request, plan: plan, accountID: accountID, now: now),
+                 audit: auditEvent(batch, response: response, request: request, accountID: accountID, now: now))
+            }
+            let submission = GatewayStore.Submission(
+                executionID: executionID, createdAtMs: now, planID: plan.planID, idempotencyKey: key, requestDigest: digest,
+                response: response, accountID: accountID, batches: entries)
+            do {
+                try await store.write(submission)
+            } catch is GatewayStore.KeyTaken {
+                if let key, let replay = try await replay(key: key, digest: digest) { return replay }
+                throw RPCError(.unavailable, "the submission could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
+            } catch {
+                context.logger.error("store failed", metadata: ["error": "\(error)"])
+                throw RPCError(.unavailable, "the submission could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
+            }
+            for batch in batches {
+                let labels = [("world_id", batch.ref.worldID), ("scope", Self.scopeLabel(batch.ref.scope))]
+                Counter(label: "rebalance_batches_submitted_total", dimensions: labels).increment()
+                Gauge(label: "rebalance_last_batch_size", dimensions: labels).record(Double(batch.ref.orderCount))
+                Gauge(label: "rebalance_reduce_only_ratio", dimensions: labels).record(Double(batch.ref.reduceOnlyRatio) ?? 0)
+            }
+            ExecuteMetrics.count(outcome: response.submitted ? "submitted" : "empty", reason: "")
+            context.logger.info("execute submitted", metadata: ["execution_id": "\(executionID)", "plan_id": "\(plan.planID)", "batches": "\(batches.count)"])
+            if response.submitted { dispatcher.kick() }
+            return response
+        } catch {
+            for world in worlds { Counter(label: "rebalance_plan_execution_failures_total", dimensions: [("world_id", world)]).increment() }
+            throw error
+        }
+    }
+
+    func replay(key: String, digest: String) async throws -> ExecuteResponse? {
+        guard let stored = try await storeCall({ try await self.store.execution(forKey: key) }) else { return nil }
+        guard stored.digest == digest else {
+            throw RPCError.field(
+                .alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
+                "idempotency-key was used for a different request (execution \(stored.executionID))", metadata: ["execution_id": stored.executionID])
+        }
+        var response = stored.response
+        response.replayed = true
+        return response
+    }
+
+    func plan(_ request: PlanRequest, context: ServerContext, idempotencyKey: String?) async throws -> PlanMessage {
+        let reply = try await callPlanner(body: try request.serializedBytes(), context: context, idempotencyKey: idempotencyKey)
+        do {
+            return try Keel_Planner_V1_PlanResponse(serializedBytes: reply).plan
+        } catch {
+            throw RPCError(.internal, "the planner's answer does not decode: \(error)", reason: "E_UPSTREAM_UNDECODABLE")
+        }
+    }
+
+    func assemble(plan: PlanMessage, request: ExecuteRequest) throws(RPCError) -> ExecuteResponse {
+        do {
+            return try ExecuteAssembly.assemble(plan: plan, request: request, config: config)
+        } catch {
+            if error.reason == "E_SHARED_ACCOUNT_POLICY" {
+                Counter(label: "shared_account_policy_rejections_total", dimensions: [("violation", error.metadata["violation"]?.lowercased() ?? "")]).increment()
+            }
+            throw RPCError(error)
+        }
+    }
+
+    /// Store and broker failures are UNAVAILABLE `E_STORE_UNAVAILABLE`.
+    func storeCall<T>(_ body: () async throws -> T) async throws(RPCError) -> T {
+        do {
+            return try await body()
+        } catch {
+            logger.error("store failed", metadata: ["error": "\(error)"])
+            throw RPCError(.unavailable, "the gateway store cannot be used: \(error)", reason: "E_STORE_UNAVAILABLE")
+        }
+    }
+
+    /// The response's order lists carry the client order ids of the batches that were written.
+    static func identify(_ response: inout ExecuteResponse, with batches: [BatchAssembly.Batch]) {
+        for batch in batches {
+            switch batch.ref.scope {
+            case .perWorld:
+                if let i = response.ordersPerWorld.firstIndex(where: { $0.worldID == batch.ref.worldID }) {
+                    response.ordersPerWorld[i].orders = batch.orders
+                }
+            case .global:
+                response.ordersGlobal = batch.orders
+            default:
+                break
+            }
+        }
+        let perStrategy = batches.filter { $0.ref.scope == .perStrategy }.flatMap(\.orders)
+        if !perStrategy.isEmpty { response.ordersPerStrategy = perStrategy }
+    }
+
+    static func scopeLabel(_ scope: Keel_Gateway_V1_BatchScope) -> String {
+        switch scope {
+        case .global: "global"
+        case .perStrategy: "per_strategy"
+        default: "per_world"
+        }
+    }
+
+    func worldMode(_ world: String) -> String { config.worlds[world]?.mode ?? "" }
+
+    func commitLogRecord(_ batch: BatchAssembly.Batch, response: ExecuteResponse, request: ExecuteRequest, plan: PlanMessage, accountID: String, now: Int64) -> CommitLogRecord {
+        let ref = batch.ref
+        return .with {
+            $0.key = "rebalance:\(ref.batchID)"
+            $0.recordType = "gateway.rebalance"
+            $0.timestampMs = now
+            $0.batchID = ref.batchID
+            $0.payload = .with {
+                $0.event = "gateway.rebalance"
+                $0.version = 1
+                $0.batchID = ref.batchID
+                $0.worldID = ref.worldID
+                $0.scope = ref.scope
+                $0.orders = batch.orders
+                $0.orderCount = ref.orderCount
+                $0.reduceOnlyCount = UInt32(batch.orders.filter(\.reduceOnly).count)
+                $0.reduceOnlyRatio = ref.reduceOnlyRatio
+                $0.sharedAccount = ref.scope == .global || (ref.scope == .perWorld && request.sharedAccount)
+                $0.mode = ref.scope == .global ? "" : worldMode(ref.worldID)
+                $0.planMode = plan.mode
+                $0.planID = plan.planID
+                $0.executionID = response.executionID
+                $0.dispatched = ref.dispatched
+                $0.submittedAtMs = now
+                $0.accountID = accountID
+            }
+        }
+    }
+
+    func auditEvent(_ batch: BatchAssembly.Batch, response: ExecuteResponse, request: ExecuteRequest, accountID: String, now: Int64) -> AuditEvent {
+        let ref = batch.ref
+        var body: [String: Any] = [
+            "account_id": accountID, "batch_id": ref.batchID, "dispatched": ref.dispatched, "execution_id": response.executionID,
+            "order_count": Int(ref.orderCount), "plan_id": response.planID, "reduce_only_ratio": ref.reduceOnlyRatio,
+            "scope": Self.scopeLabel(ref.scope), "shared_account": ref.scope == .global || (ref.scope == .perWorld && request.sharedAccount),
+            "submitted_at_ms": now, "world_id": ref.worldID,
+        ]
+        let mode = ref.scope == .global ? "" : worldMode(ref.worldID)
+        if !mode.isEmpty { body["mode"] = mode }
+        let json = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return .with {
+            $0.key = "rebalance:\(ref.worldID)"
+            $0.type = "REB_SUBMIT"
+            $0.timeMs = now
+            $0.bodyJson = json
         }
     }
 }

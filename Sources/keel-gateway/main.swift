@@ -9,10 +9,11 @@ import Logging
 struct KeelGateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel-gateway",
-        abstract: "Keel's execution gateway over KWP/1: Plan (proxied to keel-planner) and Execute previews.",
+        abstract: "Keel's execution gateway over KWP/1: Plan (proxied), Execute (preview or submit), positions, balance, orders, commit and audit logs.",
         discussion: """
             Every option falls back to its KEEL_* environment variable, then to the default shown. \
-            Submission (Execute with submit), the paper broker and the read RPCs are not part of this build yet.
+            Orders go to the embedded paper broker (configured under paper_broker in --config). \
+            Not in this build yet: Watch, the planner event relay, paced schedules (PreviewSchedule, StartSchedule, …).
             """)
 
     @Option(help: "Listen address (env KEEL_HOST).")

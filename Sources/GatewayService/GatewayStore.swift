@@ -1,0 +1,305 @@
+import Contracts
+import ExactNumbers
+import Execution
+import Foundation
+import GRDB
+import KeelStore
+
+public typealias CommitLogRecord = Keel_Gateway_V1_CommitLogRecord
+public typealias AuditEvent = Keel_Gateway_V1_AuditEvent
+public typealias OrderStatus = Keel_Gateway_V1_OrderStatus
+
+/// keel-gateway's store: executions (with their idempotency key and response), batches, orders and
+/// their status, the commit log and the audit log — written together in one transaction per
+/// submission (the outbox) — and the paper broker's accounts, positions and orders.
+public final class GatewayStore: Sendable {
+    let pool: DatabasePool
+    /// Raised after every commit-log write, so `ReadCommitLog` streams with `follow` wake up.
+    public let commits: CommitSignal
+
+    public init(path: String) throws {
+        pool = try StoreSetup.open(path: path, migrator: Self.migrator)
+        let latest = try pool.read { db in try UInt64.fetchOne(db, sql: #"SELECT MAX("offset") FROM commit_log"#) ?? 0 }
+        commits = CommitSignal(latest: latest)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: outbox, logs, paper broker") { db in
+            try db.execute(sql: """
+                CREATE TABLE executions (
+                    execution_id TEXT PRIMARY KEY,
+                    created_at_ms INTEGER NOT NULL,
+                    plan_id TEXT NOT NULL,
+                    idempotency_key TEXT UNIQUE,
+                    request_digest TEXT NOT NULL,
+                    response BLOB NOT NULL
+                );
+                CREATE TABLE batches (
+                    batch_id TEXT PRIMARY KEY,
+                    execution_id TEXT NOT NULL REFERENCES executions(execution_id),
+                    world_id TEXT NOT NULL,
+                    scope INTEGER NOT NULL,
+                    dispatched INTEGER NOT NULL,
+                    account_id TEXT NOT NULL
+                );
+                CREATE TABLE orders (
+                    client_order_id TEXT PRIMARY KEY,
+                    batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+                    dispatch_seq INTEGER NOT NULL,
+                    world_id TEXT NOT NULL,
+                    account_id TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    status INTEGER NOT NULL,
+                    filled_qty TEXT NOT NULL DEFAULT '0',
+                    avg_price TEXT NOT NULL DEFAULT '',
+                    reason TEXT NOT NULL DEFAULT '',
+                    updated_at_ms INTEGER NOT NULL
+                );
+                CREATE INDEX orders_by_status ON orders(status, dispatch_seq);
+                CREATE INDEX orders_by_batch ON orders(batch_id, dispatch_seq);
+                CREATE TABLE commit_log (
+                    "offset" INTEGER PRIMARY KEY AUTOINCREMENT,
+                    key TEXT NOT NULL,
+                    record_type TEXT NOT NULL,
+                    timestamp_ms INTEGER NOT NULL,
+                    batch_id TEXT NOT NULL,
+                    payload BLOB NOT NULL
+                );
+                CREATE TABLE audit_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    key TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    body_json TEXT NOT NULL
+                );
+                CREATE TABLE paper_accounts (
+                    account_id TEXT PRIMARY KEY,
+                    currency TEXT NOT NULL,
+                    cash TEXT NOT NULL
+                );
+                CREATE TABLE paper_positions (
+                    account_id TEXT NOT NULL REFERENCES paper_accounts(account_id),
+                    venue TEXT NOT NULL,
+                    symbol TEXT NOT NULL,
+                    qty TEXT NOT NULL,
+                    avg_price TEXT NOT NULL,
+                    mark TEXT NOT NULL,
+                    PRIMARY KEY (account_id, venue, symbol)
+                );
+                CREATE TABLE paper_orders (
+                    client_order_id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    filled_qty TEXT NOT NULL,
+                    price TEXT NOT NULL,
+                    reason TEXT NOT NULL
+                );
+                CREATE TABLE attribution (
+                    world_id TEXT NOT NULL,
+                    strategy_id TEXT NOT NULL,
+                    venue TEXT NOT NULL,
+                    symbol TEXT NOT NULL,
+                    qty TEXT NOT NULL,
+                    mark TEXT NOT NULL,
+                    PRIMARY KEY (world_id, strategy_id, venue, symbol)
+                );
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: submission (the outbox)
+
+    /// One submission: the execution, its batches, their orders, a commit-log record and an audit
+    /// event per batch, all in one transaction.
+    public struct Submission: Sendable {
+        public var executionID: String
+        public var createdAtMs: Int64
+        public var planID: String
+        public var idempotencyKey: String?
+        public var requestDigest: String
+        public var response: ExecuteResponse
+        public var accountID: String
+        public var batches: [(batch: BatchAssembly.Batch, record: CommitLogRecord, audit: AuditEvent)]
+    }
+
+    public struct KeyTaken: Error {}
+
+    public func write(_ submission: Submission) async throws {
+        let lastOffset: UInt64
+        do {
+            lastOffset = try await pool.write { db -> UInt64 in
+                try db.execute(
+                    sql: "INSERT INTO executions (execution_id, created_at_ms, plan_id, idempotency_key, request_digest, response) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [submission.executionID, submission.createdAtMs, submission.planID, submission.idempotencyKey,
+                                submission.requestDigest, try submission.response.serializedBytes() as Data])
+                var sequence = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(dispatch_seq), 0) FROM orders") ?? 0
+                for (batch, record, audit) in submission.batches {
+                    try db.execute(
+                        sql: "INSERT INTO batches (batch_id, execution_id, world_id, scope, dispatched, account_id) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [batch.ref.batchID, submission.executionID, batch.ref.worldID, batch.ref.scope.rawValue, batch.ref.dispatched, submission.accountID])
+                    for order in batch.orders {
+                        sequence += 1
+                        let status: OrderStatus = batch.ref.dispatched ? .pending : .recorded
+                        try db.execute(
+                            sql: "INSERT INTO orders (client_order_id, batch_id, dispatch_seq, world_id, account_id, body, status, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            arguments: [order.clientOrderID, batch.ref.batchID, sequence, order.worldID, submission.accountID,
+                                        try order.serializedBytes() as Data, status.rawValue, submission.createdAtMs])
+                    }
+                    try db.execute(
+                        sql: #"INSERT INTO commit_log (key, record_type, timestamp_ms, batch_id, payload) VALUES (?, ?, ?, ?, ?)"#,
+                        arguments: [record.key, record.recordType, record.timestampMs, record.batchID, try record.payload.serializedBytes() as Data])
+                    try db.execute(
+                        sql: "INSERT INTO audit_events (key, type, time_ms, body_json) VALUES (?, ?, ?, ?)",
+                        arguments: [audit.key, audit.type, audit.timeMs, audit.bodyJson])
+                }
+                return try UInt64.fetchOne(db, sql: #"SELECT MAX("offset") FROM commit_log"#) ?? 0
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+            && (error.message ?? "").contains("idempotency_key") {
+            throw KeyTaken()
+        }
+        commits.committed(upTo: lastOffset)
+    }
+
+    public func execution(forKey key: String) async throws -> (digest: String, executionID: String, response: ExecuteResponse)? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE idempotency_key = ?", arguments: [key]) else { return nil }
+            return (row["request_digest"], row["execution_id"], try ExecuteResponse(serializedBytes: row["response"] as Data))
+        }
+    }
+
+    // MARK: dispatch
+
+    public struct PendingOrder: Sendable {
+        public var order: Order
+        public var batchID: String
+        public var accountID: String
+        public var status: OrderStatus
+    }
+
+    /// The next dispatched order still PENDING or SENT, in batch order then order order.
+    public func nextPendingOrder() async throws -> PendingOrder? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT * FROM orders WHERE status IN (?, ?) ORDER BY dispatch_seq LIMIT 1
+                """, arguments: [OrderStatus.pending.rawValue, OrderStatus.sent.rawValue]) else { return nil }
+            return PendingOrder(
+                order: try Order(serializedBytes: row["body"] as Data), batchID: row["batch_id"], accountID: row["account_id"],
+                status: OrderStatus(rawValue: row["status"]) ?? .unspecified)
+        }
+    }
+
+    /// The status of the order before `clientOrderID` in its batch (for a flip's OPEN leg).
+    public func previousOrderStatus(batchID: String, before clientOrderID: String) async throws -> OrderStatus? {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT status FROM orders WHERE batch_id = ? AND dispatch_seq < (SELECT dispatch_seq FROM orders WHERE client_order_id = ?)
+                ORDER BY dispatch_seq DESC LIMIT 1
+                """, arguments: [batchID, clientOrderID]).flatMap(OrderStatus.init(rawValue:))
+        }
+    }
+
+    public func setStatus(_ clientOrderID: String, _ status: OrderStatus, filledQty: String? = nil, avgPrice: String? = nil, reason: String = "", nowMs: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                UPDATE orders SET status = ?, filled_qty = COALESCE(?, filled_qty), avg_price = COALESCE(?, avg_price), reason = ?, updated_at_ms = ?
+                WHERE client_order_id = ?
+                """, arguments: [status.rawValue, filledQty, avgPrice, reason, nowMs, clientOrderID])
+        }
+    }
+
+    /// The broker's answer for an order, and the fill in the attribution ledger of (world,
+    /// strategy, venue, symbol), in one transaction.
+    public func record(_ fill: BrokerFill, for order: Order, nowMs: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                UPDATE orders SET status = ?, filled_qty = ?, avg_price = ?, reason = ?, updated_at_ms = ? WHERE client_order_id = ?
+                """, arguments: [fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason, nowMs, order.clientOrderID])
+            guard let price = fill.price, !fill.filledQuantity.isZero else { return }
+            let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
+            let key: StatementArguments = [order.worldID, order.strategyID, order.venue, order.symbol]
+            let old = try String.fetchOne(db, sql: "SELECT qty FROM attribution WHERE world_id = ? AND strategy_id = ? AND venue = ? AND symbol = ?", arguments: key)
+            let qty = (old.flatMap { DecimalGrammar.parse($0) } ?? .zero) + signed
+            try db.execute(sql: """
+                INSERT INTO attribution (world_id, strategy_id, venue, symbol, qty, mark) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(world_id, strategy_id, venue, symbol) DO UPDATE SET qty = excluded.qty, mark = excluded.mark
+                """, arguments: key + [qty.description, price.description])
+        }
+    }
+
+    /// The attribution ledger in the shape of the planner's `Position` (non-zero rows).
+    public func attributedPositions() async throws -> [Keel_Planner_V1_Position] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM attribution ORDER BY world_id, strategy_id, venue, symbol").compactMap { row in
+                let qty: String = row["qty"]
+                guard DecimalGrammar.parse(qty)?.isZero == false else { return nil }
+                return .with {
+                    $0.worldID = row["world_id"]
+                    $0.strategyID = row["strategy_id"]
+                    $0.venue = row["venue"]
+                    $0.symbol = row["symbol"]
+                    $0.qty = qty
+                    $0.mark = row["mark"]
+                }
+            }
+        }
+    }
+
+    // MARK: reads
+
+    public func commitLog(from offset: UInt64, limit: Int) async throws -> [CommitLogRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: #"SELECT * FROM commit_log WHERE "offset" >= ? ORDER BY "offset" LIMIT ?"#, arguments: [offset, limit]).map { row in
+                CommitLogRecord.with {
+                    $0.offset = row["offset"]
+                    $0.key = row["key"]
+                    $0.recordType = row["record_type"]
+                    $0.timestampMs = row["timestamp_ms"]
+                    $0.batchID = row["batch_id"]
+                    $0.payload = (try? Keel_Gateway_V1_RebalanceBatch(serializedBytes: row["payload"] as Data)) ?? .init()
+                }
+            }
+        }
+    }
+
+    public func auditEvents(key: String, afterID: UInt64, limit: Int) async throws -> [AuditEvent] {
+        try await pool.read { db in
+            let rows = key.isEmpty
+                ? try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE id > ? ORDER BY id LIMIT ?", arguments: [afterID, limit])
+                : try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE key = ? AND id > ? ORDER BY id LIMIT ?", arguments: [key, afterID, limit])
+            return rows.map { row in
+                AuditEvent.with {
+                    $0.id = row["id"]
+                    $0.key = row["key"]
+                    $0.type = row["type"]
+                    $0.timeMs = row["time_ms"]
+                    $0.bodyJson = row["body_json"]
+                }
+            }
+        }
+    }
+
+    public func orderRecords(batchID: String, worldID: String, status: OrderStatus, afterSeq: Int64, limit: Int) async throws -> [(seq: Int64, record: Keel_Gateway_V1_OrderRecord)] {
+        try await pool.read { db in
+            var sql = "SELECT * FROM orders WHERE dispatch_seq > ?"
+            var arguments: StatementArguments = [afterSeq]
+            if !batchID.isEmpty { sql += " AND batch_id = ?"; arguments += [batchID] }
+            if !worldID.isEmpty { sql += " AND world_id = ?"; arguments += [worldID] }
+            if status != .unspecified { sql += " AND status = ?"; arguments += [status.rawValue] }
+            sql += " ORDER BY dispatch_seq LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                (row["dispatch_seq"], Keel_Gateway_V1_OrderRecord.with {
+                    $0.order = (try? Order(serializedBytes: row["body"] as Data)) ?? Order()
+                    $0.batchID = row["batch_id"]
+                    $0.status = OrderStatus(rawValue: row["status"]) ?? .unspecified
+                    $0.filledQty = row["filled_qty"]
+                    $0.updatedAtMs = row["updated_at_ms"]
+                    $0.reason = row["reason"]
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Contracts
+import ExactNumbers
+import Execution
+import Foundation
+import GRDB
+import KeelStore
+
+public typealias BrokerPosition = Keel_Gateway_V1_BrokerPosition
+
+/// What a broker answers for one order.
+public struct BrokerFill: Sendable {
+    public var status: OrderStatus
+    public var filledQuantity: ExactDecimal
+    public var price: ExactDecimal?
+    public var reason: String
+}
+
+/// A broker: orders are deduplicated by client order id, so resending after a crash is safe.
+public protocol Broker: Sendable {
+    func hasAccount(_ accountID: String) async throws -> Bool
+    func submit(_ order: Order, accountID: String) async throws -> BrokerFill
+    func positions(accountID: String) async throws -> [BrokerPosition]
+    func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse
+}
+
+/// The embedded paper broker: fills market orders at once at the order's reference mark (plus the
+/// configured slippage against the order), in the gateway's own store. `partial_fill_ratio` leaves
+/// that share of each order unfilled; `reject_ratio` rejects that share of orders, chosen by a hash
+/// of the client order id so a run repeats exactly.
+public final class PaperBroker: Broker {
+    let pool: DatabasePool
+    let settings: PaperBrokerSettings
+    let clock: @Sendable () -> Int64
+
+    public init(store: GatewayStore, settings: PaperBrokerSettings, clock: @escaping @Sendable () -> Int64 = nowMs) throws {
+        pool = store.pool
+        self.settings = settings
+        self.clock = clock
+        try pool.write { db in
+            for (id, account) in settings.accounts {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO paper_accounts (account_id, currency, cash) VALUES (?, ?, ?)",
+                    arguments: [id, account.currency, account.cash.description])
+            }
+        }
+    }
+
+    public func hasAccount(_ accountID: String) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM paper_accounts WHERE account_id = ?", arguments: [accountID]) ?? false
+        }
+    }
+
+    public func submit(_ order: Order, accountID: String) async throws -> BrokerFill {
+        let settings = self.settings
+        return try await pool.write { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM paper_orders WHERE client_order_id = ?", arguments: [order.clientOrderID]) {
+                // Seen before: the same answer, nothing filled twice.
+                return BrokerFill(
+                    status: OrderStatus(rawValue: row["status"]) ?? .rejected, filledQuantity: DecimalGrammar.parse(row["filled_qty"]) ?? .zero,
+                    price: DecimalGrammar.parse(row["price"]), reason: row["reason"])
+            }
+            let fill = Self.fill(order, settings: settings)
+            try db.execute(
+                sql: "INSERT INTO paper_orders (client_order_id, account_id, status, filled_qty, price, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [order.clientOrderID, accountID, fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason])
+            if let price = fill.price, !fill.filledQuantity.isZero {
+                let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
+                try Self.apply(signed, at: price, venue: order.venue, symbol: order.symbol, accountID: accountID, db: db)
+            }
+            return fill
+        }
+    }
+
+    static func fill(_ order: Order, settings: PaperBrokerSettings) -> BrokerFill {
+        guard let quantity = DecimalGrammar.parse(order.quantity), quantity.signum > 0 else {
+            return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "quantity is not a positive decimal")
+        }
+        guard let mark = DecimalGrammar.parse(order.referenceMark), mark.signum > 0 else {
+            return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "no reference mark to fill at")
+        }
+        if settings.rejectRatio.signum > 0 {
+            let draw = SHA256.hash(Array(order.clientOrderID.utf8)).prefix(2).reduce(0) { $0 << 8 | Int($1) }
+            if Rational(BigInt(draw)) / Rational(65_536) < settings.rejectRatio.rational {
+                return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "rejected by the paper broker's reject_ratio")
+            }
+        }
+        let slip = settings.slippageBps.rational / Rational(10_000)
+        let factor = order.side == .buy ? Rational.one + slip : Rational.one - slip
+        let price = (mark.rational * factor).roundedToSignificantDigits(34)
+        var filled = quantity
+        var status = OrderStatus.filled
+        if settings.partialFillRatio.signum > 0 {
+            filled = (quantity.rational * (Rational.one - settings.partialFillRatio.rational)).roundedToSignificantDigits(34)
+            status = filled.isZero ? .rejected : .partiallyFilled
+        }
+        return BrokerFill(status: status, filledQuantity: filled, price: price, reason: status == .rejected ? "nothing filled" : "")
+    }
+
+    /// Moves the position and the cash: cash −= signed quantity × price; the average price follows
+    /// additions, stays on reductions and restarts when the position crosses zero.
+    static func apply(_ signed: ExactDecimal, at price: ExactDecimal, venue: String, symbol: String, accountID: String, db: Database) throws {
+        let row = try Row.fetchOne(db, sql: "SELECT qty, avg_price FROM paper_positions WHERE account_id = ? AND venue = ? AND symbol = ?", arguments: [accountID, venue, symbol])
+        let old = row.flatMap { DecimalGrammar.parse($0["qty"]) } ?? .zero
+        let oldAverage = row.flatMap { DecimalGrammar.parse($0["avg_price"]) } ?? .zero
+        let new = old + signed
+        let average: ExactDecimal
+        if new.isZero {
+            average = .zero
+        } else if old.isZero || old.signum != new.signum {
+            average = price
+        } else if old.signum == signed.signum {
+            average = ((old * oldAverage + signed * price).rational / new.rational).roundedToSignificantDigits(34)
+        } else {
+            average = oldAverage
+        }
+        try db.execute(sql: """
+            INSERT INTO paper_positions (account_id, venue, symbol, qty, avg_price, mark) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(account_id, venue, symbol) DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price, mark = excluded.mark
+            """, arguments: [accountID, venue, symbol, new.description, average.description, price.description])
+        let cash = DecimalGrammar.parse(try String.fetchOne(db, sql: "SELECT cash FROM paper_accounts WHERE account_id = ?", arguments: [accountID]) ?? "0") ?? .zero
+        try db.execute(sql: "UPDATE paper_accounts SET cash = ? WHERE account_id = ?", arguments: [(cash - signed * price).description, accountID])
+    }
+
+    public func positions(accountID: String) async throws -> [BrokerPosition] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM paper_positions WHERE account_id = ? ORDER BY venue, symbol", arguments: [accountID]).compactMap { row in
+                let qty: String = row["qty"]
+                guard DecimalGrammar.parse(qty)?.isZero == false else { return nil }
+                return BrokerPosition.with {
+                    $0.venue = row["venue"]
+                    $0.symbol = row["symbol"]
+                    $0.qty = qty
+                    $0.avgPrice = row["avg_price"]
+                    $0.mark = row["mark"]
+                }
+            }
+        }
+    }
+
+    public func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse {
+        let now = clock()
+        return try await pool.read { db in
+            let account = try Row.fetchOne(db, sql: "SELECT * FROM paper_accounts WHERE account_id = ?", arguments: [accountID])
+            let cash = DecimalGrammar.parse(account?["cash"] ?? "0") ?? .zero
+            var equity = cash
+            for row in try Row.fetchAll(db, sql: "SELECT qty, mark FROM paper_positions WHERE account_id = ?", arguments: [accountID]) {
+                equity += (DecimalGrammar.parse(row["qty"]) ?? .zero) * (DecimalGrammar.parse(row["mark"]) ?? .zero)
+            }
+            return .with {
+                $0.cash = cash.description
+                $0.equity = equity.description
+                $0.currency = account?["currency"] ?? ""
+                $0.asOfMs = now
+            }
+        }
+    }
+}

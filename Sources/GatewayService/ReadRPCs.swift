@@ -1,0 +1,83 @@
+import Contracts
+import KeelWire
+
+extension GatewayService {
+    func registerReads(into router: inout RPCRouter) {
+        router.unary(KeelRPC.gatewayGetPositions) { (request: Keel_Gateway_V1_GetPositionsRequest, _: ServerContext) -> Keel_Gateway_V1_GetPositionsResponse in
+            let account = try await self.existingAccount(request.accountID)
+            var response = Keel_Gateway_V1_GetPositionsResponse()
+            response.positions = try await self.storeCall { try await self.broker.positions(accountID: account) }
+            if request.includeAttributed {
+                response.attributed = try await self.storeCall { try await self.store.attributedPositions() }
+            }
+            return response
+        }
+        router.unary(KeelRPC.gatewayGetBalance) { (request: Keel_Gateway_V1_GetBalanceRequest, _: ServerContext) -> Keel_Gateway_V1_GetBalanceResponse in
+            let account = try await self.existingAccount(request.accountID)
+            return try await self.storeCall { try await self.broker.balance(accountID: account) }
+        }
+        router.unary(KeelRPC.gatewayListOrders) { (request: Keel_Gateway_V1_ListOrdersRequest, _: ServerContext) -> Keel_Gateway_V1_ListOrdersResponse in
+            let limit = try Self.listLimit(request.limit)
+            var after: Int64 = 0
+            if !request.pageToken.isEmpty {
+                guard request.pageToken.hasPrefix("o"), let seq = Int64(request.pageToken.dropFirst()), seq >= 0 else {
+                    throw RPCError.field(.invalidArgument, reason: "E_INVALID_PAGE_TOKEN", field: "page_token", "page_token is not one this gateway issued")
+                }
+                after = seq
+            }
+            if case .UNRECOGNIZED(let number) = request.status {
+                throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_ENUM", field: "status", "status \(number) is not an OrderStatus")
+            }
+            let rows = try await self.storeCall {
+                try await self.store.orderRecords(batchID: request.batchID, worldID: request.worldID, status: request.status, afterSeq: after, limit: limit + 1)
+            }
+            return .with {
+                $0.orders = rows.prefix(limit).map(\.record)
+                if rows.count > limit, let last = rows.prefix(limit).last { $0.nextPageToken = "o\(last.seq)" }
+            }
+        }
+        router.serverStreaming(KeelRPC.gatewayReadCommitLog) { (request: Keel_Gateway_V1_ReadCommitLogRequest, writer: ResponseStreamWriter<CommitLogRecord>, _: ServerContext) in
+            var next = max(request.fromOffset, 1)
+            var remaining = request.limit == 0 ? Int.max : Int(request.limit)
+            while remaining > 0 {
+                let records = try await self.storeCall { try await self.store.commitLog(from: next, limit: min(256, remaining)) }
+                if records.isEmpty {
+                    guard request.follow else { return }
+                    await self.store.commits.wait(after: next - 1)
+                    continue
+                }
+                for record in records {
+                    try await writer.send(record)
+                    next = record.offset + 1
+                    remaining -= 1
+                }
+            }
+        }
+        router.unary(KeelRPC.gatewayListAuditEvents) { (request: Keel_Gateway_V1_ListAuditEventsRequest, _: ServerContext) -> Keel_Gateway_V1_ListAuditEventsResponse in
+            let limit = try Self.listLimit(request.limit)
+            let events = try await self.storeCall { try await self.store.auditEvents(key: request.key, afterID: request.afterID, limit: limit) }
+            return .with {
+                $0.events = events
+                $0.nextAfterID = events.last?.id ?? request.afterID
+            }
+        }
+    }
+
+    /// `""` = `default`; an account the broker does not know is NOT_FOUND.
+    func existingAccount(_ requested: String) async throws -> String {
+        let account = requested.isEmpty ? "default" : requested
+        guard try await storeCall({ try await self.broker.hasAccount(account) }) else {
+            throw RPCError.field(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id", "the broker has no account \(account)", metadata: ["account_id": account])
+        }
+        return account
+    }
+
+    /// `limit` 0 = 100, at most 1,000 (spec/gateway.md §8).
+    static func listLimit(_ limit: UInt32) throws(RPCError) -> Int {
+        if limit == 0 { return 100 }
+        guard limit <= 1_000 else {
+            throw RPCError.field(.invalidArgument, reason: "E_OUT_OF_RANGE", field: "limit", "limit must be at most 1000, got \(limit)")
+        }
+        return Int(limit)
+    }
+}
