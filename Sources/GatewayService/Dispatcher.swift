@@ -1,5 +1,6 @@
 import Contracts
 import Execution
+import KeelOps
 import KeelStore
 import Logging
 import Metrics
@@ -79,9 +80,12 @@ public final class Dispatcher: Sendable {
                 if pending.status == .pending {
                     try await store.setStatus(order.clientOrderID, .sent, nowMs: clock())
                 }
+                Failpoint.hit("dispatch.after_sent")
                 let fill = try await broker.submit(order, accountID: pending.accountID)
+                Failpoint.hit("dispatch.after_broker")
                 Counter(label: "rebalance_orders_dispatched_total", dimensions: [("venue", order.venue)]).increment()
                 try await store.record(fill, for: order, nowMs: clock())
+                Failpoint.hit("dispatch.after_record")
                 logger.info("order dispatched", metadata: [
                     "client_order_id": "\(order.clientOrderID)", "status": "\(fill.status)", "filled_qty": "\(fill.filledQuantity)",
                 ])

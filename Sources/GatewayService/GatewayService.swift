@@ -2,6 +2,7 @@ import Contracts
 import Execution
 import Foundation
 import KeelWire
+import KeelOps
 import KeelStore
 import Logging
 import Metrics
@@ -152,6 +153,7 @@ public final class GatewayService: Sendable {
                 context.logger.error("store failed", metadata: ["error": "\(error)"])
                 throw RPCError(.unavailable, "the submission could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
             }
+            Failpoint.hit("execute.after_commit")
             for batch in batches {
                 let labels = [("world_id", batch.ref.worldID), ("scope", Self.scopeLabel(batch.ref.scope))]
                 Counter(label: "rebalance_batches_submitted_total", dimensions: labels).increment()

@@ -8,6 +8,7 @@ public final class ServiceProcess: @unchecked Sendable {
     private let output = NIOLockedValueBox("")
     private let ready = NIOLockedValueBox<CheckedContinuation<Void, Error>?>(nil)
     private let exited = NIOLockedValueBox(false)
+    private let exitWaiters = NIOLockedValueBox<[CheckedContinuation<Void, Never>]>([])
     private let readyMarker: String
 
     /// The directory of the built executables (next to the test bundle).
@@ -46,6 +47,11 @@ public final class ServiceProcess: @unchecked Sendable {
             guard let self else { return }
             self.exited.withLockedValue { $0 = true }
             self.ready.withLockedValue { $0?.resume(throwing: ProcessError(message: "exited before it was ready")); $0 = nil }
+            let waiters = self.exitWaiters.withLockedValue { waiters in
+                defer { waiters.removeAll() }
+                return waiters
+            }
+            for waiter in waiters { waiter.resume() }
         }
         try process.run()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -77,6 +83,37 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     public var log: String { output.withLockedValue { $0 } }
+
+    /// Waits (at most `timeout`) for the process to exit by itself; answers whether it did.
+    public func exited(within timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let now = self.exited.withLockedValue { exited -> Bool in
+                        if !exited { self.exitWaiters.withLockedValue { $0.append(continuation) } }
+                        return exited
+                    }
+                    if now { continuation.resume() }
+                }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            if !first {
+                // Unblock the waiter task so the group can finish.
+                let waiters = self.exitWaiters.withLockedValue { waiters in
+                    defer { waiters.removeAll() }
+                    return waiters
+                }
+                for waiter in waiters { waiter.resume() }
+            }
+            return first
+        }
+    }
 
     /// The first `key=value` number in the log (e.g. `port=43211`).
     public func loggedNumber(_ key: String) -> Int? {
