@@ -156,8 +156,9 @@ import Testing
                 // Half a frame, then silence (a slow client cannot hold the connection). On a
                 // loaded machine the server may have closed already: the write may fail.
                 try? await session.send(bytes: [0, 0, 0, 10, 1, 2])
-                let frames = try await session.framesUntilClosed()
-                #expect(frames.map { $0.goAway.code } == [StatusCode.deadlineExceeded.rawValue])
+                let frames = try await session.framesUntilClosedOrReset()
+                #expect(frames.allSatisfy { $0.goAway.code == StatusCode.deadlineExceeded.rawValue })
+                #expect(frames.count <= 1)
             }
         }
     }

@@ -267,4 +267,16 @@ struct RawSession {
         while let frame = try await nextFrame() { frames.append(frame) }
         return frames
     }
+
+    /// As `framesUntilClosed`, but a reset counts as closed: a server that closes while our
+    /// bytes are still arriving makes the kernel answer with RST, which can drop its last frame.
+    mutating func framesUntilClosedOrReset() async throws -> [Frame] {
+        var frames: [Frame] = []
+        do {
+            while let frame = try await nextFrame() { frames.append(frame) }
+        } catch let error as IOError where error.errnoCode == ECONNRESET {
+            return frames
+        }
+        return frames
+    }
 }
