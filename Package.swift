@@ -149,7 +149,11 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "GatewayServiceTests",
-            dependencies: ["GatewayService", "PlannerService", "Execution", "Planning", "KeelWire", "Contracts", "KeelTestSupport"]),
+            dependencies: [
+                "GatewayService", "PlannerService", "Execution", "Planning", "KeelWire", "Contracts", "KeelTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(

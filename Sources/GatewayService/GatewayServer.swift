@@ -43,13 +43,15 @@ public final class GatewayServer: Sendable {
     public let address: SocketAddress
     public let metrics: MetricsEndpoint?
     public let dispatcher: Dispatcher
+    let relay: PlannerRelay
     let planner: KWPClient
     let configuration: Configuration
     let logger: Logger
 
     private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, dispatcher: Dispatcher,
-                 planner: KWPClient, configuration: Configuration, logger: Logger) {
+                 relay: PlannerRelay, planner: KWPClient, configuration: Configuration, logger: Logger) {
         self.dispatcher = dispatcher
+        self.relay = relay
         self.server = server
         self.health = health
         self.address = address
@@ -86,6 +88,8 @@ public final class GatewayServer: Sendable {
         // Orders written before a crash or stop are resent (same client order ids) before serving.
         dispatcher.kick()
         await dispatcher.idle()
+        let relay = PlannerRelay(store: store, planner: planner, logger: logger)
+        relay.start()
         health.setAll(.serving)
         logger.info("keel-gateway ready", metadata: [
             "store": "\(path)",
@@ -93,7 +97,7 @@ public final class GatewayServer: Sendable {
             "auth": "\(configuration.token == nil ? "off" : "bearer token")",
             "metrics_port": "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")",
         ])
-        return GatewayServer(server: server, health: health, address: address, metrics: metrics, dispatcher: dispatcher, planner: planner, configuration: configuration, logger: logger)
+        return GatewayServer(server: server, health: health, address: address, metrics: metrics, dispatcher: dispatcher, relay: relay, planner: planner, configuration: configuration, logger: logger)
     }
 
     public func runUntilTerminated() async {
@@ -103,6 +107,7 @@ public final class GatewayServer: Sendable {
     }
 
     public func stop() async {
+        relay.stop()
         health.setAll(.notServing)
         await server.shutdown(drainTimeout: configuration.drainTimeout)
         await dispatcher.idle()

@@ -8,6 +8,7 @@ import KeelStore
 public typealias CommitLogRecord = Keel_Gateway_V1_CommitLogRecord
 public typealias AuditEvent = Keel_Gateway_V1_AuditEvent
 public typealias OrderStatus = Keel_Gateway_V1_OrderStatus
+public typealias GatewayEvent = Keel_Gateway_V1_GatewayEvent
 
 /// keel-gateway's store: executions (with their idempotency key and response), batches, orders and
 /// their status, the commit log and the audit log — written together in one transaction per
@@ -16,11 +17,15 @@ public final class GatewayStore: Sendable {
     let pool: DatabasePool
     /// Raised after every commit-log write, so `ReadCommitLog` streams with `follow` wake up.
     public let commits: CommitSignal
+    /// Raised after every event-outbox write, so `Watch` streams wake up.
+    public let events: CommitSignal
 
     public init(path: String) throws {
         pool = try StoreSetup.open(path: path, migrator: Self.migrator)
         let latest = try pool.read { db in try UInt64.fetchOne(db, sql: #"SELECT MAX("offset") FROM commit_log"#) ?? 0 }
         commits = CommitSignal(latest: latest)
+        let latestEvent = try pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MAX(seq) FROM gateway_events") ?? 0 }
+        events = CommitSignal(latest: latestEvent)
     }
 
     static var migrator: DatabaseMigrator {
@@ -106,7 +111,99 @@ public final class GatewayStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2: event outbox and planner relay") { db in
+            try db.execute(sql: """
+                CREATE TABLE gateway_events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    topic TEXT NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    event BLOB NOT NULL
+                );
+                CREATE TABLE relay_state (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    cursor INTEGER NOT NULL
+                );
+                INSERT INTO relay_state (id, cursor) VALUES (1, 0);
+                CREATE TABLE relayed_events (event_id TEXT PRIMARY KEY);
+                """)
+        }
         return migrator
+    }
+
+    // MARK: the event outbox (Watch)
+
+    /// Appends a gateway event in the caller's transaction; answers its `seq`.
+    static func appendEvent(_ event: GatewayEvent, db: Database) throws -> UInt64 {
+        var stored = event
+        stored.seq = 0
+        try db.execute(
+            sql: "INSERT INTO gateway_events (topic, time_ms, event) VALUES (?, ?, ?)",
+            arguments: [event.topic, event.timeMs, try stored.serializedBytes() as Data])
+        return UInt64(db.lastInsertedRowID)
+    }
+
+    /// Events with `seq > after` on `topics` (all when empty), in order.
+    public func events(after: UInt64, topics: Set<String>, limit: Int) async throws -> (events: [GatewayEvent], scannedTo: UInt64) {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, topic, event FROM gateway_events WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit])
+            var events: [GatewayEvent] = []
+            for row in rows where topics.isEmpty || topics.contains(row["topic"] as String) {
+                var event = try GatewayEvent(serializedBytes: row["event"] as Data)
+                event.seq = row["seq"]
+                events.append(event)
+            }
+            return (events, rows.last.map { $0["seq"] as UInt64 } ?? after)
+        }
+    }
+
+    public func oldestEventSeq() async throws -> UInt64? {
+        try await pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MIN(seq) FROM gateway_events") }
+    }
+
+    public func latestEventSeq() async throws -> UInt64 {
+        try await pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MAX(seq) FROM gateway_events") ?? 0 }
+    }
+
+    // MARK: the planner relay (§7)
+
+    public enum RelayOutcome: Sendable, Equatable {
+        case forwarded(GatewayEvent)
+        /// seq at or below the cursor, or an event id already relayed.
+        case duplicate
+        /// no event id or no plan id: dropped, the cursor moves past it.
+        case invalid
+    }
+
+    public func relayCursor() async throws -> UInt64 {
+        try await pool.read { db in try UInt64.fetchOne(db, sql: "SELECT cursor FROM relay_state WHERE id = 1") ?? 0 }
+    }
+
+    public func setRelayCursor(_ cursor: UInt64) async throws {
+        try await pool.write { db in try db.execute(sql: "UPDATE relay_state SET cursor = ? WHERE id = 1", arguments: [cursor]) }
+    }
+
+    /// One planner event: appended to the gateway outbox with the cursor and its event id, in one
+    /// transaction — or dropped.
+    public func relay(_ event: Keel_Planner_V1_PlannerEvent, nowMs: Int64) async throws -> RelayOutcome {
+        let outcome = try await pool.write { db -> RelayOutcome in
+            let cursor = try UInt64.fetchOne(db, sql: "SELECT cursor FROM relay_state WHERE id = 1") ?? 0
+            if event.seq <= cursor { return .duplicate }
+            if !event.eventID.isEmpty, try Bool.fetchOne(db, sql: "SELECT 1 FROM relayed_events WHERE event_id = ?", arguments: [event.eventID]) ?? false {
+                return .duplicate
+            }
+            try db.execute(sql: "UPDATE relay_state SET cursor = ? WHERE id = 1", arguments: [event.seq])
+            if event.eventID.isEmpty || event.planID.isEmpty { return .invalid }
+            try db.execute(sql: "INSERT INTO relayed_events (event_id) VALUES (?)", arguments: [event.eventID])
+            var forwarded = GatewayEvent.with {
+                $0.topic = "rebalancing.planned"
+                $0.timeMs = nowMs
+                $0.planned = event
+            }
+            forwarded.seq = try Self.appendEvent(forwarded, db: db)
+            return .forwarded(forwarded)
+        }
+        if case .forwarded(let event) = outcome { events.committed(upTo: event.seq) }
+        return outcome
     }
 
     // MARK: submission (the outbox)
@@ -201,23 +298,42 @@ public final class GatewayStore: Sendable {
         }
     }
 
-    public func setStatus(_ clientOrderID: String, _ status: OrderStatus, filledQty: String? = nil, avgPrice: String? = nil, reason: String = "", nowMs: Int64) async throws {
-        try await pool.write { db in
-            try db.execute(sql: """
-                UPDATE orders SET status = ?, filled_qty = COALESCE(?, filled_qty), avg_price = COALESCE(?, avg_price), reason = ?, updated_at_ms = ?
-                WHERE client_order_id = ?
-                """, arguments: [status.rawValue, filledQty, avgPrice, reason, nowMs, clientOrderID])
+    public func setStatus(_ clientOrderID: String, _ status: OrderStatus, reason: String = "", nowMs: Int64) async throws {
+        let seq = try await pool.write { db -> UInt64 in
+            try db.execute(sql: "UPDATE orders SET status = ?, reason = ?, updated_at_ms = ? WHERE client_order_id = ?",
+                           arguments: [status.rawValue, reason, nowMs, clientOrderID])
+            return try Self.appendOrderUpdate(clientOrderID, db: db, nowMs: nowMs)
         }
+        events.committed(upTo: seq)
+    }
+
+    /// `orders` topic: the order's status as just written (one event per status change).
+    static func appendOrderUpdate(_ clientOrderID: String, db: Database, nowMs: Int64) throws -> UInt64 {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM orders WHERE client_order_id = ?", arguments: [clientOrderID]) else { return 0 }
+        let update = Keel_Gateway_V1_OrderUpdate.with {
+            $0.clientOrderID = clientOrderID
+            $0.batchID = row["batch_id"]
+            $0.status = OrderStatus(rawValue: row["status"]) ?? .unspecified
+            $0.filledQty = row["filled_qty"]
+            $0.avgPrice = row["avg_price"]
+            $0.reason = row["reason"]
+        }
+        return try appendEvent(.with {
+            $0.topic = "orders"
+            $0.timeMs = nowMs
+            $0.order = update
+        }, db: db)
     }
 
     /// The broker's answer for an order, and the fill in the attribution ledger of (world,
     /// strategy, venue, symbol), in one transaction.
     public func record(_ fill: BrokerFill, for order: Order, nowMs: Int64) async throws {
-        try await pool.write { db in
+        let seq = try await pool.write { db -> UInt64 in
             try db.execute(sql: """
                 UPDATE orders SET status = ?, filled_qty = ?, avg_price = ?, reason = ?, updated_at_ms = ? WHERE client_order_id = ?
                 """, arguments: [fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason, nowMs, order.clientOrderID])
-            guard let price = fill.price, !fill.filledQuantity.isZero else { return }
+            let seq = try Self.appendOrderUpdate(order.clientOrderID, db: db, nowMs: nowMs)
+            guard let price = fill.price, !fill.filledQuantity.isZero else { return seq }
             let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
             let key: StatementArguments = [order.worldID, order.strategyID, order.venue, order.symbol]
             let old = try String.fetchOne(db, sql: "SELECT qty FROM attribution WHERE world_id = ? AND strategy_id = ? AND venue = ? AND symbol = ?", arguments: key)
@@ -226,7 +342,9 @@ public final class GatewayStore: Sendable {
                 INSERT INTO attribution (world_id, strategy_id, venue, symbol, qty, mark) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(world_id, strategy_id, venue, symbol) DO UPDATE SET qty = excluded.qty, mark = excluded.mark
                 """, arguments: key + [qty.description, price.description])
+            return seq
         }
+        events.committed(upTo: seq)
     }
 
     /// The attribution ledger in the shape of the planner's `Position` (non-zero rows).

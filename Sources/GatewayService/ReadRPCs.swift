@@ -53,6 +53,9 @@ extension GatewayService {
                 }
             }
         }
+        router.serverStreaming(KeelRPC.gatewayWatch) { (request: Keel_Gateway_V1_WatchRequest, writer: ResponseStreamWriter<GatewayEvent>, _: ServerContext) in
+            try await self.watch(request, writer: writer)
+        }
         router.unary(KeelRPC.gatewayListAuditEvents) { (request: Keel_Gateway_V1_ListAuditEventsRequest, _: ServerContext) -> Keel_Gateway_V1_ListAuditEventsResponse in
             let limit = try Self.listLimit(request.limit)
             let events = try await self.storeCall { try await self.store.auditEvents(key: request.key, afterID: request.afterID, limit: limit) }
@@ -61,6 +64,35 @@ extension GatewayService {
                 $0.nextAfterID = events.last?.id ?? request.afterID
             }
         }
+    }
+
+    static let topics: Set<String> = ["rebalancing.planned", "orders", "schedule.progress"]
+
+    /// §7: the gateway's outbox from a resume point (or from now with `live_only`), following new
+    /// commits; a slow reader holds its cursor, not memory.
+    func watch(_ request: Keel_Gateway_V1_WatchRequest, writer: ResponseStreamWriter<GatewayEvent>) async throws {
+        for (i, topic) in request.topics.enumerated() where !Self.topics.contains(topic) {
+            throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_TOPIC", field: "topics[\(i)]", "unknown topic \"\(topic)\" (rebalancing.planned, orders, schedule.progress)")
+        }
+        let topics = Set(request.topics)
+        var cursor: UInt64
+        if request.liveOnly {
+            cursor = try await storeCall { try await self.store.latestEventSeq() }
+        } else {
+            cursor = request.afterSeq
+            if let oldest = try await storeCall({ try await self.store.oldestEventSeq() }), cursor < oldest - 1 {
+                throw RPCError.field(.outOfRange, reason: "E_RESUME_POINT_EXPIRED", field: "after_seq", "events up to \(oldest - 1) are no longer retained", metadata: ["oldest_seq": "\(oldest)"])
+            }
+        }
+        while !Task.isCancelled {
+            let (events, scanned) = try await storeCall { try await self.store.events(after: cursor, topics: topics, limit: 256) }
+            for event in events { try await writer.send(event) }
+            if scanned == cursor {
+                await store.events.wait(after: cursor)
+            }
+            cursor = scanned
+        }
+        throw CancellationError()
     }
 
     /// `""` = `default`; an account the broker does not know is NOT_FOUND.

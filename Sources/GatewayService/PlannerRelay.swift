@@ -1,0 +1,84 @@
+import Contracts
+import KeelStore
+import KeelWire
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// §7: one `Watch` stream on the planner from the stored cursor; each event relayed into the
+/// gateway's own outbox (deduplicated by seq and event id), reconnecting with capped backoff and
+/// jitter, and resuming from `oldest_seq − 1` when the planner no longer has the cursor.
+public final class PlannerRelay: Sendable {
+    static let topic = "rebalancing.planned"
+    let store: GatewayStore
+    let planner: KWPClient
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+    private let task: NIOLockedValueBoxTask
+
+    public init(store: GatewayStore, planner: KWPClient, clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger) {
+        self.store = store
+        self.planner = planner
+        self.clock = clock
+        self.logger = logger
+        task = NIOLockedValueBoxTask()
+    }
+
+    public func start() {
+        let relay = self
+        task.set(Task { await relay.run() })
+    }
+
+    public func stop() { task.cancel() }
+
+    func run() async {
+        let backoff = KWPClient.Backoff(initial: .milliseconds(200), maximum: .seconds(10))
+        var attempt = 0
+        while !Task.isCancelled {
+            do {
+                let cursor = try await store.relayCursor()
+                let stream = planner.serverStream(
+                    KeelRPC.plannerWatch, Keel_Planner_V1_WatchRequest.with { $0.topics = [Self.topic]; $0.afterSeq = cursor },
+                    as: Keel_Planner_V1_PlannerEvent.self)
+                for try await event in stream {
+                    attempt = 0
+                    try await handle(event)
+                }
+            } catch let error as RPCError where error.reason == "E_RESUME_POINT_EXPIRED" {
+                let oldest = UInt64(error.metadata["oldest_seq"] ?? "") ?? 1
+                logger.warning("planner events were lost before the gateway could relay them", metadata: ["oldest_seq": "\(oldest)"])
+                Counter(label: "event_relay_gaps_total", dimensions: [("topic", Self.topic)]).increment()
+                try? await store.setRelayCursor(oldest > 0 ? oldest - 1 : 0)
+                continue
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("planner watch ended; reconnecting", metadata: ["error": "\(error)"])
+            }
+            let delay = backoff.delay(attempt: attempt)
+            attempt += 1
+            try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds))  // backoff before reconnecting
+        }
+    }
+
+    func handle(_ event: Keel_Planner_V1_PlannerEvent) async throws {
+        switch try await store.relay(event, nowMs: clock()) {
+        case .forwarded:
+            Counter(label: "event_relay_events_total", dimensions: [("topic", Self.topic)]).increment()
+            Counter(label: "rebalance_plans_observed_total", dimensions: [("world_id", event.worldID)]).increment()
+            Gauge(label: "rebalance_plan_last_delta_count", dimensions: [("world_id", event.worldID)]).record(Double(event.deltaCount))
+        case .duplicate:
+            Counter(label: "event_relay_dropped_total", dimensions: [("topic", Self.topic)]).increment()
+        case .invalid:
+            logger.warning("dropped an invalid planner event", metadata: ["seq": "\(event.seq)", "event_id": "\(event.eventID)"])
+            Counter(label: "event_relay_dropped_total", dimensions: [("topic", Self.topic)]).increment()
+        }
+    }
+}
+
+/// The relay's task, replaceable and cancellable from any thread.
+final class NIOLockedValueBoxTask: Sendable {
+    private let box = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    func set(_ task: Task<Void, Never>) { box.withLockedValue { $0 = task } }
+    func cancel() { box.withLockedValue { $0?.cancel() } }
+}
