@@ -66,6 +66,11 @@ public struct WorldSetting: Sendable {
 public struct PaperAccount: Sendable {
     public var currency: String
     public var cash: ExactDecimal
+
+    public init(currency: String, cash: ExactDecimal) {
+        self.currency = currency
+        self.cash = cash
+    }
 }
 
 public struct PaperBrokerSettings: Sendable {
@@ -74,6 +79,8 @@ public struct PaperBrokerSettings: Sendable {
     public var rejectRatio = ExactDecimal.zero
     public var slippageBps = ExactDecimal.zero
     public var accounts: [String: PaperAccount] = ["default": PaperAccount(currency: "USDT", cash: .zero)]
+
+    public init() {}
 }
 
 /// The gateway's configuration file (spec/gateway.md §2). Every field is optional.

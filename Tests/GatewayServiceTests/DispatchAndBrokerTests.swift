@@ -1,0 +1,125 @@
+import Contracts
+import ExactNumbers
+import Execution
+import Foundation
+import KeelTestSupport
+import KeelWire
+import Logging
+import Testing
+@testable import GatewayService
+
+/// A broker that rejects CLOSE legs and fills everything else (to drive the flip rule).
+final class RejectingCloseBroker: Broker {
+    let inner: PaperBroker
+    init(_ inner: PaperBroker) { self.inner = inner }
+    func hasAccount(_ accountID: String) async throws -> Bool { true }
+    func submit(_ order: Order, accountID: String) async throws -> BrokerFill {
+        if order.leg == .close { return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "test: close rejected") }
+        return try await inner.submit(order, accountID: accountID)
+    }
+    func positions(accountID: String) async throws -> [BrokerPosition] { try await inner.positions(accountID: accountID) }
+    func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse { try await inner.balance(accountID: accountID) }
+}
+
+@Suite struct DispatchAndBrokerTests {
+    static func store() throws -> GatewayStore {
+        try GatewayStore(path: NSTemporaryDirectory() + "keel-dispatch-\(UUID().uuidString)/gateway.sqlite")
+    }
+
+    static func order(_ leg: Keel_Gateway_V1_OrderLeg, side: Keel_Gateway_V1_OrderSide, quantity: String, mark: String = "100") -> Order {
+        .with {
+            $0.worldID = "w"
+            $0.venue = "x"
+            $0.symbol = "BTC"
+            $0.side = side
+            $0.quantity = quantity
+            $0.leg = leg
+            $0.reduceOnly = leg == .close
+            $0.referenceMark = mark
+        }
+    }
+
+    /// One dispatched batch written through the store, as Execute writes it.
+    static func submit(_ orders: [Order], to store: GatewayStore) async throws {
+        var response = ExecuteResponse()
+        response.executionScope = .perWorld
+        response.ordersPerWorld = [.with { $0.worldID = "w"; $0.orders = orders }]
+        let batches = BatchAssembly.batches(of: response, batchID: BatchAssembly.randomBatchID(world:))
+        try await store.write(.init(
+            executionID: "exe_test\(UUID().uuidString)", createdAtMs: 1, planID: "pln_test", idempotencyKey: nil, requestDigest: "",
+            response: response, accountID: "default",
+            batches: batches.map { ($0, CommitLogRecord(), AuditEvent()) }))
+    }
+
+    @Test func anOpenLegIsCancelledWhenItsCloseLegIsRejected() async throws {
+        let store = try Self.store()
+        let paper = try PaperBroker(store: store, settings: PaperBrokerSettings())
+        let dispatcher = Dispatcher(store: store, broker: RejectingCloseBroker(paper), logger: Logger(label: "test"))
+        try await Self.submit([Self.order(.close, side: .buy, quantity: "1"), Self.order(.open, side: .buy, quantity: "2")], to: store)
+        dispatcher.kick()
+        await dispatcher.idle()
+        let records = try await store.orderRecords(batchID: "", worldID: "", status: .unspecified, afterSeq: 0, limit: 10).map { $0.record }
+        #expect(records.map(\.status) == [.rejected, .cancelled])
+        #expect(records.last?.reason == "close leg rejected")
+        #expect(try await paper.positions(accountID: "default").isEmpty)
+        dispatcher.stop()
+    }
+
+    @Test func aFlipClosesThenOpensAtThePaperBroker() async throws {
+        let store = try Self.store()
+        let paper = try PaperBroker(store: store, settings: PaperBrokerSettings())
+        let dispatcher = Dispatcher(store: store, broker: paper, logger: Logger(label: "test"))
+        try await Self.submit([Self.order(.single, side: .sell, quantity: "1")], to: store)
+        try await Self.submit([Self.order(.close, side: .buy, quantity: "1"), Self.order(.open, side: .buy, quantity: "2", mark: "110")], to: store)
+        dispatcher.kick()
+        await dispatcher.idle()
+        let positions = try await paper.positions(accountID: "default")
+        #expect(positions.map(\.qty) == ["2"])
+        #expect(positions.first?.avgPrice == "110")
+        let balance = try await paper.balance(accountID: "default")
+        // +100 (sell 1 @ 100) −100 (buy 1 @ 100) −220 (buy 2 @ 110)
+        #expect(balance.cash == "-220")
+        #expect(balance.equity == "0")
+        dispatcher.stop()
+    }
+
+    @Test func paperFillsFollowSlippagePartialFillsAndRejects() {
+        var settings = PaperBrokerSettings()
+        settings.slippageBps = DecimalGrammar.parse("10")!
+        let buy = PaperBroker.fill(Self.order(.single, side: .buy, quantity: "2"), settings: settings)
+        #expect(buy.status == .filled && buy.price?.description == "100.1" && buy.filledQuantity.description == "2")
+        let sell = PaperBroker.fill(Self.order(.single, side: .sell, quantity: "2"), settings: settings)
+        #expect(sell.price?.description == "99.9")
+        settings.partialFillRatio = DecimalGrammar.parse("0.25")!
+        let partial = PaperBroker.fill(Self.order(.single, side: .buy, quantity: "2"), settings: settings)
+        #expect(partial.status == .partiallyFilled && partial.filledQuantity.description == "1.5")
+        settings.rejectRatio = .one
+        #expect(PaperBroker.fill(Self.order(.single, side: .buy, quantity: "2"), settings: settings).status == .rejected)
+        var noMark = Self.order(.single, side: .buy, quantity: "2")
+        noMark.referenceMark = ""
+        #expect(PaperBroker.fill(noMark, settings: PaperBrokerSettings()).reason == "no reference mark to fill at")
+    }
+
+    @Test func readRPCsValidateLimitPageTokenAndAccount() async throws {
+        try await withGateway { harness in
+            do {
+                _ = try await harness.client.unary(KeelRPC.gatewayListOrders, Keel_Gateway_V1_ListOrdersRequest.with { $0.limit = 1_001 }, as: Keel_Gateway_V1_ListOrdersResponse.self)
+                Issue.record("expected E_OUT_OF_RANGE")
+            } catch let error as RPCError {
+                #expect(error.reason == "E_OUT_OF_RANGE" && error.field == "limit")
+            }
+            do {
+                _ = try await harness.client.unary(KeelRPC.gatewayListOrders, Keel_Gateway_V1_ListOrdersRequest.with { $0.pageToken = "not-ours" }, as: Keel_Gateway_V1_ListOrdersResponse.self)
+                Issue.record("expected E_INVALID_PAGE_TOKEN")
+            } catch let error as RPCError {
+                #expect(error.reason == "E_INVALID_PAGE_TOKEN" && error.field == "page_token")
+            }
+            do {
+                _ = try await harness.client.unary(KeelRPC.gatewayGetBalance, Keel_Gateway_V1_GetBalanceRequest.with { $0.accountID = "ghost" }, as: Keel_Gateway_V1_GetBalanceResponse.self)
+                Issue.record("expected E_ACCOUNT_NOT_FOUND")
+            } catch let error as RPCError {
+                #expect(error.code == .notFound && error.reason == "E_ACCOUNT_NOT_FOUND" && error.field == "account_id")
+            }
+        }
+    }
+}
