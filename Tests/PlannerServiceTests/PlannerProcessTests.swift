@@ -8,22 +8,6 @@ import Testing
 
 /// The real keel-planner executable: flags, ports picked at start, metrics, SIGTERM, restart.
 @Suite struct PlannerProcessTests {
-    static func httpGet(port: Int, path: String) async throws -> (status: Int, body: String) {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-            }
-        let response = try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n"))
-            var text = ""
-            for try await chunk in inbound { text += String(buffer: chunk) }
-            return text
-        }
-        let status = Int(response.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let body = response.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-        return (status, body)
-    }
-
     @Test func plannerProcessServesPlansMetricsAndStopsOnSigterm() async throws {
         let directory = NSTemporaryDirectory() + "keel-planner-process-\(UUID().uuidString)"
         func launch() -> ServiceProcess {
@@ -45,9 +29,9 @@ import Testing
             #expect(planID.hasPrefix("pln_"))
             await client.close()
 
-            let healthz = try await Self.httpGet(port: metricsPort, path: "/healthz")
+            let healthz = try await HTTPScrape.fetch(port: metricsPort, path: "/healthz")
             #expect(healthz.status == 200)
-            let metrics = try await Self.httpGet(port: metricsPort, path: "/metrics")
+            let metrics = try await HTTPScrape.fetch(port: metricsPort, path: "/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.body.contains(#"keel_planner_plans_total{outcome="stored",reason=""} 1"#), "\(metrics.body)")
             #expect(await first.stop(signal: SIGTERM) == 0)
