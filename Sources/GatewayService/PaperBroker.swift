@@ -23,8 +23,8 @@ public protocol Broker: Sendable {
     func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse
 }
 
-/// The embedded paper broker: fills market orders at once at the order's reference mark (plus the
-/// configured slippage against the order), in the gateway's own store. `partial_fill_ratio` leaves
+/// The embedded paper broker: after `latency_ms`, fills market orders at the order's reference mark
+/// (plus the configured slippage against the order), in the gateway's own store. `partial_fill_ratio` leaves
 /// that share of each order unfilled; `reject_ratio` rejects that share of orders, chosen by a hash
 /// of the client order id so a run repeats exactly.
 public final class PaperBroker: Broker {
@@ -53,6 +53,10 @@ public final class PaperBroker: Broker {
 
     public func submit(_ order: Order, accountID: String) async throws -> BrokerFill {
         let settings = self.settings
+        if settings.latencyMs > 0 {
+            // The configured exchange latency, before the order is seen.
+            try await Task.sleep(for: .milliseconds(settings.latencyMs))
+        }
         return try await pool.write { db in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM paper_orders WHERE client_order_id = ?", arguments: [order.clientOrderID]) {
                 // Seen before: the same answer, nothing filled twice.

@@ -9,11 +9,12 @@ import Logging
 struct KeelGateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel-gateway",
-        abstract: "Keel's execution gateway over KWP/1: Plan (proxied), Execute (preview or submit), positions, balance, orders, commit and audit logs.",
+        abstract: "Keel's execution gateway over KWP/1: Plan (proxied), Execute (preview or submit), positions, balance, orders, logs, Watch.",
         discussion: """
             Every option falls back to its KEEL_* environment variable, then to the default shown. \
             Orders go to the embedded paper broker (configured under paper_broker in --config). \
-            Not in this build yet: Watch, the planner event relay, paced schedules (PreviewSchedule, StartSchedule, …).
+            Not in this build yet: paced schedules (PreviewSchedule, StartSchedule, …). \
+            An example config is config/gateway.example.json.
             """)
 
     @Option(help: "Listen address (env KEEL_HOST).")

@@ -130,6 +130,14 @@ import Testing
         #expect(example.paperBroker.accounts["default"]?.cash == ExactDecimal(1_000_000))
     }
 
+    @Test func theShippedExampleConfigParses() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("config/gateway.example.json")
+        let config = try GatewayConfig.parse(json: Data(contentsOf: url))
+        #expect(config.sharedAccountPolicy.enabled)
+        #expect(config.policy(for: "binance")?.instrument(for: "btc/usdt")?.key == "BTCUSDT")
+    }
+
     @Test(arguments: [
         (#"{"venues": {"x": {"lot_size": "-1"}}}"#, "venues.x.lot_size"),
         (#"{"venues": {"x": {"min_notional": "1e3"}}}"#, "venues.x.min_notional"),

@@ -169,6 +169,58 @@ func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHar
         }
     }
 
+    @Test func badExecuteRequestsNameTheirField() async throws {
+        try await withGateway { harness in
+            func expectField(_ request: ExecuteRequest, _ reason: String, _ field: String, sourceLocation: SourceLocation = #_sourceLocation) async {
+                do {
+                    _ = try await harness.client.unary(KeelRPC.gatewayExecute, request, as: ExecuteResponse.self)
+                    Issue.record("expected \(reason)", sourceLocation: sourceLocation)
+                } catch let error as RPCError {
+                    #expect(error.code == .invalidArgument && error.reason == reason && error.field == field, "\(error)", sourceLocation: sourceLocation)
+                } catch {
+                    Issue.record("\(error)", sourceLocation: sourceLocation)
+                }
+            }
+            var request = ExecuteRequest()
+            await expectField(request, "E_MISSING_FIELD", "plan_request")
+            request.planRequest = .with { $0.totalEquity = "1000"; $0.worldAllocAfter = ["w": "1"] }
+            request.flipPolicy = .UNRECOGNIZED(7)
+            await expectField(request, "E_UNKNOWN_ENUM", "flip_policy")
+            request.flipPolicy = .directFlip
+            request.timeInForce = .UNRECOGNIZED(9)
+            await expectField(request, "E_UNKNOWN_ENUM", "time_in_force")
+            request.timeInForce = .ioc
+            request.planRequest.totalEquity = "NaN"
+            await expectField(request, "E_INVALID_DECIMAL", "total_equity")
+        }
+    }
+
+    @Test func aFollowingCommitLogReaderReceivesNewRecords() async throws {
+        let config = try GatewayConfig.parse(object: ["live_guard": ["enforce": false], "paper_broker": ["accounts": ["default": ["currency": "USDT", "cash": "1000"]]]])
+        try await withGateway(config: config) { harness in
+            let follow = harness.client.serverStream(
+                KeelRPC.gatewayReadCommitLog, Keel_Gateway_V1_ReadCommitLogRequest.with { $0.fromOffset = 1; $0.follow = true }, as: CommitLogRecord.self, timeout: .seconds(20))
+            let first = Task {
+                var iterator = follow.makeAsyncIterator()
+                return try await iterator.next()
+            }
+            var request = ExecuteRequest()
+            request.submit = true
+            request.planRequest = .with {
+                $0.totalEquity = "1000"
+                $0.worldAllocBefore = ["w": "1"]
+                $0.worldAllocAfter = ["w": "0.5"]
+                $0.positions = [.with { $0.worldID = "w"; $0.strategyID = "s"; $0.symbol = "BTC"; $0.qty = "2"; $0.mark = "100"; $0.venue = "x" }]
+            }
+            let response = try await harness.client.unary(KeelRPC.gatewayExecute, request, as: ExecuteResponse.self)
+            let record = try await first.value
+            #expect(record?.offset == 1)
+            #expect(record?.batchID == response.batches.first?.batchID)
+            #expect(record?.payload.orders.map(\.quantity) == ["1"])
+            follow.cancel()
+        }
+    }
+
     @Test func aPlannerThatCannotBeReachedIsUnavailable() async throws {
         try await withGateway { harness in
             await harness.planner.stop()
