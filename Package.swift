@@ -42,6 +42,8 @@ let package = Package(
             name: "Execution",
             dependencies: ["Planning", "Contracts", "ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        // Pure capital maths: allocation, order quantity, PnL compounding, rebalance conditions.
+        .target(name: "CapitalAllocation", dependencies: ["Contracts", "ExactNumbers"]),
         // KWP/1: framing, the Frame envelope, status codes, the RPC server and client on SwiftNIO.
         .target(
             name: "KeelWire",
@@ -155,6 +157,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
+        .testTarget(name: "CapitalAllocationTests", dependencies: ["CapitalAllocation", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(
             name: "KeelWireTests",
