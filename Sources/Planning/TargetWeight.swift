@@ -258,20 +258,8 @@ public enum TargetWeightPlanner {
             } else if diff.signum < 0, input.buyEnabled {
                 let amount = (-diff).truncated(toScale: input.amountScale)
                 if amount.signum > 0 {
-                    // Whole units of 10^-scale, split with the accumulator.
-                    let units = amount.rational * Rational(BigInt.pow10(input.amountScale))
-                    let parts = split(units.truncated(), into: input.buyRounds, mode: .accumulator)
-                    let amounts = parts.map { ExactDecimal(significand: $0, exponent: -input.amountScale) }
-                    let unitCost = (detail.price * lot).rational
-                    var estimates: [ExactDecimal] = []
-                    var cumulative = ExactDecimal.zero
-                    var previousLots = BigInt.zero
-                    for part in amounts {
-                        cumulative += part
-                        let lots = (cumulative.rational / unitCost).truncated()
-                        estimates.append(ExactDecimal(significand: (lots - previousLots) * lot.significand, exponent: lot.exponent))
-                        previousLots = lots
-                    }
+                    let (amounts, estimates) = TargetWeightPlanner.buyRounds(
+                        totalAmount: amount, rounds: input.buyRounds, price: detail.price, lot: lot, amountScale: input.amountScale)
                     plan.buyLegs.append(.init(
                         symbol: symbol, name: detail.name, price: detail.price, evalAmount: detail.evalAmount, targetAmount: targetAmount,
                         totalAmount: amount, roundAmounts: amounts, estimatedRoundQuantities: estimates, lotSize: lot))
@@ -291,6 +279,24 @@ public enum TargetWeightPlanner {
     static func truncate(_ value: Rational, scale: Int) -> ExactDecimal {
         let scaled = value * Rational(BigInt.pow10(scale))
         return ExactDecimal(significand: scaled.truncated(), exponent: -scale)
+    }
+
+    /// TW.4 for a buy leg: the amount in whole units of 10^-scale split with the accumulator, and
+    /// the quantities those cumulative amounts afford (preview only).
+    public static func buyRounds(totalAmount: ExactDecimal, rounds: Int, price: ExactDecimal, lot: ExactDecimal, amountScale: Int) -> (amounts: [ExactDecimal], estimates: [ExactDecimal]) {
+        let units = totalAmount.rational * Rational(BigInt.pow10(amountScale))
+        let amounts = split(units.truncated(), into: rounds, mode: .accumulator).map { ExactDecimal(significand: $0, exponent: -amountScale) }
+        let unitCost = (price * lot).rational
+        var estimates: [ExactDecimal] = []
+        var cumulative = ExactDecimal.zero
+        var previousLots = BigInt.zero
+        for part in amounts {
+            cumulative += part
+            let lots = unitCost.isZero ? BigInt.zero : (cumulative.rational / unitCost).truncated()
+            estimates.append(ExactDecimal(significand: (lots - previousLots) * lot.significand, exponent: lot.exponent))
+            previousLots = lots
+        }
+        return (amounts, estimates)
     }
 
     /// TW.4: `total` whole units over `rounds` rounds.

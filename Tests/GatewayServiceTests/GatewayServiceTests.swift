@@ -175,10 +175,8 @@ func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHar
                 do {
                     _ = try await harness.client.unary(KeelRPC.gatewayExecute, request, as: ExecuteResponse.self)
                     Issue.record("expected \(reason)", sourceLocation: sourceLocation)
-                } catch let error as RPCError {
-                    #expect(error.code == .invalidArgument && error.reason == reason && error.field == field, "\(error)", sourceLocation: sourceLocation)
                 } catch {
-                    Issue.record("\(error)", sourceLocation: sourceLocation)
+                    #expect(error.code == .invalidArgument && error.reason == reason && error.field == field, "\(error)", sourceLocation: sourceLocation)
                 }
             }
             var request = ExecuteRequest()
