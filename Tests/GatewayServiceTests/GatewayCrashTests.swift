@@ -19,21 +19,7 @@ import Testing
         "dispatch.after_sent@2", "dispatch.after_broker@2",
     ]
 
-    static func request() -> ExecuteRequest {
-        var request = ExecuteRequest()
-        request.submit = true
-        request.perStrategy = true
-        request.planRequest = .with {
-            $0.totalEquity = "1000000"
-            $0.worldAllocBefore = ["world-a": "0.3"]
-            $0.worldAllocAfter = ["world-a": "0.2"]
-            $0.positions = [
-                .with { $0.worldID = "world-a"; $0.strategyID = "strat-1"; $0.symbol = "BTCUSDT"; $0.qty = "0.6"; $0.mark = "60000"; $0.venue = "binance" },
-                .with { $0.worldID = "world-a"; $0.strategyID = "strat-2"; $0.symbol = "BTCUSDT"; $0.qty = "0.9"; $0.mark = "60000"; $0.venue = "binance" },
-            ]
-        }
-        return request
-    }
+    static func request() -> ExecuteRequest { Samples.perStrategy(submit: true) }
 
     static func submit(_ client: KWPClient) async -> Result<ExecuteResponse, RPCError> {
         do {

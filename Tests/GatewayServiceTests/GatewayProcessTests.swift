@@ -22,17 +22,7 @@ import Testing
             gateway = started
             try await started.start()
             let client = KWPClient(host: "127.0.0.1", port: try #require(started.loggedNumber("port")), configuration: .init(token: "shared-token"))
-            var request = ExecuteRequest()
-            request.perStrategy = true
-            request.planRequest = .with {
-                $0.totalEquity = "1000000"
-                $0.worldAllocBefore = ["world-a": "0.3"]
-                $0.worldAllocAfter = ["world-a": "0.2"]
-                $0.positions = [
-                    .with { $0.worldID = "world-a"; $0.strategyID = "strat-1"; $0.symbol = "BTCUSDT"; $0.qty = "0.6"; $0.mark = "60000"; $0.venue = "binance" },
-                    .with { $0.worldID = "world-a"; $0.strategyID = "strat-2"; $0.symbol = "BTCUSDT"; $0.qty = "0.9"; $0.mark = "60000"; $0.venue = "binance" },
-                ]
-            }
+            let request = Samples.perStrategy(submit: false)
             let response = try await client.unary(KeelRPC.gatewayExecute, request, as: ExecuteResponse.self)
             #expect(response.ordersPerWorld.first?.orders.map(\.quantity) == ["0.5"])
             #expect(response.ordersPerStrategy.map(\.quantity) == ["0.2", "0.3"])

@@ -89,18 +89,7 @@ func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHar
     @Test func submittedOrdersReachThePaperBrokerOnceAndMoveItsPositions() async throws {
         let config = try GatewayConfig.parse(object: ["live_guard": ["enforce": false], "paper_broker": ["accounts": ["default": ["currency": "USDT", "cash": "100000"]]]])
         try await withGateway(config: config) { harness in
-            var request = ExecuteRequest()
-            request.submit = true
-            request.perStrategy = true
-            request.planRequest = .with {
-                $0.totalEquity = "1000000"
-                $0.worldAllocBefore = ["world-a": "0.3"]
-                $0.worldAllocAfter = ["world-a": "0.2"]
-                $0.positions = [
-                    .with { $0.worldID = "world-a"; $0.strategyID = "strat-1"; $0.symbol = "BTCUSDT"; $0.qty = "0.6"; $0.mark = "60000"; $0.venue = "binance" },
-                    .with { $0.worldID = "world-a"; $0.strategyID = "strat-2"; $0.symbol = "BTCUSDT"; $0.qty = "0.9"; $0.mark = "60000"; $0.venue = "binance" },
-                ]
-            }
+            let request = Samples.perStrategy(submit: true)
             let response = try await harness.client.unary(KeelRPC.gatewayExecute, request, as: ExecuteResponse.self, metadata: ["idempotency-key": "submit-1"])
             #expect(response.submitted && response.executionID.hasPrefix("exe_") && response.planID.hasPrefix("pln_"))
             await harness.gateway.dispatcher.idle()
@@ -202,14 +191,7 @@ func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHar
                 var iterator = follow.makeAsyncIterator()
                 return try await iterator.next()
             }
-            var request = ExecuteRequest()
-            request.submit = true
-            request.planRequest = .with {
-                $0.totalEquity = "1000"
-                $0.worldAllocBefore = ["w": "1"]
-                $0.worldAllocAfter = ["w": "0.5"]
-                $0.positions = [.with { $0.worldID = "w"; $0.strategyID = "s"; $0.symbol = "BTC"; $0.qty = "2"; $0.mark = "100"; $0.venue = "x" }]
-            }
+            let request = Samples.halveSubmit()
             let response = try await harness.client.unary(KeelRPC.gatewayExecute, request, as: ExecuteResponse.self)
             let record = try await first.value
             #expect(record?.offset == 1)

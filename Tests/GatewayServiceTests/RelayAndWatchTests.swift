@@ -42,14 +42,7 @@ import Testing
         try await withGateway(config: config) { harness in
             let watch = harness.client.serverStream(KeelRPC.gatewayWatch, Keel_Gateway_V1_WatchRequest(), as: GatewayEvent.self, timeout: .seconds(20))
             var iterator = watch.makeAsyncIterator()
-            var request = ExecuteRequest()
-            request.submit = true
-            request.planRequest = .with {
-                $0.totalEquity = "1000"
-                $0.worldAllocBefore = ["w": "1"]
-                $0.worldAllocAfter = ["w": "0.5"]
-                $0.positions = [.with { $0.worldID = "w"; $0.strategyID = "s"; $0.symbol = "BTC"; $0.qty = "2"; $0.mark = "100"; $0.venue = "x" }]
-            }
+            let request = Samples.halveSubmit()
             let response = try await harness.client.unary(KeelRPC.gatewayExecute, request, as: ExecuteResponse.self)
             // Expected: the plan's event relayed from the planner, and SENT then FILLED for the order.
             var planned: [String] = []
