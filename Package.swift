@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Planning", targets: ["Planning"]),
         .executable(name: "keel-planner", targets: ["keel-planner"]),
         .executable(name: "keel-gateway", targets: ["keel-gateway"]),
+        .executable(name: "keel", targets: ["keel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -115,6 +116,16 @@ let package = Package(
                 "GatewayService", "Execution", "KeelOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The CLI: any RPC with a JSON body.
+        .executableTarget(
+            name: "keel",
+            dependencies: [
+                "KeelWire", "Contracts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // The system protobuf-c library (Debian libprotobuf-c-dev).

@@ -142,6 +142,17 @@ public final class KWPClient: Sendable {
         _ method: String, _ request: Request, as response: Response.Type = Response.self,
         metadata: [String: String] = [:], timeout: TimeAmount? = nil
     ) -> ResponseStream<Response> {
+        do {
+            return ResponseStream(raw: serverStreamBytes(method, body: try Self.encode(request), metadata: metadata, timeout: timeout))
+        } catch {
+            let (stream, continuation) = AsyncThrowingStream<Data, Error>.makeStream()
+            continuation.finish(throwing: error)
+            return ResponseStream(raw: RawResponseStream(bytes: stream, cancellation: CallCancellation(), eventLoop: eventLoop))
+        }
+    }
+
+    /// A server-streaming call with the bodies as bytes (the CLI uses it).
+    public func serverStreamBytes(_ method: String, body: Data, metadata: [String: String] = [:], timeout: TimeAmount? = nil) -> RawResponseStream {
         let metadata = withToken(metadata)
         let token = CallCancellation()
         let manager = self.manager
@@ -150,15 +161,10 @@ public final class KWPClient: Sendable {
         continuation.onTermination = { termination in
             if case .cancelled = termination { token.cancel(on: eventLoop) }
         }
-        do {
-            let body = try Self.encode(request)
-            eventLoop.execute {
-                manager.value.start(method: method, metadata: metadata, timeout: timeout, body: body, sink: .stream(continuation), cancellation: token)
-            }
-        } catch {
-            continuation.finish(throwing: error)
+        eventLoop.execute {
+            manager.value.start(method: method, metadata: metadata, timeout: timeout, body: body, sink: .stream(continuation), cancellation: token)
         }
-        return ResponseStream(bytes: stream, cancellation: token, eventLoop: eventLoop)
+        return RawResponseStream(bytes: stream, cancellation: token, eventLoop: eventLoop)
     }
 
     public func serverStream<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
@@ -236,12 +242,23 @@ public final class KWPClient: Sendable {
     }
 }
 
-/// The replies of a server-streaming call.
-public struct ResponseStream<Response: SwiftProtobuf.Message>: AsyncSequence, Sendable {
-    public typealias Element = Response
+/// The encoded replies of a server-streaming call.
+public struct RawResponseStream: AsyncSequence, Sendable {
+    public typealias Element = Data
     let bytes: AsyncThrowingStream<Data, Error>
     let cancellation: CallCancellation
     let eventLoop: any EventLoop
+
+    public func makeAsyncIterator() -> AsyncThrowingStream<Data, Error>.AsyncIterator { bytes.makeAsyncIterator() }
+
+    /// Ends the call: the server stops the handler, iteration ends with CANCELLED.
+    public func cancel() { cancellation.cancel(on: eventLoop) }
+}
+
+/// The replies of a server-streaming call.
+public struct ResponseStream<Response: SwiftProtobuf.Message>: AsyncSequence, Sendable {
+    public typealias Element = Response
+    let raw: RawResponseStream
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<Data, Error>.AsyncIterator
@@ -256,10 +273,10 @@ public struct ResponseStream<Response: SwiftProtobuf.Message>: AsyncSequence, Se
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: bytes.makeAsyncIterator()) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: raw.makeAsyncIterator()) }
 
     /// Ends the call: the server stops the handler, iteration ends with CANCELLED.
-    public func cancel() { cancellation.cancel(on: eventLoop) }
+    public func cancel() { raw.cancel() }
 }
 
 /// Links a call to the connection that carries it, so that cancelling the caller's task (or a

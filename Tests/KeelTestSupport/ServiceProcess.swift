@@ -141,3 +141,26 @@ public struct ProcessError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
 }
+
+/// Runs a built executable to completion (for CLI tests): exit status, standard output and error.
+public func runCommand(_ executable: String, _ arguments: [String], stdin: String = "") async throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = ServiceProcess.buildDirectory.appendingPathComponent(executable)
+    process.arguments = arguments
+    let input = Pipe(), output = Pipe(), errors = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = errors
+    let exited = AsyncStream<Int32>.makeStream()
+    process.terminationHandler = { exited.continuation.yield($0.terminationStatus); exited.continuation.finish() }
+    try process.run()
+    input.fileHandleForWriting.write(Data(stdin.utf8))
+    try input.fileHandleForWriting.close()
+    // Read both pipes to the end before waiting, so a full pipe cannot block the child.
+    async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+    async let err = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
+    let (stdout, stderr) = await (out, err)
+    var status: Int32 = -1
+    for await code in exited.stream { status = code }
+    return (status, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
