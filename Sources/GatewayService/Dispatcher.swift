@@ -71,10 +71,12 @@ public final class Dispatcher: Sendable {
             do {
                 guard let pending = try await store.nextPendingOrder() else { return }
                 let order = pending.order
+                // A flip's OPEN leg goes only once its CLOSE leg was accepted whole (ACKED or FILLED).
                 if order.leg == .open,
                    let close = try await store.previousOrderStatus(batchID: pending.batchID, before: order.clientOrderID),
-                   close == .rejected || close == .cancelled {
-                    try await store.setStatus(order.clientOrderID, .cancelled, reason: "close leg rejected", nowMs: clock())
+                   close != .acked, close != .filled {
+                    let reason = close == .rejected || close == .cancelled ? "close leg rejected" : "close leg not filled (\(close))"
+                    try await store.setStatus(order.clientOrderID, .cancelled, reason: reason, nowMs: clock())
                     continue
                 }
                 if pending.status == .pending {
