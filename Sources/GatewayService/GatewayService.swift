@@ -100,12 +100,7 @@ public final class GatewayService: Sendable {
     /// §4.1 steps 4–13: replay or conflict, account and shadow checks, a stored plan, orders, the
     /// policy, venue checks, one transaction, then the dispatcher.
     func submit(_ request: ExecuteRequest, context: ServerContext) async throws -> ExecuteResponse {
-        let key = context.idempotencyKey
-        if let key {
-            guard !key.isEmpty, key.utf8.count <= 128, key.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7e }) else {
-                throw RPCError.field(.invalidArgument, reason: "E_INVALID_IDEMPOTENCY_KEY", field: MetadataKey.idempotencyKey, "idempotency-key must be 1–128 printable ASCII characters")
-            }
-        }
+        let key = try context.validatedIdempotencyKey()
         let digest = ExecuteRequestDigest.digest(request)
         if let key, let replay = try await replay(key: key, digest: digest) { return replay }
 
@@ -146,7 +141,7 @@ public final class GatewayService: Sendable {
                 response: response, accountID: accountID, batches: entries)
             do {
                 try await store.write(submission)
-            } catch is GatewayStore.KeyTaken {
+            } catch is IdempotencyKeyTaken {
                 if let key, let replay = try await replay(key: key, digest: digest) { return replay }
                 throw RPCError(.unavailable, "the submission could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
             } catch {

@@ -221,8 +221,6 @@ public final class GatewayStore: Sendable {
         public var batches: [(batch: BatchAssembly.Batch, record: CommitLogRecord, audit: AuditEvent)]
     }
 
-    public struct KeyTaken: Error {}
-
     public func write(_ submission: Submission) async throws {
         let lastOffset: UInt64
         do {
@@ -253,9 +251,8 @@ public final class GatewayStore: Sendable {
                 }
                 return try UInt64.fetchOne(db, sql: #"SELECT MAX("offset") FROM commit_log"#) ?? 0
             }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
-            && (error.message ?? "").contains("idempotency_key") {
-            throw KeyTaken()
+        } catch {
+            throw IdempotencyKeyTaken.translating(error)
         }
         commits.committed(upTo: lastOffset)
     }

@@ -22,6 +22,19 @@ public enum StoreSetup {
     }
 }
 
+/// Another writer stored a row with the same idempotency key first (a UNIQUE `idempotency_key`
+/// column): the caller answers as a replay of that row.
+public struct IdempotencyKeyTaken: Error {
+    /// Converts the UNIQUE violation on an `idempotency_key` column; other errors pass unchanged.
+    public static func translating(_ error: any Error) -> any Error {
+        if let database = error as? DatabaseError, database.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE,
+           (database.message ?? "").contains("idempotency_key") {
+            return IdempotencyKeyTaken()
+        }
+        return error
+    }
+}
+
 public func nowMs() -> Int64 {
     Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
 }

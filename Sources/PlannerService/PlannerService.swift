@@ -56,8 +56,7 @@ public final class PlannerService: Sendable {
             outcomes.dryRun.increment()
             return try Self.planResponse(planBytes: plan.serializedBytes(options: Self.deterministic), replayed: false)
         }
-        let key = context.idempotencyKey
-        if let key { try Self.checkIdempotencyKey(key) }
+        let key = try context.validatedIdempotencyKey()
         let digest = PlanRequestDigest.digest(request)
         if let key, let replay = try await replay(key: key, digest: digest) { return replay }
 
@@ -73,7 +72,7 @@ public final class PlannerService: Sendable {
             let seq = try await store.insert(stored, events: Self.events(of: plan))
             context.logger.info("plan stored", metadata: ["plan_id": "\(plan.planID)", "worlds": "\(plan.perWorld.count)", "last_seq": "\(seq)"])
             outcomes.stored.increment()
-        } catch is PlannerStore.KeyTaken {
+        } catch is IdempotencyKeyTaken {
             // A concurrent call with the same key won: answer as a replay of its plan.
             if let key, let replay = try await replay(key: key, digest: digest) { return replay }
             throw RPCError(.unavailable, "the plan could not be stored", reason: "E_STORE_UNAVAILABLE")
@@ -100,15 +99,6 @@ public final class PlannerService: Sendable {
         }
         outcomes.replayed.increment()
         return Self.planResponse(planBytes: stored.planBytes, replayed: true)
-    }
-
-    static func checkIdempotencyKey(_ key: String) throws(RPCError) {
-        let printable = key.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7e }
-        guard !key.isEmpty, key.utf8.count <= 128, printable else {
-            throw RPCError.field(
-                .invalidArgument, reason: "E_INVALID_IDEMPOTENCY_KEY", field: MetadataKey.idempotencyKey,
-                "idempotency-key must be 1–128 printable ASCII characters")
-        }
     }
 
     /// `PlanResponse{plan = 1, replayed = 2}` around the stored plan bytes, unchanged.

@@ -15,9 +15,6 @@ public final class PlannerStore: Sendable {
         public var planBytes: Data
     }
 
-    /// Another call stored a plan under the same idempotency key first.
-    public struct KeyTaken: Error {}
-
     let pool: DatabasePool
     /// Raised after every commit of events, so `Watch` streams follow without polling.
     public let commits: CommitSignal
@@ -66,7 +63,7 @@ public final class PlannerStore: Sendable {
     }
 
     /// Writes the plan and its events (their `seq` assigned here) in one transaction; answers the
-    /// highest `seq` written. Throws `KeyTaken` when the idempotency key is already stored.
+    /// highest `seq` written. Throws `IdempotencyKeyTaken` when the key is already stored.
     public func insert(_ plan: StoredPlan, events: [Keel_Planner_V1_PlannerEvent]) async throws -> UInt64 {
         let latest: UInt64
         do {
@@ -84,9 +81,8 @@ public final class PlannerStore: Sendable {
                 }
                 return last
             }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE && plan.idempotencyKey != nil
-            && (error.message ?? "").contains("idempotency_key") {
-            throw KeyTaken()
+        } catch {
+            throw IdempotencyKeyTaken.translating(error)
         }
         if latest > 0 { commits.committed(upTo: latest) }
         return latest

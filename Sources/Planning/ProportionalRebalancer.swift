@@ -229,7 +229,6 @@ struct RowIndex {
 
     struct KeyAccumulator {
         let key: SymbolKey
-        let globalID: Int
         /// Few entries (one per strategy holding the key): a list beats a hash table here.
         var sums: [FactorSum] = []
         var positiveMarks = DecimalSum()
@@ -322,7 +321,7 @@ extension RowIndex.World {
         } else {
             slot = keys.count
             slotByKeyID[keyID] = slot
-            keys.append(RowIndex.KeyAccumulator(key: row.key, globalID: keyID))
+            keys.append(RowIndex.KeyAccumulator(key: row.key))
         }
         let factor = strategy + 1
         let nonZero = !row.quantity.isZero

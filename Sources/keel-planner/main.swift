@@ -43,22 +43,12 @@ struct KeelPlanner: AsyncParsableCommand {
         if let token = effectiveToken, token.isEmpty { throw ValidationError("--token must not be empty (omit it for no auth)") }
         if let port = effectiveMetricsPort, !(0...65535).contains(port) { throw ValidationError("--metrics-port must be 0–65535, got \(port)") }
         // An environment value that does not parse is an error, never a silent default.
-        for (name, valid) in [("KEEL_PORT", { Int($0) != nil }), ("KEEL_METRICS_PORT", { Int($0) != nil }),
-                              ("KEEL_MAX_FRAME_BYTES", { UInt32($0) != nil }), ("KEEL_LOG_LEVEL", { Logger.Level(rawValue: $0) != nil })]
-            as [(String, (String) -> Bool)] {
-            if let text = ProcessInfo.processInfo.environment[name], !valid(text) {
-                throw ValidationError("\(name)=\(text) is not valid")
-            }
-        }
+        if let problem = ServiceEnvironment.invalidVariable() { throw ValidationError(problem) }
     }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ServiceEnvironment.bootstrapLogging(level: level)
         let server = try await PlannerServer.start(.init(
             host: host, port: port, dataDirectory: dataDirectory, token: effectiveToken, maxFrameBytes: maxFrameBytes, metricsPort: effectiveMetricsPort))
         await server.runUntilTerminated()
