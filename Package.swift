@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Planning", targets: ["Planning"]),
         .executable(name: "keel-planner", targets: ["keel-planner"]),
         .executable(name: "keel-gateway", targets: ["keel-gateway"]),
+        .executable(name: "keel-capital", targets: ["keel-capital"]),
         .executable(name: "keel", targets: ["keel"]),
     ],
     dependencies: [
@@ -118,6 +119,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // keel-capital: handlers + store + scheduler over the pure CapitalAllocation module.
+        .target(
+            name: "CapitalService",
+            dependencies: [
+                "CapitalAllocation", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .executableTarget(
+            name: "keel-capital",
+            dependencies: [
+                "CapitalService", "CapitalAllocation", "KeelOps",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The CLI: any RPC with a JSON body.
         .executableTarget(
             name: "keel",
@@ -169,6 +190,14 @@ let package = Package(
             ]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(name: "CapitalAllocationTests", dependencies: ["CapitalAllocation", "Contracts", "ExactNumbers", "KeelTestSupport"]),
+        .testTarget(
+            name: "CapitalServiceTests",
+            dependencies: [
+                "CapitalService", "CapitalAllocation", "GatewayService", "PlannerService", "Execution", "KeelWire", "Contracts",
+                "ExactNumbers", "KeelTestSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(
             name: "KeelWireTests",

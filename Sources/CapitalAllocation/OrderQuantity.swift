@@ -60,10 +60,15 @@ public enum OrderQuantity {
         public var closePercentClamped = false
     }
 
-    public static func calculate(_ input: Input) throws(FieldError) -> Result {
-        if let cap = input.maxQtyPer, input.qtyPer.signum > 0, input.qtyPer > cap {
-            throw FieldError(reason: "E_QTY_PER_OUT_OF_RANGE", field: "qty_per", message: "qty_per \(input.qtyPer) is above max_qty_per \(cap)")
+    /// `qty_per > max_qty_per` is refused (a close's negative percentage is clamped instead, §5.3).
+    public static func checkQtyPer(_ qtyPer: ExactDecimal, maxQtyPer: ExactDecimal?) throws(FieldError) {
+        if let cap = maxQtyPer, qtyPer.signum > 0, qtyPer > cap {
+            throw FieldError(reason: "E_QTY_PER_OUT_OF_RANGE", field: "qty_per", message: "qty_per \(qtyPer) is above max_qty_per \(cap)")
         }
+    }
+
+    public static func calculate(_ input: Input) throws(FieldError) -> Result {
+        try checkQtyPer(input.qtyPer, maxQtyPer: input.maxQtyPer)
         if let price = input.price, price.signum <= 0 {
             throw FieldError(reason: "E_INVALID_PRICE", field: "price", message: "price must be > 0")
         }

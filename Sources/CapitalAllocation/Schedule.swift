@@ -109,3 +109,10 @@ public struct DailySchedule: Sendable {
         return result
     }
 }
+
+extension DailySchedule {
+    /// The earliest occurrence of `slot` ≥ `after`.
+    public func next(_ slot: Slot, atOrAfter after: Int64) -> Int64? {
+        occurrences(around: after).filter { $0.slot == slot && $0.at >= after }.map(\.at).min()
+    }
+}

@@ -1,3 +1,4 @@
+import Contracts
 import ExactNumbers
 import Foundation
 
@@ -104,24 +105,14 @@ public struct GatewayConfig: Sendable {
     var wildcard: VenuePolicy? { venues["*"] }
 
     /// A configuration the gateway refuses to start with, naming the JSON path.
-    public struct Invalid: Error, CustomStringConvertible, Equatable {
-        public var path: String
-        public var message: String
-        public var description: String { "gateway config: \(path): \(message)" }
-    }
+    public typealias Invalid = ConfigInvalid
 
     public static func parse(json data: Data) throws(Invalid) -> GatewayConfig {
-        let root: Any
-        do {
-            root = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw Invalid(path: "$", message: "not JSON: \(error.localizedDescription)")
-        }
-        return try parse(object: root)
+        try parse(object: try ConfigReader.document(data))
     }
 
     public static func parse(object root: Any) throws(Invalid) -> GatewayConfig {
-        var reader = JSONReader(path: "")
+        let reader = ConfigReader()
         let top = try reader.object(root)
         var config = GatewayConfig()
         if let guardObject = top["live_guard"] {
@@ -216,52 +207,5 @@ public struct GatewayConfig: Sendable {
             }
         }
         return config
-    }
-}
-
-/// Reads JSON values, naming the path of the first bad one.
-struct JSONReader {
-    var path: String
-
-    func child(_ name: String) -> JSONReader {
-        JSONReader(path: path.isEmpty ? name : (name.hasPrefix("[") ? path + name : "\(path).\(name)"))
-    }
-
-    func object(_ value: Any) throws(GatewayConfig.Invalid) -> [String: Any] {
-        guard let object = value as? [String: Any] else { throw .init(path: path.isEmpty ? "$" : path, message: "must be an object") }
-        return object
-    }
-
-    func bool(_ value: Any) throws(GatewayConfig.Invalid) -> Bool {
-        guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else {
-            throw .init(path: path, message: "must be true or false")
-        }
-        return number.boolValue
-    }
-
-    func string(_ value: Any) throws(GatewayConfig.Invalid) -> String {
-        guard let text = value as? String else { throw .init(path: path, message: "must be a string") }
-        return text
-    }
-
-    func optionalString(_ value: Any?) throws(GatewayConfig.Invalid) -> String? {
-        guard let value, !(value is NSNull) else { return nil }
-        return try string(value)
-    }
-
-    func nonNegativeInt(_ value: Any) throws(GatewayConfig.Invalid) -> Int {
-        guard let number = value as? NSNumber, String(cString: number.objCType) != "c", let int = Int(exactly: number.doubleValue), int >= 0 else {
-            throw .init(path: path, message: "must be a whole number ≥ 0")
-        }
-        return int
-    }
-
-    /// A decimal string ≥ 0; JSON null or absent = unset.
-    func optionalDecimal(_ value: Any?) throws(GatewayConfig.Invalid) -> ExactDecimal? {
-        guard let value, !(value is NSNull) else { return nil }
-        guard let text = value as? String else { throw .init(path: path, message: "must be a decimal string such as \"0.001\"") }
-        guard let decimal = DecimalGrammar.parse(text) else { throw .init(path: path, message: "\"\(text)\" is not a decimal") }
-        guard !decimal.isNegative else { throw .init(path: path, message: "must be ≥ 0, got \(text)") }
-        return decimal
     }
 }

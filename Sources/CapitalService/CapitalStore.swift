@@ -1,0 +1,577 @@
+import CapitalAllocation
+import Contracts
+import ExactNumbers
+import Foundation
+import GRDB
+import KeelStore
+
+typealias Account = Keel_Capital_V1_Account
+typealias StrategyAccount = Keel_Capital_V1_StrategyAccount
+typealias StrategyCapital = Keel_Capital_V1_StrategyCapital
+typealias RebalanceRun = Keel_Capital_V1_RebalanceRun
+typealias ReallocateResponse = Keel_Capital_V1_ReallocateResponse
+typealias ConvergeResult = Keel_Capital_V1_ConvergeResult
+typealias ErrorDetail = Keel_Capital_V1_ErrorDetail
+
+/// A trade as `RecordTrade` stores it (canonical decimals).
+struct TradeRecord: Sendable, Equatable {
+    var strategyAccountID: String
+    var executionID: String
+    var executionTimeMs: Int64
+    var symbol: String
+    /// 1 = BUY, 2 = SELL (the proto numbers).
+    var side: Int
+    var qty: ExactDecimal
+    var price: ExactDecimal
+    var realizedPnl: ExactDecimal?
+
+    /// BUY adds, SELL subtracts.
+    var signedQty: ExactDecimal { side == 1 ? qty : -qty }
+}
+
+/// The idempotency record of a mutating call: the request's digest and the stored answer.
+struct StoredAnswer: Sendable {
+    var method: String
+    var digest: String
+    var response: Data
+    var runID: String?
+}
+
+/// keel-capital's store (spec/capital.md §2): accounts, strategy accounts, strategy capital, daily
+/// balances, trade executions with the per-strategy net quantities they add up to, rebalance runs,
+/// idempotency keys, schedule runs and the scheduler lease. Money is decimal text, instants UTC ms.
+/// Every mutation is one transaction; a failed one leaves nothing behind.
+public final class CapitalStore: Sendable {
+    let pool: DatabasePool
+
+    public init(path: String) throws {
+        pool = try StoreSetup.open(path: path, migrator: Self.migrator)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: capital") { db in
+            try db.execute(sql: """
+                CREATE TABLE accounts (
+                    account_id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    venue TEXT NOT NULL,
+                    quote_currency TEXT NOT NULL,
+                    currency_scale INTEGER NOT NULL,
+                    gateway_account_id TEXT NOT NULL,
+                    world_id TEXT NOT NULL,
+                    is_active INTEGER NOT NULL,
+                    previous_total_capital TEXT,
+                    last_rebalance_at_ms INTEGER
+                );
+                CREATE TABLE strategy_accounts (
+                    strategy_account_id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(account_id),
+                    strategy_id TEXT NOT NULL,
+                    strategy_name TEXT NOT NULL,
+                    market_type INTEGER NOT NULL,
+                    weight TEXT NOT NULL,
+                    leverage TEXT NOT NULL,
+                    max_symbols INTEGER NOT NULL,
+                    is_active INTEGER NOT NULL,
+                    UNIQUE (account_id, strategy_id)
+                );
+                CREATE TABLE strategy_capital (
+                    strategy_account_id TEXT PRIMARY KEY REFERENCES strategy_accounts(strategy_account_id),
+                    allocated_capital TEXT NOT NULL,
+                    last_updated_ms INTEGER NOT NULL,
+                    last_rebalance_at_ms INTEGER
+                );
+                CREATE TABLE daily_balances (
+                    account_id TEXT NOT NULL REFERENCES accounts(account_id),
+                    date TEXT NOT NULL,
+                    ending_balance TEXT NOT NULL,
+                    PRIMARY KEY (account_id, date)
+                );
+                CREATE TABLE trade_executions (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    strategy_account_id TEXT NOT NULL REFERENCES strategy_accounts(strategy_account_id),
+                    execution_id TEXT NOT NULL,
+                    execution_time_ms INTEGER NOT NULL,
+                    symbol TEXT NOT NULL,
+                    side INTEGER NOT NULL,
+                    qty TEXT NOT NULL,
+                    price TEXT NOT NULL,
+                    realized_pnl TEXT,
+                    applied_by TEXT,
+                    UNIQUE (strategy_account_id, execution_id)
+                );
+                CREATE TABLE strategy_positions (
+                    strategy_account_id TEXT NOT NULL REFERENCES strategy_accounts(strategy_account_id),
+                    symbol TEXT NOT NULL,
+                    qty TEXT NOT NULL,
+                    PRIMARY KEY (strategy_account_id, symbol)
+                );
+                CREATE TABLE rebalance_runs (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id TEXT NOT NULL UNIQUE,
+                    account_id TEXT NOT NULL REFERENCES accounts(account_id),
+                    started_at_ms INTEGER NOT NULL,
+                    run BLOB NOT NULL,
+                    plan_request BLOB
+                );
+                CREATE INDEX rebalance_runs_by_account ON rebalance_runs(account_id, seq);
+                CREATE TABLE idempotency_keys (
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    method TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    response BLOB NOT NULL,
+                    run_id TEXT
+                );
+                CREATE TABLE schedule_runs (
+                    slot TEXT NOT NULL,
+                    scheduled_at_ms INTEGER NOT NULL,
+                    claimed_at_ms INTEGER NOT NULL,
+                    finished_at_ms INTEGER,
+                    outcome INTEGER NOT NULL,
+                    rebalanced INTEGER NOT NULL DEFAULT 0,
+                    skipped INTEGER NOT NULL DEFAULT 0,
+                    failed INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (slot, scheduled_at_ms)
+                );
+                CREATE TABLE scheduler_lease (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    holder TEXT NOT NULL,
+                    expires_at_ms INTEGER NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: accounts
+
+    static func account(_ row: Row) -> Account {
+        var account = Account()
+        account.accountID = row["account_id"]
+        account.name = row["name"]
+        account.venue = row["venue"]
+        account.quoteCurrency = row["quote_currency"]
+        account.currencyScale = UInt32(row["currency_scale"] as Int)
+        account.gatewayAccountID = row["gateway_account_id"]
+        account.worldID = row["world_id"]
+        account.isActive = row["is_active"]
+        account.previousTotalCapital = row["previous_total_capital"] ?? ""
+        account.lastRebalanceAtMs = row["last_rebalance_at_ms"] ?? 0
+        return account
+    }
+
+    func account(id: String) async throws -> Account? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE account_id = ?", arguments: [id]).map(Self.account) }
+    }
+
+    /// Active accounts in id (byte) order.
+    func activeAccountIDs() async throws -> [String] {
+        try await pool.read { db in try String.fetchAll(db, sql: "SELECT account_id FROM accounts WHERE is_active = 1 ORDER BY account_id") }
+    }
+
+    /// Inserts or replaces an account (its reallocation outputs are kept). The quote currency and
+    /// the scale cannot change once any strategy of the account holds capital.
+    func upsert(_ account: Account) async throws -> Account {
+        try await pool.write { db in
+            let existing = try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE account_id = ?", arguments: [account.accountID]).map(Self.account)
+            var stored = account
+            if let existing {
+                let allocated = try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM strategy_capital c JOIN strategy_accounts s USING (strategy_account_id) WHERE s.account_id = ?)
+                    """, arguments: [account.accountID]) ?? false
+                if allocated, existing.quoteCurrency != account.quoteCurrency {
+                    throw FieldError(.failedPrecondition, reason: "E_IMMUTABLE_FIELD", field: "account.quote_currency",
+                                     message: "the quote currency cannot change once capital is allocated (stored: \(existing.quoteCurrency))")
+                }
+                if allocated, existing.currencyScale != account.currencyScale {
+                    throw FieldError(.failedPrecondition, reason: "E_IMMUTABLE_FIELD", field: "account.currency_scale",
+                                     message: "the currency scale cannot change once capital is allocated (stored: \(existing.currencyScale))")
+                }
+                stored.previousTotalCapital = existing.previousTotalCapital
+                stored.lastRebalanceAtMs = existing.lastRebalanceAtMs
+            }
+            try db.execute(sql: """
+                INSERT INTO accounts (account_id, name, venue, quote_currency, currency_scale, gateway_account_id, world_id, is_active, previous_total_capital, last_rebalance_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (account_id) DO UPDATE SET name = excluded.name, venue = excluded.venue, quote_currency = excluded.quote_currency,
+                    currency_scale = excluded.currency_scale, gateway_account_id = excluded.gateway_account_id, world_id = excluded.world_id,
+                    is_active = excluded.is_active
+                """, arguments: [
+                    stored.accountID, stored.name, stored.venue, stored.quoteCurrency, Int(stored.currencyScale), stored.gatewayAccountID,
+                    stored.worldID, stored.isActive, stored.previousTotalCapital.isEmpty ? nil : stored.previousTotalCapital,
+                    stored.lastRebalanceAtMs == 0 ? nil : stored.lastRebalanceAtMs,
+                ])
+            return stored
+        }
+    }
+
+    // MARK: strategy accounts
+
+    static func strategyAccount(_ row: Row) -> StrategyAccount {
+        var sa = StrategyAccount()
+        sa.strategyAccountID = row["strategy_account_id"]
+        sa.accountID = row["account_id"]
+        sa.strategyID = row["strategy_id"]
+        sa.strategyName = row["strategy_name"]
+        sa.marketType = Keel_Capital_V1_MarketType(rawValue: row["market_type"]) ?? .spot
+        sa.weight = row["weight"]
+        sa.leverage = row["leverage"]
+        sa.maxSymbols = UInt32(row["max_symbols"] as Int)
+        sa.isActive = row["is_active"]
+        if let allocated: String = row["allocated_capital"] {
+            sa.capital.allocatedCapital = allocated
+            sa.capital.lastUpdatedMs = row["last_updated_ms"]
+            sa.capital.lastRebalanceAtMs = row["c_last_rebalance_at_ms"] ?? 0
+        }
+        return sa
+    }
+
+    static let strategyAccountSelect = """
+        SELECT s.*, c.allocated_capital, c.last_updated_ms, c.last_rebalance_at_ms AS c_last_rebalance_at_ms
+        FROM strategy_accounts s LEFT JOIN strategy_capital c USING (strategy_account_id)
+        """
+
+    /// With `capital` set when a StrategyCapital row exists.
+    func strategyAccount(id: String) async throws -> StrategyAccount? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: Self.strategyAccountSelect + " WHERE s.strategy_account_id = ?", arguments: [id]).map(Self.strategyAccount)
+        }
+    }
+
+    /// An account's strategy accounts in id (byte) order, with their capital.
+    func strategyAccounts(accountID: String) async throws -> [StrategyAccount] {
+        try await pool.read { db in try Self.strategyAccounts(db, accountID: accountID) }
+    }
+
+    static func strategyAccounts(_ db: Database, accountID: String) throws -> [StrategyAccount] {
+        try Row.fetchAll(db, sql: strategyAccountSelect + " WHERE s.account_id = ? ORDER BY s.strategy_account_id", arguments: [accountID]).map(strategyAccount)
+    }
+
+    func upsert(_ sa: StrategyAccount) async throws -> StrategyAccount {
+        try await pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM accounts WHERE account_id = ?)", arguments: [sa.accountID]) == true else {
+                throw FieldError(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "strategy_account.account_id", message: "no account \(sa.accountID)")
+            }
+            if let owner = try String.fetchOne(db, sql: "SELECT account_id FROM strategy_accounts WHERE strategy_account_id = ?", arguments: [sa.strategyAccountID]),
+               owner != sa.accountID {
+                throw FieldError(.failedPrecondition, reason: "E_IMMUTABLE_FIELD", field: "strategy_account.account_id",
+                                 message: "strategy account \(sa.strategyAccountID) belongs to account \(owner); it cannot move")
+            }
+            if let other = try String.fetchOne(db, sql: "SELECT strategy_account_id FROM strategy_accounts WHERE account_id = ? AND strategy_id = ?",
+                                               arguments: [sa.accountID, sa.strategyID]), other != sa.strategyAccountID {
+                throw FieldError(.alreadyExists, reason: "E_STRATEGY_ACCOUNT_CONFLICT", field: "strategy_account.strategy_id",
+                                 message: "strategy \(sa.strategyID) of account \(sa.accountID) is already strategy account \(other)",
+                                 metadata: ["strategy_account_id": other])
+            }
+            try db.execute(sql: """
+                INSERT INTO strategy_accounts (strategy_account_id, account_id, strategy_id, strategy_name, market_type, weight, leverage, max_symbols, is_active)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (strategy_account_id) DO UPDATE SET strategy_id = excluded.strategy_id, strategy_name = excluded.strategy_name,
+                    market_type = excluded.market_type, weight = excluded.weight, leverage = excluded.leverage,
+                    max_symbols = excluded.max_symbols, is_active = excluded.is_active
+                """, arguments: [sa.strategyAccountID, sa.accountID, sa.strategyID, sa.strategyName, sa.marketType.rawValue, sa.weight, sa.leverage, Int(sa.maxSymbols), sa.isActive])
+            return try Row.fetchOne(db, sql: Self.strategyAccountSelect + " WHERE s.strategy_account_id = ?", arguments: [sa.strategyAccountID]).map(Self.strategyAccount)!
+        }
+    }
+
+    // MARK: daily balances
+
+    func recordBalance(accountID: String, date: String, endingBalance: String) async throws {
+        try await pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM accounts WHERE account_id = ?)", arguments: [accountID]) == true else {
+                throw FieldError(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "balance.account_id", message: "no account \(accountID)")
+            }
+            try db.execute(sql: """
+                INSERT INTO daily_balances (account_id, date, ending_balance) VALUES (?, ?, ?)
+                ON CONFLICT (account_id, date) DO UPDATE SET ending_balance = excluded.ending_balance
+                """, arguments: [accountID, date, endingBalance])
+        }
+    }
+
+    /// The row with the greatest date.
+    func latestBalance(accountID: String) async throws -> Keel_Capital_V1_DailyBalance? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1", arguments: [accountID]).map { row in
+                var balance = Keel_Capital_V1_DailyBalance()
+                balance.accountID = row["account_id"]
+                balance.date = row["date"]
+                balance.endingBalance = row["ending_balance"]
+                return balance
+            }
+        }
+    }
+
+    // MARK: trades, positions, PnL
+
+    static func trade(_ row: Row) -> TradeRecord {
+        TradeRecord(
+            strategyAccountID: row["strategy_account_id"], executionID: row["execution_id"], executionTimeMs: row["execution_time_ms"],
+            symbol: row["symbol"], side: row["side"], qty: DecimalGrammar.parse(row["qty"])!, price: DecimalGrammar.parse(row["price"])!,
+            realizedPnl: (row["realized_pnl"] as String?).flatMap(DecimalGrammar.parse))
+    }
+
+    enum TradeOutcome {
+        case replayed(positionQty: ExactDecimal)
+        case stored(positionQty: ExactDecimal, pnl: PnlCompounding.Result?)
+    }
+
+    /// Stores a trade, moves the strategy's net quantity of the symbol, and (with `compound`)
+    /// applies the unapplied PnL, all in one transaction. The same execution id with the same
+    /// content is a replay (`timeGiven` false: the stored time is accepted); other content conflicts.
+    func record(_ trade: TradeRecord, timeGiven: Bool, compound: Bool, nowMs: Int64) async throws -> TradeOutcome {
+        try await pool.write { db in
+            if let stored = try Row.fetchOne(db, sql: "SELECT * FROM trade_executions WHERE strategy_account_id = ? AND execution_id = ?",
+                                             arguments: [trade.strategyAccountID, trade.executionID]).map(Self.trade) {
+                var comparable = trade
+                if !timeGiven { comparable.executionTimeMs = stored.executionTimeMs }
+                guard comparable == stored else {
+                    throw FieldError(.alreadyExists, reason: "E_TRADE_CONFLICT", field: "execution_id",
+                                     message: "execution \(trade.executionID) is already recorded with other content")
+                }
+                return .replayed(positionQty: try Self.netQuantity(db, trade.strategyAccountID, trade.symbol))
+            }
+            try db.execute(sql: """
+                INSERT INTO trade_executions (strategy_account_id, execution_id, execution_time_ms, symbol, side, qty, price, realized_pnl)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [trade.strategyAccountID, trade.executionID, trade.executionTimeMs, trade.symbol, trade.side,
+                                 trade.qty.description, trade.price.description, trade.realizedPnl?.description])
+            let position = try Self.netQuantity(db, trade.strategyAccountID, trade.symbol) + trade.signedQty
+            try db.execute(sql: """
+                INSERT INTO strategy_positions (strategy_account_id, symbol, qty) VALUES (?, ?, ?)
+                ON CONFLICT (strategy_account_id, symbol) DO UPDATE SET qty = excluded.qty
+                """, arguments: [trade.strategyAccountID, trade.symbol, position.description])
+            var pnl: PnlCompounding.Result?
+            if compound, try Self.hasCapital(db, trade.strategyAccountID) {
+                pnl = try Self.applyPnl(db, trade.strategyAccountID, nowMs: nowMs)
+            }
+            return .stored(positionQty: position, pnl: pnl)
+        }
+    }
+
+    static func hasCapital(_ db: Database, _ strategyAccountID: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM strategy_capital WHERE strategy_account_id = ?)", arguments: [strategyAccountID]) ?? false
+    }
+
+    static func netQuantity(_ db: Database, _ strategyAccountID: String, _ symbol: String) throws -> ExactDecimal {
+        try String.fetchOne(db, sql: "SELECT qty FROM strategy_positions WHERE strategy_account_id = ? AND symbol = ?", arguments: [strategyAccountID, symbol])
+            .flatMap(DecimalGrammar.parse) ?? .zero
+    }
+
+    /// The recorded net quantity of (strategy account, symbol); 0 when none.
+    func netQuantity(strategyAccountID: String, symbol: String) async throws -> ExactDecimal {
+        try await pool.read { db in try Self.netQuantity(db, strategyAccountID, symbol) }
+    }
+
+    /// Non-zero recorded net quantities of an account's strategy accounts: (strategy account id, symbol, qty).
+    func netQuantities(accountID: String) async throws -> [(strategyAccountID: String, symbol: String, qty: ExactDecimal)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT p.strategy_account_id, p.symbol, p.qty FROM strategy_positions p JOIN strategy_accounts s USING (strategy_account_id)
+                WHERE s.account_id = ? ORDER BY p.strategy_account_id, p.symbol
+                """, arguments: [accountID]).compactMap { row in
+                    let qty = DecimalGrammar.parse(row["qty"] as String) ?? .zero
+                    return qty.isZero ? nil : (row["strategy_account_id"], row["symbol"], qty)
+                }
+        }
+    }
+
+    /// §6 in one transaction; no StrategyCapital row → `E_NO_ALLOCATED_CAPITAL`.
+    func applyPnl(strategyAccountID: String, nowMs: Int64) async throws -> PnlCompounding.Result {
+        try await pool.write { db in
+            guard try Self.hasCapital(db, strategyAccountID) else {
+                throw FieldError(.failedPrecondition, reason: "E_NO_ALLOCATED_CAPITAL", field: "strategy_account_id",
+                                 message: "strategy account \(strategyAccountID) has no allocated capital yet; its PnL waits for the first reallocation")
+            }
+            return try Self.applyPnl(db, strategyAccountID, nowMs: nowMs)
+        }
+    }
+
+    static func applyPnl(_ db: Database, _ strategyAccountID: String, nowMs: Int64) throws -> PnlCompounding.Result {
+        let capital = try String.fetchOne(db, sql: "SELECT allocated_capital FROM strategy_capital WHERE strategy_account_id = ?", arguments: [strategyAccountID])
+            .flatMap(DecimalGrammar.parse) ?? .zero
+        let pending = try Row.fetchAll(db, sql: """
+            SELECT execution_id, realized_pnl FROM trade_executions
+            WHERE strategy_account_id = ? AND applied_by IS NULL AND realized_pnl IS NOT NULL ORDER BY execution_time_ms, seq
+            """, arguments: [strategyAccountID]).map { row in
+                PnlCompounding.Execution(executionID: row["execution_id"], realizedPnl: (row["realized_pnl"] as String?).flatMap(DecimalGrammar.parse))
+            }
+        let result = PnlCompounding.apply(capital: capital, executions: pending, alreadyApplied: [])
+        if !result.appliedExecutionIDs.isEmpty {
+            let marker = "pnl:\(nowMs)"
+            for id in result.appliedExecutionIDs {
+                try db.execute(sql: "UPDATE trade_executions SET applied_by = ? WHERE strategy_account_id = ? AND execution_id = ?", arguments: [marker, strategyAccountID, id])
+            }
+        }
+        try db.execute(sql: "UPDATE strategy_capital SET allocated_capital = ?, last_updated_ms = ? WHERE strategy_account_id = ?",
+                       arguments: [result.allocatedCapital.description, nowMs, strategyAccountID])
+        return result
+    }
+
+    // MARK: allocations and runs
+
+    /// Writes an allocation (§4 Persistence) in one transaction: every active strategy account's
+    /// capital, the account's previous total and last rebalance, the PnL the balance already holds
+    /// marked as applied by the run, the run, and the idempotency record when the call has a key.
+    func writeAllocation(accountID: String, total: ExactDecimal, lines: [(strategyAccountID: String, allocated: ExactDecimal)],
+                         atMs: Int64, run: RebalanceRun, answer: (key: String, StoredAnswer)?) async throws {
+        try await pool.write { db in
+            for line in lines {
+                try db.execute(sql: """
+                    INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (strategy_account_id) DO UPDATE SET allocated_capital = excluded.allocated_capital,
+                        last_updated_ms = excluded.last_updated_ms, last_rebalance_at_ms = excluded.last_rebalance_at_ms
+                    """, arguments: [line.strategyAccountID, line.allocated.description, atMs, atMs])
+                try db.execute(sql: """
+                    UPDATE trade_executions SET applied_by = ? WHERE strategy_account_id = ? AND applied_by IS NULL AND realized_pnl IS NOT NULL
+                    """, arguments: [run.runID, line.strategyAccountID])
+            }
+            try db.execute(sql: "UPDATE accounts SET previous_total_capital = ?, last_rebalance_at_ms = ? WHERE account_id = ?",
+                           arguments: [total.description, atMs, accountID])
+            try db.execute(sql: "INSERT INTO rebalance_runs (run_id, account_id, started_at_ms, run) VALUES (?, ?, ?, ?)",
+                           arguments: [run.runID, accountID, run.startedAtMs, try run.serializedBytes() as Data])
+            if let (key, answer) = answer { try Self.insert(db, key: key, answer) }
+        }
+    }
+
+    /// Stores the converge outcome of a run (and the plan request it built), and refreshes the
+    /// answer stored under the call's idempotency key.
+    func updateRun(_ run: RebalanceRun, planRequest: Data?, answer: (key: String, response: Data)?) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE rebalance_runs SET run = ?, plan_request = COALESCE(?, plan_request) WHERE run_id = ?",
+                           arguments: [try run.serializedBytes() as Data, planRequest, run.runID])
+            if let answer {
+                try db.execute(sql: "UPDATE idempotency_keys SET response = ? WHERE idempotency_key = ?", arguments: [answer.response, answer.key])
+            }
+        }
+    }
+
+    func run(id: String) async throws -> (run: RebalanceRun, planRequest: Data?)? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT run, plan_request FROM rebalance_runs WHERE run_id = ?", arguments: [id]).map { row in
+                (try RebalanceRun(serializedBytes: row["run"] as Data), row["plan_request"])
+            }
+        }
+    }
+
+    /// Newest first (in write order); `before` = the last run id of the previous page. nil when
+    /// `before` names no run (not a token this service issued).
+    func runs(accountID: String?, limit: Int, before: String?) async throws -> [RebalanceRun]? {
+        try await pool.read { db in
+            var sql = "SELECT run FROM rebalance_runs WHERE 1 = 1"
+            var arguments: StatementArguments = []
+            if let accountID { sql += " AND account_id = ?"; arguments += [accountID] }
+            if let before {
+                guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM rebalance_runs WHERE run_id = ?", arguments: [before]) else { return nil }
+                sql += " AND seq < ?"
+                arguments += [seq]
+            }
+            sql += " ORDER BY seq DESC LIMIT ?"
+            arguments += [limit]
+            return try Data.fetchAll(db, sql: sql, arguments: arguments).map { try RebalanceRun(serializedBytes: $0) }
+        }
+    }
+
+    // MARK: idempotency
+
+    func answer(forKey key: String) async throws -> StoredAnswer? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM idempotency_keys WHERE idempotency_key = ?", arguments: [key]).map { row in
+                StoredAnswer(method: row["method"], digest: row["digest"], response: row["response"], runID: row["run_id"])
+            }
+        }
+    }
+
+    func store(_ answer: StoredAnswer, key: String) async throws {
+        try await pool.write { db in try Self.insert(db, key: key, answer) }
+    }
+
+    static func insert(_ db: Database, key: String, _ answer: StoredAnswer) throws {
+        try db.execute(sql: "INSERT INTO idempotency_keys (idempotency_key, method, digest, response, run_id) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [key, answer.method, answer.digest, answer.response, answer.runID])
+    }
+
+    // MARK: schedule
+
+    /// Claims the scheduler lease for `holder` when it is free, expired or already held; answers
+    /// whether `holder` holds it now.
+    func acquireLease(holder: String, nowMs: Int64, ttlMs: Int64) async throws -> Bool {
+        try await pool.write { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT holder, expires_at_ms FROM scheduler_lease WHERE id = 1"),
+               (row["holder"] as String) != holder, (row["expires_at_ms"] as Int64) > nowMs {
+                return false
+            }
+            try db.execute(sql: """
+                INSERT INTO scheduler_lease (id, holder, expires_at_ms) VALUES (1, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
+                """, arguments: [holder, nowMs + ttlMs])
+            return true
+        }
+    }
+
+    func releaseLease(holder: String) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM scheduler_lease WHERE holder = ?", arguments: [holder]) }
+    }
+
+    /// Runs claimed by a process that stopped before finishing them (§9: not repeated).
+    func markInterruptedRuns(nowMs: Int64) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE schedule_runs SET outcome = ?, finished_at_ms = ? WHERE outcome = ?",
+                           arguments: [Keel_Capital_V1_SlotOutcome.interrupted.rawValue, nowMs, Keel_Capital_V1_SlotOutcome.running.rawValue])
+            return db.changesCount
+        }
+    }
+
+    func scheduleRunExists(slot: String, atMs: Int64) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM schedule_runs WHERE slot = ? AND scheduled_at_ms = ?)", arguments: [slot, atMs]) ?? false
+        }
+    }
+
+    /// Inserts the rows of occurrences (RUNNING claims or MISSED records) in one transaction;
+    /// answers false, writing nothing, when any of them is already recorded.
+    func claim(_ occurrences: [(slot: String, atMs: Int64)], outcome: Keel_Capital_V1_SlotOutcome, nowMs: Int64) async throws -> Bool {
+        do {
+            try await pool.write { db in
+                for occurrence in occurrences {
+                    try db.execute(sql: "INSERT INTO schedule_runs (slot, scheduled_at_ms, claimed_at_ms, finished_at_ms, outcome) VALUES (?, ?, ?, ?, ?)",
+                                   arguments: [occurrence.slot, occurrence.atMs, nowMs, outcome == .running ? nil : nowMs, outcome.rawValue])
+                }
+            }
+            return true
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            return false
+        }
+    }
+
+    func finish(_ occurrences: [(slot: String, atMs: Int64)], outcome: Keel_Capital_V1_SlotOutcome, rebalanced: Int, skipped: Int, failed: Int, nowMs: Int64) async throws {
+        try await pool.write { db in
+            for occurrence in occurrences {
+                try db.execute(sql: """
+                    UPDATE schedule_runs SET outcome = ?, finished_at_ms = ?, rebalanced = ?, skipped = ?, failed = ? WHERE slot = ? AND scheduled_at_ms = ?
+                    """, arguments: [outcome.rawValue, nowMs, rebalanced, skipped, failed, occurrence.slot, occurrence.atMs])
+            }
+        }
+    }
+
+    /// The latest recorded occurrence of each slot: slot → (scheduled at, outcome).
+    func lastScheduleRuns() async throws -> [String: (atMs: Int64, outcome: Keel_Capital_V1_SlotOutcome)] {
+        try await pool.read { db in
+            var out: [String: (Int64, Keel_Capital_V1_SlotOutcome)] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT slot, scheduled_at_ms, outcome FROM schedule_runs r
+                WHERE scheduled_at_ms = (SELECT MAX(scheduled_at_ms) FROM schedule_runs WHERE slot = r.slot)
+                """) {
+                out[row["slot"]] = (row["scheduled_at_ms"], Keel_Capital_V1_SlotOutcome(rawValue: row["outcome"]) ?? .unspecified)
+            }
+            return out
+        }
+    }
+
+    /// Every recorded occurrence, oldest first (for tests and operators).
+    public func scheduleRuns() async throws -> [(slot: String, atMs: Int64, outcome: Int, rebalanced: Int)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM schedule_runs ORDER BY scheduled_at_ms, slot").map { ($0["slot"], $0["scheduled_at_ms"], $0["outcome"], $0["rebalanced"]) }
+        }
+    }
+}

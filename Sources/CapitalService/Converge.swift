@@ -1,0 +1,192 @@
+import CapitalAllocation
+import Contracts
+import ExactNumbers
+import Foundation
+import KeelWire
+import Logging
+
+typealias PlanRequest = Keel_Planner_V1_PlanRequest
+
+/// §10: after an allocation, the positions of the strategies whose capital changed are moved with
+/// it: a scaling plan by the planner and, with EXECUTE, its orders through the gateway. The
+/// allocation stays committed whatever happens; downstream errors are reported in the result.
+extension CapitalService {
+    func converge(_ request: Keel_Capital_V1_ConvergeRequest, context: ServerContext) async throws -> ConvergeResult {
+        try CapitalValidation.required(request.runID, field: "run_id")
+        switch request.mode {
+        case .plan, .execute: break
+        case .none, .unspecified: throw FieldError(reason: "E_OUT_OF_RANGE", field: "mode", message: "mode must be CONVERGE_MODE_PLAN or CONVERGE_MODE_EXECUTE")
+        case .UNRECOGNIZED(let n): throw CapitalValidation.unknownEnum("mode", n)
+        }
+        guard let stored = try await store.run(id: request.runID) else {
+            throw FieldError(.notFound, reason: "E_RUN_NOT_FOUND", field: "run_id", message: "no rebalance run \(request.runID)")
+        }
+        if stored.planRequest == nil, stored.run.converge.state != .notRequested {
+            throw FieldError(.failedPrecondition, reason: "E_CONVERGE_PRECONDITION", field: "run_id",
+                             message: "run \(request.runID) has nothing to converge (its converge was \(stored.run.converge.state))")
+        }
+        return try await convergeRun(request.runID, mode: request.mode, downstream(context), answerKey: nil)
+    }
+
+    /// Steps 1–5 for a run (steps 1–3 only when the run has no stored plan request yet), with the
+    /// run's own idempotency keys downstream so a retry never plans or executes twice. The outcome
+    /// is stored in the run (and in the answer kept under `answerKey`).
+    func convergeRun(_ runID: String, mode: Keel_Capital_V1_ConvergeMode, _ down: Downstream, answerKey: String?) async throws -> ConvergeResult {
+        guard let (run, storedPlan) = try await store.run(id: runID), let account = try await store.account(id: run.accountID) else {
+            throw FieldError(.notFound, reason: "E_RUN_NOT_FOUND", field: "run_id", message: "no rebalance run \(runID)")
+        }
+        var result = ConvergeResult()
+        var newPlanBytes: Data?
+        let planRequest: PlanRequest
+        if let storedPlan {
+            planRequest = try PlanRequest(serializedBytes: storedPlan)
+        } else {
+            switch try await buildPlanRequest(run, account: account, down) {
+            case .notNeeded:
+                result.state = .notNeeded
+                try await save(run, result, planRequest: nil, answerKey: answerKey)
+                return result
+            case .failed(let error):
+                result.state = .failed
+                result.error = ErrorDetail(error)
+                try await save(run, result, planRequest: nil, answerKey: answerKey)
+                return result
+            case .request(let request):
+                planRequest = request
+                newPlanBytes = try request.serializedBytes()
+            }
+        }
+        do {
+            var metadata = down.metadata
+            metadata[MetadataKey.idempotencyKey] = "capital:\(runID):plan"
+            let plan = try await planner.unary(KeelRPC.plannerPlan, planRequest, as: Keel_Planner_V1_PlanResponse.self, metadata: metadata, timeout: down.timeout)
+            result.planID = plan.plan.planID
+            result.state = .planned
+        } catch {
+            result.state = .failed
+            result.error = ErrorDetail(Self.downstreamError(error, reason: "E_PLANNER_UNAVAILABLE", service: "keel-planner"))
+        }
+        if mode == .execute, result.state == .planned {
+            var execute = Keel_Gateway_V1_ExecuteRequest()
+            execute.planRequest = planRequest
+            execute.perStrategy = true
+            execute.submit = true
+            execute.accountID = account.gatewayAccountID
+            var metadata = down.metadata
+            metadata[MetadataKey.idempotencyKey] = "capital:\(runID):execute"
+            if down.allowLive { metadata[MetadataKey.allowLive] = "true" }
+            do {
+                let answer = try await gateway.unary(KeelRPC.gatewayExecute, execute, as: Keel_Gateway_V1_ExecuteResponse.self, metadata: metadata, timeout: down.timeout)
+                result.executionID = answer.executionID
+                result.batchIds = answer.batches.map(\.batchID)
+                result.state = .executed
+            } catch {
+                result.state = .failed
+                result.error = ErrorDetail(Self.downstreamError(error, reason: "E_GATEWAY_UNAVAILABLE", service: "keel-gateway"))
+            }
+        }
+        try await save(run, result, planRequest: newPlanBytes, answerKey: answerKey)
+        logger.info("converge", metadata: [
+            "run_id": "\(runID)", "state": "\(result.state)", "plan_id": "\(result.planID)", "execution_id": "\(result.executionID)",
+            "error": "\(result.error.reason)",
+        ])
+        return result
+    }
+
+    private func save(_ run: RebalanceRun, _ result: ConvergeResult, planRequest: Data?, answerKey: String?) async throws {
+        var run = run
+        run.converge = result
+        run.result.converge = result
+        try await store.updateRun(run, planRequest: planRequest, answer: try answerKey.map { ($0, try run.result.serializedBytes()) })
+    }
+
+    /// A downstream service that cannot be reached is UNAVAILABLE with `reason`; its own statuses pass.
+    static func downstreamError(_ error: RPCError, reason: String, service: String) -> RPCError {
+        var passed = error
+        if error.code == .unavailable || error.code == .deadlineExceeded, error.reason.isEmpty || error.reason == "E_GOING_AWAY" {
+            passed = RPCError(.unavailable, "\(service) cannot be reached: \(error.message)", reason: reason)
+        }
+        passed.metadata["upstream"] = service
+        return passed
+    }
+
+    enum PlanBuild {
+        case notNeeded
+        case failed(RPCError)
+        case request(PlanRequest)
+    }
+
+    /// Steps 1–3: is converge needed, do the recorded per-strategy quantities add up to the broker's,
+    /// and the scaling request that moves each strategy's positions by `allocated / old`.
+    func buildPlanRequest(_ run: RebalanceRun, account: Account, _ down: Downstream) async throws -> PlanBuild {
+        let lines = run.result.allocations
+        let positions: [BrokerPosition]
+        do {
+            positions = try await openPositions(account, down)
+        } catch {
+            return .failed(Self.downstreamError(error, reason: "E_GATEWAY_UNAVAILABLE", service: "keel-gateway"))
+        }
+        if positions.isEmpty || lines.allSatisfy({ CapitalValidation.stored($0.change).isZero }) { return .notNeeded }
+        let total = CapitalValidation.stored(run.result.totalCapital)
+        guard total.signum > 0 else {
+            return .failed(.field(.failedPrecondition, reason: "E_CONVERGE_PRECONDITION", field: "run_id", "the total capital \(total) is not positive: nothing to scale by"))
+        }
+        var broker: [String: ExactDecimal] = [:]
+        var marks: [String: String] = [:]
+        for position in positions {
+            broker[position.symbol, default: .zero] += CapitalValidation.stored(position.qty)
+            marks[position.symbol] = position.mark
+        }
+        let recorded = try await store.netQuantities(accountID: account.accountID)
+        var attributed: [String: ExactDecimal] = [:]
+        for row in recorded { attributed[row.symbol, default: .zero] += row.qty }
+        for symbol in Set(broker.keys).union(attributed.keys).sorted() {
+            let held = broker[symbol] ?? .zero
+            let sum = attributed[symbol] ?? .zero
+            if held != sum {
+                return .failed(.field(.failedPrecondition, reason: "E_POSITION_MISMATCH", field: "positions[\(symbol)]",
+                                      "the strategies' recorded quantities of \(symbol) add up to \(sum), the broker holds \(held); Keel never guesses an attribution",
+                                      metadata: ["recorded_qty": sum.description, "broker_qty": held.description]))
+            }
+        }
+        let strategies = Dictionary(uniqueKeysWithValues: try await store.strategyAccounts(accountID: account.accountID).map { ($0.strategyAccountID, $0) })
+        let world = account.worldID
+        let t = total.rational
+        var request = PlanRequest()
+        request.mode = .scaling
+        request.scaleCombination = .strategyScale
+        request.totalEquity = total.description
+        var before = Keel_Planner_V1_StrategyAllocation()
+        var after = Keel_Planner_V1_StrategyAllocation()
+        var oldSum = ExactDecimal.zero
+        var newSum = ExactDecimal.zero
+        for line in lines {
+            guard let sa = strategies[line.strategyAccountID] else { continue }
+            let old = CapitalValidation.stored(line.oldCapital)
+            let new = CapitalValidation.stored(line.allocatedCapital)
+            oldSum += old
+            newSum += new
+            before.byStrategy[sa.strategyID] = (old.rational / t).outputString
+            after.byStrategy[sa.strategyID] = (new.rational / t).outputString
+        }
+        request.worldAllocBefore[world] = (oldSum.rational / t).outputString
+        request.worldAllocAfter[world] = (newSum.rational / t).outputString
+        request.strategyAllocBeforeTotal[world] = before
+        request.strategyAllocAfterTotal[world] = after
+        let moving = Set(lines.map(\.strategyAccountID))
+        for row in recorded where moving.contains(row.strategyAccountID) {
+            guard let sa = strategies[row.strategyAccountID] else { continue }
+            var position = Keel_Planner_V1_Position()
+            position.worldID = world
+            position.strategyID = sa.strategyID
+            position.symbol = row.symbol
+            position.qty = row.qty.description
+            position.mark = marks[row.symbol].flatMap { $0.isEmpty ? nil : $0 } ?? "0"
+            position.venue = account.venue
+            request.positions.append(position)
+        }
+        request.minTradeNotional = settings.convergeMinTradeNotional.description
+        request.intent = ["source": "keel-capital", "run_id": run.runID, "account_id": account.accountID]
+        return .request(request)
+    }
+}

@@ -1,0 +1,464 @@
+import CapitalAllocation
+import Contracts
+import ExactNumbers
+import Foundation
+import KeelStore
+import KeelWire
+import Logging
+import NIOCore
+import SwiftProtobuf
+
+typealias AccountRunResult = Keel_Capital_V1_AccountRunResult
+typealias BulkRebalanceResponse = Keel_Capital_V1_BulkRebalanceResponse
+typealias BrokerPosition = Keel_Gateway_V1_BrokerPosition
+
+/// What calls to the gateway and the planner carry: the caller's request id, its remaining
+/// deadline (or `downstream_timeout_ms` when there is none, as for the scheduler), and
+/// `x-allow-live` only when the caller sent it.
+struct Downstream: Sendable {
+    var requestID: String
+    var timeout: TimeAmount
+    var allowLive: Bool
+
+    var metadata: [String: String] { [MetadataKey.requestID: requestID] }
+}
+
+extension ErrorDetail {
+    init(_ error: RPCError) {
+        self.init()
+        code = error.code.rawValue
+        reason = error.reason
+        field = error.field ?? ""
+        message = error.message
+        metadata = error.metadata.filter { $0.key != "field" }
+    }
+}
+
+extension CapitalService {
+    func downstream(_ context: ServerContext?) -> Downstream {
+        let fallback = TimeAmount.milliseconds(Int64(settings.downstreamTimeoutMs))
+        guard let context else { return Downstream(requestID: "sched-\(ULID.make(timeMs: clock()))", timeout: fallback, allowLive: false) }
+        return Downstream(requestID: context.requestID, timeout: context.remainingTime ?? fallback,
+                          allowLive: context.metadata[MetadataKey.allowLive] == "true")
+    }
+
+    // MARK: gateway reads (§2, §3)
+
+    /// §3: the db balance and at most one live `GetBalance`; a failed live read is never 0.
+    func resolveTotal(_ account: Account, useLive: Bool, _ down: Downstream) async throws -> TotalCapital.Resolved {
+        let db = try await store.latestBalance(accountID: account.accountID).map { CapitalValidation.stored($0.endingBalance) }
+        let gateway = self.gateway
+        return try await TotalCapital.resolve(useLive: useLive, quoteCurrency: account.quoteCurrency, dbBalance: db) {
+            var request = Keel_Gateway_V1_GetBalanceRequest()
+            request.accountID = account.gatewayAccountID
+            do {
+                let answer = try await gateway.unary(KeelRPC.gatewayGetBalance, request, as: Keel_Gateway_V1_GetBalanceResponse.self,
+                                                     metadata: down.metadata, timeout: down.timeout)
+                guard let equity = DecimalGrammar.parse(answer.equity) else {
+                    return TotalCapital.LiveRead(equity: nil, error: "the gateway answered an equity that is not a decimal: \"\(answer.equity)\"")
+                }
+                return TotalCapital.LiveRead(equity: equity, currency: answer.currency)
+            } catch {
+                return TotalCapital.LiveRead(equity: nil, error: "gateway GetBalance: \(error)")
+            }
+        }
+    }
+
+    /// The account's broker positions at its venue (every venue when it has none), quantity ≠ 0.
+    func openPositions(_ account: Account, _ down: Downstream) async throws(RPCError) -> [BrokerPosition] {
+        var request = Keel_Gateway_V1_GetPositionsRequest()
+        request.accountID = account.gatewayAccountID
+        let answer = try await gateway.unary(KeelRPC.gatewayGetPositions, request, as: Keel_Gateway_V1_GetPositionsResponse.self,
+                                             metadata: down.metadata, timeout: down.timeout)
+        return answer.positions.filter { position in
+            (account.venue.isEmpty || position.venue.lowercased() == account.venue.lowercased())
+                && !(DecimalGrammar.parse(position.qty) ?? .zero).isZero
+        }
+    }
+
+    // MARK: allocation (§4)
+
+    /// Allocates `resolved.total` over the account's active strategy accounts and writes it (one
+    /// transaction with the run and, with a key, the answer). No active strategy → the note, nothing written.
+    func allocate(_ account: Account, resolved: TotalCapital.Resolved, trigger: Keel_Capital_V1_RunTrigger,
+                  reason: Keel_Capital_V1_RebalanceReason, converge: Keel_Capital_V1_ConvergeMode,
+                  answer: (key: String, method: String, digest: String)? = nil) async throws -> ReallocateResponse {
+        let active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive)
+        let result = try CapitalAllocator.allocate(
+            total: resolved.total, weights: active.map { CapitalValidation.stored($0.weight) },
+            oldCapitals: active.map { $0.hasCapital ? CapitalValidation.stored($0.capital.allocatedCapital) : .zero },
+            currencyScale: Int(account.currencyScale), weightField: { "strategy_accounts[\(active[$0].strategyAccountID)].weight" })
+        var response = ReallocateResponse()
+        response.accountID = account.accountID
+        response.accountName = account.name
+        response.totalCapital = resolved.total.description
+        response.source = switch resolved.source {
+        case .db: .db
+        case .live: .live
+        case .dbFallback: .dbFallback
+        case .liveFallback: .liveFallback
+        }
+        response.liveError = resolved.liveError
+        response.totalWeight = result.totalWeight.description
+        response.unallocated = result.unallocated.description
+        if result.noActiveStrategies {
+            response.note = .noActiveStrategies
+            return response
+        }
+        for (sa, line) in zip(active, result.lines) {
+            var out = Keel_Capital_V1_AllocationLine()
+            out.strategyAccountID = sa.strategyAccountID
+            out.strategyName = sa.strategyName
+            out.weight = line.weight.description
+            out.oldCapital = line.oldCapital.description
+            out.allocatedCapital = line.allocatedCapital.description
+            out.change = line.change.description
+            response.allocations.append(out)
+        }
+        let now = clock()
+        response.rebalancedAtMs = now
+        response.runID = "run_" + ULID.make(timeMs: now)
+        response.converge.state = converge == .none ? .notRequested : .unspecified
+        var run = RebalanceRun()
+        run.runID = response.runID
+        run.accountID = account.accountID
+        run.trigger = trigger
+        run.startedAtMs = now
+        run.reason = reason
+        run.result = response
+        run.converge = response.converge
+        let stored = try answer.map { a in
+            (key: a.key, StoredAnswer(method: a.method, digest: a.digest, response: try response.serializedBytes() as Data, runID: response.runID))
+        }
+        try await store.writeAllocation(
+            accountID: account.accountID, total: resolved.total,
+            lines: zip(active, result.lines).map { ($0.strategyAccountID, $1.allocatedCapital) }, atMs: now, run: run, answer: stored)
+        logger.info("capital reallocated", metadata: [
+            "account_id": "\(account.accountID)", "run_id": "\(response.runID)", "total_capital": "\(resolved.total)",
+            "source": "\(resolved.source)", "strategies": "\(active.count)", "unallocated": "\(result.unallocated)",
+        ])
+        return response
+    }
+
+    // MARK: idempotency (§8)
+
+    static func digest(method: String, _ message: some SwiftProtobuf.Message) throws -> String {
+        var hash = SHA256()
+        hash.update(method)
+        hash.update([0])
+        hash.update(try message.serializedBytes() as [UInt8])
+        return SHA256.hex(hash.finalize())
+    }
+
+    /// The stored answer for `key`: the same request → it (to be marked replayed); another → ALREADY_EXISTS.
+    func replay<M: SwiftProtobuf.Message>(_ key: String, digest: String, as type: M.Type) async throws -> M? {
+        guard let stored = try await store.answer(forKey: key) else { return nil }
+        guard stored.digest == digest else {
+            var metadata: [String: String] = [:]
+            if let runID = stored.runID { metadata["run_id"] = runID }
+            throw RPCError.field(.alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
+                                 "idempotency-key was used for a different request", metadata: metadata)
+        }
+        return try M(serializedBytes: stored.response)
+    }
+
+    // MARK: Reallocate
+
+    func reallocate(_ request: Keel_Capital_V1_ReallocateRequest, context: ServerContext) async throws -> ReallocateResponse {
+        let key = try context.validatedIdempotencyKey()
+        try CapitalValidation.id(request.accountID, field: "account_id")
+        var canonical = request
+        canonical.converge = try CapitalValidation.convergeMode(request.converge, field: "converge")
+        let mode = canonical.converge
+        let method = "Reallocate"
+        let digest = try Self.digest(method: method, canonical)
+        if let key, var stored = try await replay(key, digest: digest, as: ReallocateResponse.self) {
+            stored.replayed = true
+            return stored
+        }
+        let account = try await existingAccount(request.accountID)
+        guard account.isActive else {
+            throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(account.accountID) is inactive")
+        }
+        let down = downstream(context)
+        var response: ReallocateResponse
+        do {
+            response = try await locks.withLock(account.accountID) {
+                let resolved = try await self.resolveTotal(account, useLive: request.useLive, down)
+                return try await self.allocate(account, resolved: resolved, trigger: .manual, reason: .forced, converge: mode,
+                                               answer: key.map { ($0, method, digest) })
+            }
+        } catch {
+            // A concurrent call with the same key committed first: answer as its replay.
+            guard IdempotencyKeyTaken.translating(error) is IdempotencyKeyTaken, let key,
+                  var stored = try await replay(key, digest: digest, as: ReallocateResponse.self) else { throw error }
+            stored.replayed = true
+            return stored
+        }
+        if !response.runID.isEmpty, canonical.converge != .none {
+            response.converge = try await convergeRun(response.runID, mode: canonical.converge, down, answerKey: key)
+        }
+        return response
+    }
+
+    // MARK: ReallocateAll
+
+    func reallocateAll(_ request: Keel_Capital_V1_ReallocateAllRequest, context: ServerContext) async throws -> BulkRebalanceResponse {
+        let key = try context.validatedIdempotencyKey()
+        var canonical = request
+        canonical.converge = try CapitalValidation.convergeMode(request.converge, field: "converge")
+        let mode = canonical.converge
+        let method = "ReallocateAll"
+        let digest = try Self.digest(method: method, canonical)
+        if let key, var stored = try await replay(key, digest: digest, as: BulkRebalanceResponse.self) {
+            stored.replayed = true
+            return stored
+        }
+        var ids: [String] = []
+        if request.accountIds.isEmpty {
+            ids = try await store.activeAccountIDs()
+        } else {
+            for id in request.accountIds where !ids.contains(id) { ids.append(id) }
+        }
+        let down = downstream(context)
+        var response = BulkRebalanceResponse()
+        for id in ids {
+            var result = AccountRunResult()
+            result.accountID = id
+            do {
+                let account = try await existingAccount(id)
+                result.accountName = account.name
+                guard account.isActive else {
+                    throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(id) is inactive")
+                }
+                var allocation = try await locks.withLock(id) {
+                    let resolved = try await self.resolveTotal(account, useLive: request.useLive, down)
+                    return try await self.allocate(account, resolved: resolved, trigger: .reallocateAll, reason: .forced, converge: mode)
+                }
+                if allocation.note == .noActiveStrategies {
+                    result.outcome = .skipped
+                    result.reason = .noActiveStrategies
+                } else {
+                    if canonical.converge != .none {
+                        allocation.converge = try await convergeRun(allocation.runID, mode: canonical.converge, down, answerKey: nil)
+                    }
+                    result.outcome = .rebalanced
+                    result.result = allocation
+                }
+            } catch {
+                result.outcome = .failed
+                result.error = ErrorDetail(try rpcError(error))
+            }
+            response.add(result)
+        }
+        if response.totalAccounts == 0 { response.note = .noActiveAccounts }
+        if let key {
+            try await storeBulkAnswer(response, key: key, method: method, digest: digest)
+        }
+        return response
+    }
+
+    /// A per-account failure as the status it would have had on its own.
+    func rpcError(_ error: any Error) throws -> RPCError {
+        switch error {
+        case let error as RPCError: return error
+        case let error as FieldError: return RPCError(error)
+        case is CancellationError: throw error
+        default: return RPCError(.unavailable, "the capital store failed: \(error)", reason: "E_STORE_UNAVAILABLE")
+        }
+    }
+
+    func storeBulkAnswer(_ response: BulkRebalanceResponse, key: String, method: String, digest: String) async throws {
+        do {
+            try await store.store(StoredAnswer(method: method, digest: digest, response: try response.serializedBytes(), runID: nil), key: key)
+        } catch {
+            // Another call with this key finished first; its answer stands.
+            guard IdempotencyKeyTaken.translating(error) is IdempotencyKeyTaken else { throw error }
+        }
+    }
+
+    // MARK: AutoRebalanceAll and the schedule (§7, §8)
+
+    func autoRebalanceAll(_ request: Keel_Capital_V1_AutoRebalanceAllRequest, context: ServerContext) async throws -> BulkRebalanceResponse {
+        let key = try context.validatedIdempotencyKey()
+        var canonical = request
+        canonical.useLive = request.hasUseLive ? request.useLive : settings.autoUseLive
+        let method = "AutoRebalanceAll"
+        let digest = try Self.digest(method: method, canonical)
+        if let key, var stored = try await replay(key, digest: digest, as: BulkRebalanceResponse.self) {
+            stored.replayed = true
+            return stored
+        }
+        let response = try await autoRebalance(force: request.force, useLive: canonical.useLive, trigger: .autoRebalanceAll, downstream(context))
+        if let key { try await storeBulkAnswer(response, key: key, method: method, digest: digest) }
+        return response
+    }
+
+    /// Every active account in id order, each under its lock: the configured policy decides
+    /// (unless forced), then one balance resolution serves the check and the allocation.
+    func autoRebalance(force: Bool, useLive: Bool, trigger: Keel_Capital_V1_RunTrigger, _ down: Downstream) async throws -> BulkRebalanceResponse {
+        var response = BulkRebalanceResponse()
+        response.forced = force
+        for id in try await store.activeAccountIDs() {
+            var result = AccountRunResult()
+            result.accountID = id
+            do {
+                guard let account = try await store.account(id: id), account.isActive else { continue }
+                result.accountName = account.name
+                let start = result
+                result = try await locks.withLock(id) {
+                    try await self.autoRebalance(account, force: force, useLive: useLive, trigger: trigger, down, into: start)
+                }
+            } catch {
+                result.outcome = .failed
+                result.error = ErrorDetail(try rpcError(error))
+            }
+            response.add(result)
+        }
+        if response.totalAccounts == 0 { response.note = .noActiveAccounts }
+        logger.info("auto rebalance", metadata: [
+            "trigger": "\(trigger)", "forced": "\(force)", "rebalanced": "\(response.rebalanced)", "skipped": "\(response.skipped)", "failed": "\(response.failed)",
+        ])
+        return response
+    }
+
+    private func autoRebalance(_ account: Account, force: Bool, useLive: Bool, trigger: Keel_Capital_V1_RunTrigger,
+                               _ down: Downstream, into start: AccountRunResult) async throws -> AccountRunResult {
+        var result = start
+        var resolved: TotalCapital.Resolved?
+        var reason = Keel_Capital_V1_RebalanceReason.forced
+        if force {
+            if let open = try? await openPositions(account, down), !open.isEmpty {
+                logger.warning("forced rebalance of an account with open positions", metadata: ["account_id": "\(account.accountID)", "positions": "\(open.count)"])
+            }
+        } else {
+            let evaluation = try await evaluate(account, useLive: useLive, down)
+            guard evaluation.decision.shouldRebalance else {
+                result.outcome = .skipped
+                result.reason = Self.reason(evaluation.decision.reason)
+                return result
+            }
+            reason = Self.reason(evaluation.decision.reason)
+            resolved = evaluation.resolved
+        }
+        let active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive)
+        if active.isEmpty {
+            result.outcome = .skipped
+            result.reason = .noActiveStrategies
+            return result
+        }
+        let total: TotalCapital.Resolved
+        if let resolved { total = resolved } else { total = try await resolveTotal(account, useLive: useLive, down) }
+        if total.total.signum <= 0 {
+            result.outcome = .skipped
+            result.reason = .nonPositiveBalance
+            return result
+        }
+        let mode: Keel_Capital_V1_ConvergeMode = switch settings.autoConverge {
+        case .none: .none
+        case .plan: .plan
+        case .execute: .execute
+        }
+        var allocation = try await allocate(account, resolved: total, trigger: trigger, reason: reason, converge: mode)
+        if mode != .none, !allocation.runID.isEmpty {
+            allocation.converge = try await convergeRun(allocation.runID, mode: mode, down, answerKey: nil)
+        }
+        result.outcome = .rebalanced
+        result.reason = reason
+        result.result = allocation
+        return result
+    }
+
+    struct Evaluation {
+        var decision: RebalanceDecision.Result
+        var hasOpenPositions: Bool?
+        var resolved: TotalCapital.Resolved?
+        var lastRebalanceAtMs: Int64?
+    }
+
+    /// §7 with the configured policy; the balance is resolved only when a threshold rule needs it.
+    func evaluate(_ account: Account, useLive: Bool, _ down: Downstream) async throws -> Evaluation {
+        let active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive)
+        var open: Bool?
+        if active.isEmpty {
+            open = false
+        } else if let positions = try? await openPositions(account, down) {
+            open = !positions.isEmpty
+        }
+        let withCapital = active.filter(\.hasCapital)
+        let last = withCapital.map(\.capital.lastRebalanceAtMs).filter { $0 != 0 }
+        var input = RebalanceDecision.Input(policy: settings.rebalancePolicy, hasOpenPositions: open, hasCapitalRows: !withCapital.isEmpty, lastRebalanceAtMs: last)
+        input.nowMs = clock()
+        input.minIntervalHours = settings.minIntervalHours
+        input.minAbsChange = settings.minAbsChange
+        input.minRelChange = settings.minRelChange
+        input.previousTotal = account.previousTotalCapital.isEmpty ? nil : CapitalValidation.stored(account.previousTotalCapital)
+        var resolved: TotalCapital.Resolved?
+        if settings.rebalancePolicy != .interval, open == false {
+            resolved = try? await resolveTotal(account, useLive: useLive, down)
+            input.currentTotal = resolved?.total
+        }
+        return Evaluation(decision: RebalanceDecision.decide(input), hasOpenPositions: open, resolved: resolved, lastRebalanceAtMs: last.max())
+    }
+
+    static func reason(_ reason: RebalanceDecision.Reason) -> Keel_Capital_V1_RebalanceReason {
+        switch reason {
+        case .openPositions: .openPositions
+        case .firstAllocation: .firstAllocation
+        case .noRebalanceHistory: .noRebalanceHistory
+        case .minIntervalNotElapsed: .minIntervalNotElapsed
+        case .conditionsMet: .conditionsMet
+        case .checkFailed: .checkFailed
+        case .balanceUnavailable: .balanceUnavailable
+        case .nonPositiveBalance: .nonPositiveBalance
+        case .absChangeTooSmall: .absChangeTooSmall
+        case .relChangeTooSmall: .relChangeTooSmall
+        case .balanceChanged: .balanceChanged
+        case .previousNonPositive: .previousNonPositive
+        }
+    }
+
+    // MARK: RebalanceStatus
+
+    func rebalanceStatus(_ request: Keel_Capital_V1_RebalanceStatusRequest, context: ServerContext) async throws -> Keel_Capital_V1_RebalanceStatusResponse {
+        let account = try await existingAccount(request.accountID)
+        let evaluation = try await evaluate(account, useLive: settings.autoUseLive, downstream(context))
+        var response = Keel_Capital_V1_RebalanceStatusResponse()
+        response.accountID = account.accountID
+        response.accountName = account.name
+        response.shouldRebalance = evaluation.decision.shouldRebalance
+        response.reason = Self.reason(evaluation.decision.reason)
+        if let open = evaluation.hasOpenPositions { response.hasOpenPositions_p = open }
+        response.lastRebalanceAtMs = evaluation.lastRebalanceAtMs ?? 0
+        if let hours = evaluation.decision.hoursSinceLast { response.timeSinceLastHours = hours.outputString }
+        response.policy = switch settings.rebalancePolicy {
+        case .interval: .interval
+        case .threshold: .threshold
+        case .intervalAndThreshold: .intervalAndThreshold
+        }
+        response.previousTotalCapital = account.previousTotalCapital
+        if let resolved = evaluation.resolved {
+            response.currentTotalCapital = resolved.total.description
+            response.currentSource = switch resolved.source {
+            case .db: .db
+            case .live: .live
+            case .dbFallback: .dbFallback
+            case .liveFallback: .liveFallback
+            }
+        }
+        if settings.schedule.enabled { response.nextSlotAtMs = settings.schedule.daily.next(atOrAfter: clock()) ?? 0 }
+        return response
+    }
+}
+
+extension BulkRebalanceResponse {
+    mutating func add(_ result: AccountRunResult) {
+        results.append(result)
+        totalAccounts += 1
+        switch result.outcome {
+        case .rebalanced: rebalanced += 1
+        case .skipped: skipped += 1
+        default: failed += 1
+        }
+    }
+}

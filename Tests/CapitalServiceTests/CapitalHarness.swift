@@ -1,0 +1,176 @@
+import CapitalAllocation
+import CapitalService
+import Contracts
+import Execution
+import Foundation
+import GatewayService
+import KeelTestSupport
+import KeelWire
+import NIOConcurrencyHelpers
+import PlannerService
+import SwiftProtobuf
+import Testing
+
+typealias Account = Keel_Capital_V1_Account
+typealias StrategyAccount = Keel_Capital_V1_StrategyAccount
+typealias ReallocateResponse = Keel_Capital_V1_ReallocateResponse
+typealias BulkResponse = Keel_Capital_V1_BulkRebalanceResponse
+
+/// A clock the tests move by hand; sleepers wake when it passes their deadline.
+final class ManualClock: SchedulerClock, @unchecked Sendable {
+    private let state: NIOLockedValueBox<(now: Int64, sleepers: [(Int64, CheckedContinuation<Void, Error>)])>
+
+    init(_ start: Int64) { state = NIOLockedValueBox((start, [])) }
+
+    func now() -> Int64 { state.withLockedValue { $0.now } }
+
+    func set(_ ms: Int64) {
+        let due = state.withLockedValue { state -> [CheckedContinuation<Void, Error>] in
+            state.now = ms
+            let due = state.sleepers.filter { $0.0 <= ms }.map(\.1)
+            state.sleepers.removeAll { $0.0 <= ms }
+            return due
+        }
+        for continuation in due { continuation.resume() }
+    }
+
+    func advance(by ms: Int64) { set(now() + ms) }
+
+    func sleep(untilMs ms: Int64) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let now = state.withLockedValue { state -> Bool in
+                if state.now >= ms { return true }
+                state.sleepers.append((ms, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
+/// An instant from ISO 8601 text.
+func ms(_ text: String) -> Int64 {
+    Int64(ISO8601DateFormatter().date(from: text)!.timeIntervalSince1970 * 1000)
+}
+
+/// A planner, a gateway (paper broker account `default`, 10,000 USDT) and keel-capital in process
+/// on ephemeral loopback ports, the capital service's scheduler driven by the test's clock.
+struct CapitalHarness {
+    let planner: PlannerServer
+    var gateway: GatewayServer?
+    let capital: CapitalServer
+    let client: KWPClient
+    let gatewayClient: KWPClient
+    let clock: ManualClock
+    let dataDirectory: String
+
+    static let gatewayConfig = try! GatewayConfig.parse(object: [
+        "live_guard": ["enforce": true],
+        "paper_broker": ["accounts": ["default": ["currency": "USDT", "cash": "10000"], "eur": ["currency": "EUR", "cash": "500"]]],
+    ])
+
+    static func start(settings: CapitalSettings = CapitalSettings(), clock: ManualClock = ManualClock(ms("2026-03-02T03:00:00Z")),
+                      dataDirectory: String? = nil, withGateway: Bool = true) async throws -> CapitalHarness {
+        let planner = try await PlannerServer.start(.init(port: 0, dataDirectory: NSTemporaryDirectory() + "keel-cap-planner-\(UUID().uuidString)", drainTimeout: .seconds(2)))
+        var gateway: GatewayServer?
+        var gatewayTarget = "127.0.0.1:1"
+        if withGateway {
+            let started = try await GatewayServer.start(.init(
+                port: 0, dataDirectory: NSTemporaryDirectory() + "keel-cap-gw-\(UUID().uuidString)", planner: "127.0.0.1:\(planner.address.port!)",
+                config: gatewayConfig, drainTimeout: .seconds(2)))
+            gateway = started
+            gatewayTarget = "127.0.0.1:\(started.address.port!)"
+        }
+        let directory = dataDirectory ?? NSTemporaryDirectory() + "keel-cap-\(UUID().uuidString)"
+        let capital = try await CapitalServer.start(.init(
+            port: 0, dataDirectory: directory, gateway: gatewayTarget, planner: "127.0.0.1:\(planner.address.port!)",
+            settings: settings, drainTimeout: .seconds(2), clock: clock), startScheduler: false)
+        let client = KWPClient(host: "127.0.0.1", port: capital.address.port!)
+        let gatewayClient = KWPClient(host: "127.0.0.1", port: gateway?.address.port ?? 1)
+        return CapitalHarness(planner: planner, gateway: gateway, capital: capital, client: client, gatewayClient: gatewayClient, clock: clock, dataDirectory: directory)
+    }
+
+    func stop() async {
+        await client.close()
+        await gatewayClient.close()
+        await capital.stop()
+        await gateway?.stop()
+        await planner.stop()
+    }
+
+    func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ rpc: RPCDescriptor, _ request: Request, as: Response.Type = Response.self, metadata: [String: String] = [:]
+    ) async throws -> Response {
+        try await client.unary(rpc, request, as: Response.self, metadata: metadata, timeout: .seconds(20))
+    }
+
+    @discardableResult
+    func account(_ id: String, venue: String = "x", currency: String = "USDT", gatewayAccount: String = "default", _ edit: (inout Account) -> Void = { _ in }) async throws -> Account {
+        var account = Account()
+        account.accountID = id
+        account.name = "Account \(id)"
+        account.venue = venue
+        account.quoteCurrency = currency
+        account.gatewayAccountID = gatewayAccount
+        edit(&account)
+        return try await call(KeelRPC.capitalUpsertAccount, Keel_Capital_V1_UpsertAccountRequest.with { $0.account = account })
+    }
+
+    @discardableResult
+    func strategy(_ id: String, account: String, strategyID: String, weight: String = "1", _ edit: (inout StrategyAccount) -> Void = { _ in }) async throws -> StrategyAccount {
+        var sa = StrategyAccount()
+        sa.strategyAccountID = id
+        sa.accountID = account
+        sa.strategyID = strategyID
+        sa.strategyName = "Strategy \(strategyID)"
+        sa.weight = weight
+        edit(&sa)
+        return try await call(KeelRPC.capitalUpsertStrategyAccount, Keel_Capital_V1_UpsertStrategyAccountRequest.with { $0.strategyAccount = sa })
+    }
+
+    func balance(_ account: String, _ date: String, _ value: String) async throws {
+        let _: Keel_Capital_V1_DailyBalance = try await call(KeelRPC.capitalRecordDailyBalance, Keel_Capital_V1_RecordDailyBalanceRequest.with {
+            $0.balance = .with { $0.accountID = account; $0.date = date; $0.endingBalance = value }
+        })
+    }
+
+    func reallocate(_ account: String, useLive: Bool = false, converge: Keel_Capital_V1_ConvergeMode = .none, metadata: [String: String] = [:]) async throws -> ReallocateResponse {
+        try await call(KeelRPC.capitalReallocate, Keel_Capital_V1_ReallocateRequest.with { $0.accountID = account; $0.useLive = useLive; $0.converge = converge }, metadata: metadata)
+    }
+
+    func getAccount(_ id: String) async throws -> Keel_Capital_V1_GetAccountResponse {
+        try await call(KeelRPC.capitalGetAccount, Keel_Capital_V1_GetAccountRequest.with { $0.accountID = id })
+    }
+
+    func trade(_ sa: String, _ execution: String, side: Keel_Capital_V1_OrderSide = .buy, symbol: String = "BTC", qty: String = "1", price: String = "100", pnl: String = "", atMs: Int64 = 0) async throws -> Keel_Capital_V1_RecordTradeResponse {
+        try await call(KeelRPC.capitalRecordTrade, Keel_Capital_V1_RecordTradeRequest.with {
+            $0.strategyAccountID = sa; $0.executionID = execution; $0.side = side; $0.symbol = symbol; $0.qty = qty; $0.price = price
+            $0.realizedPnl = pnl; $0.executionTimeMs = atMs
+        })
+    }
+}
+
+func withCapital<T>(settings: CapitalSettings = CapitalSettings(), clock: ManualClock = ManualClock(ms("2026-03-02T03:00:00Z")),
+                    dataDirectory: String? = nil, withGateway: Bool = true, _ body: (CapitalHarness) async throws -> T) async throws -> T {
+    try await withStarted({ try await CapitalHarness.start(settings: settings, clock: clock, dataDirectory: dataDirectory, withGateway: withGateway) },
+                          stop: { await $0.stop() }, body)
+}
+
+/// The call fails with this status, reason and field.
+@discardableResult
+func expectError(_ code: StatusCode, _ reason: String, field: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+                 _ body: () async throws -> Void) async -> RPCError? {
+    do {
+        try await body()
+        Issue.record("expected \(code.name) \(reason)", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as RPCError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        #expect(error.reason == reason, "\(error)", sourceLocation: sourceLocation)
+        if let field { #expect(error.field == field, "\(error)", sourceLocation: sourceLocation) }
+        return error
+    } catch {
+        Issue.record("expected RPCError, got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
