@@ -16,19 +16,26 @@ typealias StrategyAccount = Keel_Capital_V1_StrategyAccount
 typealias ReallocateResponse = Keel_Capital_V1_ReallocateResponse
 typealias BulkResponse = Keel_Capital_V1_BulkRebalanceResponse
 
-/// A clock the tests move by hand; sleepers wake when it passes their deadline.
+/// A clock the tests move by hand; sleepers wake when it passes their deadline, and a test can
+/// wait until the code under test is asleep (its signal that it has done what the time allowed).
 final class ManualClock: SchedulerClock, @unchecked Sendable {
-    private let state: NIOLockedValueBox<(now: Int64, sleepers: [(Int64, CheckedContinuation<Void, Error>)])>
+    private struct State {
+        var now: Int64
+        var sleepers: [(deadline: Int64, continuation: CheckedContinuation<Void, Error>)] = []
+        var watchers: [(after: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+    }
 
-    init(_ start: Int64) { state = NIOLockedValueBox((start, [])) }
+    private let state: NIOLockedValueBox<State>
+
+    init(_ start: Int64) { state = NIOLockedValueBox(State(now: start)) }
 
     func now() -> Int64 { state.withLockedValue { $0.now } }
 
     func set(_ ms: Int64) {
         let due = state.withLockedValue { state -> [CheckedContinuation<Void, Error>] in
             state.now = ms
-            let due = state.sleepers.filter { $0.0 <= ms }.map(\.1)
-            state.sleepers.removeAll { $0.0 <= ms }
+            let due = state.sleepers.filter { $0.deadline <= ms }.map(\.continuation)
+            state.sleepers.removeAll { $0.deadline <= ms }
             return due
         }
         for continuation in due { continuation.resume() }
@@ -37,13 +44,36 @@ final class ManualClock: SchedulerClock, @unchecked Sendable {
     func advance(by ms: Int64) { set(now() + ms) }
 
     func sleep(untilMs ms: Int64) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let now = state.withLockedValue { state -> Bool in
-                if state.now >= ms { return true }
-                state.sleepers.append((ms, continuation))
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                let (resumeNow, watchers) = state.withLockedValue { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+                    if state.now >= ms { return (true, []) }
+                    state.sleepers.append((ms, continuation))
+                    let woken = state.watchers.filter { $0.after < ms }.map(\.continuation)
+                    state.watchers.removeAll { $0.after < ms }
+                    return (false, woken)
+                }
+                for watcher in watchers { watcher.resume() }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let all = state.withLockedValue { state -> [CheckedContinuation<Void, Error>] in
+                defer { state.sleepers = [] }
+                return state.sleepers.map(\.continuation)
+            }
+            for continuation in all { continuation.resume(throwing: CancellationError()) }
+        }
+    }
+
+    /// Returns once something sleeps until a time after `after`.
+    func sleeper(after: Int64) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLockedValue { state -> Bool in
+                if state.sleepers.contains(where: { $0.deadline > after }) { return true }
+                state.watchers.append((after, continuation))
                 return false
             }
-            if now { continuation.resume() }
+            if ready { continuation.resume() }
         }
     }
 }
