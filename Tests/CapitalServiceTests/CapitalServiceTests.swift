@@ -111,6 +111,41 @@ import Testing
             await expectError(.failedPrecondition, "E_ACCOUNT_INACTIVE", field: "account_id") { _ = try await h.reallocate("off") }
             await expectError(.notFound, "E_ACCOUNT_NOT_FOUND", field: "account_id") { _ = try await h.reallocate("ghost") }
             await expectError(.invalidArgument, "E_UNKNOWN_ENUM", field: "converge") { _ = try await h.reallocate("a1", converge: .UNRECOGNIZED(7)) }
+
+            // A negative equity is refused and leaves the allocation as it was.
+            try await h.balance("a1", "2026-03-02", "-5")
+            await expectError(.failedPrecondition, "E_INVALID_TOTAL_CAPITAL", field: "total_capital") { _ = try await h.reallocate("a1") }
+            #expect(try await h.getAccount("a1").strategyAccounts.map(\.capital.allocatedCapital) == ["6250", "3750", ""])
+            // Zero is a total a manual reallocation may allocate.
+            try await h.balance("a1", "2026-03-02", "0")
+            #expect(try await h.reallocate("a1").allocations.map(\.allocatedCapital) == ["0", "0"])
+        }
+    }
+
+    /// §10 step 6: a planner that cannot be reached fails the converge, not the allocation.
+    @Test func convergeWithThePlannerDown() async throws {
+        try await withCapital { h in
+            try await h.account("acct") { $0.worldID = "w" }
+            try await h.strategy("sa1", account: "acct", strategyID: "s")
+            try await h.balance("acct", "2026-03-01", "1000")
+            _ = try await h.reallocate("acct")
+            var sell = Keel_Gateway_V1_ExecuteRequest()
+            sell.submit = true
+            sell.planRequest = .with {
+                $0.totalEquity = "1000"
+                $0.worldAllocBefore = ["w": "1"]
+                $0.worldAllocAfter = ["w": "0.5"]
+                $0.positions = [.with { $0.worldID = "w"; $0.strategyID = "s"; $0.symbol = "BTC"; $0.qty = "2"; $0.mark = "100"; $0.venue = "x" }]
+            }
+            _ = try await h.gatewayClient.unary(KeelRPC.gatewayExecute, sell, as: Keel_Gateway_V1_ExecuteResponse.self, metadata: ["x-allow-live": "true"])
+            _ = try await h.trade("sa1", "f1", side: .sell, qty: "1")
+            await h.planner.stop()
+            try await h.balance("acct", "2026-03-02", "2000")
+            let response = try await h.reallocate("acct", converge: .plan)
+            #expect(response.allocations.first?.allocatedCapital == "2000")
+            #expect(response.converge.state == .failed && response.converge.error.reason == "E_PLANNER_UNAVAILABLE" && response.converge.error.code == 14)
+            let runs: Keel_Capital_V1_ListRebalanceRunsResponse = try await h.call(KeelRPC.capitalListRebalanceRuns, Keel_Capital_V1_ListRebalanceRunsRequest.with { $0.accountID = "acct" })
+            #expect(runs.runs.first?.converge.state == .failed)
         }
     }
 
