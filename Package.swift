@@ -175,7 +175,7 @@ let package = Package(
         .target(
             name: "KeelTestSupport",
             dependencies: [
-                "ExactNumbers",
+                "ExactNumbers", "KeelWire",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

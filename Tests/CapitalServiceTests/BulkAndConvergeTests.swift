@@ -61,27 +61,18 @@ import Testing
             let first = try await h.reallocate("acct", converge: .plan)
             // No position anywhere yet.
             #expect(first.converge.state == .notNeeded)
-            await expectError(.failedPrecondition, "E_CONVERGE_PRECONDITION", field: "run_id") {
+            await expectStatus(.failedPrecondition, reason: "E_CONVERGE_PRECONDITION", field: "run_id") {
                 let _: Keel_Capital_V1_ConvergeResult = try await h.call(KeelRPC.capitalConverge, Keel_Capital_V1_ConvergeRequest.with { $0.runID = first.runID; $0.mode = .plan })
             }
-            await expectError(.notFound, "E_RUN_NOT_FOUND", field: "run_id") {
+            await expectStatus(.notFound, reason: "E_RUN_NOT_FOUND", field: "run_id") {
                 let _: Keel_Capital_V1_ConvergeResult = try await h.call(KeelRPC.capitalConverge, Keel_Capital_V1_ConvergeRequest.with { $0.runID = "run_x"; $0.mode = .plan })
             }
-            await expectError(.invalidArgument, "E_OUT_OF_RANGE", field: "mode") {
+            await expectStatus(.invalidArgument, reason: "E_OUT_OF_RANGE", field: "mode") {
                 let _: Keel_Capital_V1_ConvergeResult = try await h.call(KeelRPC.capitalConverge, Keel_Capital_V1_ConvergeRequest.with { $0.runID = first.runID })
             }
 
             // The broker holds −1 BTC for strategy s (sold through the gateway); capital records it.
-            var sell = Keel_Gateway_V1_ExecuteRequest()
-            sell.submit = true
-            sell.planRequest = .with {
-                $0.totalEquity = "1000"
-                $0.worldAllocBefore = ["w": "1"]
-                $0.worldAllocAfter = ["w": "0.5"]
-                $0.positions = [.with { $0.worldID = "w"; $0.strategyID = "s"; $0.symbol = "BTC"; $0.qty = "2"; $0.mark = "100"; $0.venue = "x" }]
-            }
-            let sold = try await h.gatewayClient.unary(KeelRPC.gatewayExecute, sell, as: Keel_Gateway_V1_ExecuteResponse.self, metadata: ["x-allow-live": "true"])
-            #expect(sold.submitted)
+            try await h.sellOneBTCAtTheBroker()
             _ = try await h.trade("sa1", "fill-1", side: .sell, qty: "1")
 
             // A mismatch first: sa2 claims a position the broker does not have.

@@ -172,6 +172,22 @@ struct CapitalHarness {
         try await call(KeelRPC.capitalGetAccount, Keel_Capital_V1_GetAccountRequest.with { $0.accountID = id })
     }
 
+    /// Sells 1 of 2 BTC of strategy `s` in world `w` at the paper broker (venue `x`, account
+    /// `default`): the broker then holds −1 BTC.
+    func sellOneBTCAtTheBroker() async throws {
+        var sell = Keel_Gateway_V1_ExecuteRequest()
+        sell.submit = true
+        sell.planRequest = .with {
+            $0.totalEquity = "1000"
+            $0.worldAllocBefore = ["w": "1"]
+            $0.worldAllocAfter = ["w": "0.5"]
+            $0.positions = [.with { $0.worldID = "w"; $0.strategyID = "s"; $0.symbol = "BTC"; $0.qty = "2"; $0.mark = "100"; $0.venue = "x" }]
+        }
+        let sold = try await gatewayClient.unary(KeelRPC.gatewayExecute, sell, as: Keel_Gateway_V1_ExecuteResponse.self, metadata: ["x-allow-live": "true"])
+        #expect(sold.submitted)
+        await gateway?.dispatcher.idle()
+    }
+
     func trade(_ sa: String, _ execution: String, side: Keel_Capital_V1_OrderSide = .buy, symbol: String = "BTC", qty: String = "1", price: String = "100", pnl: String = "", atMs: Int64 = 0) async throws -> Keel_Capital_V1_RecordTradeResponse {
         try await call(KeelRPC.capitalRecordTrade, Keel_Capital_V1_RecordTradeRequest.with {
             $0.strategyAccountID = sa; $0.executionID = execution; $0.side = side; $0.symbol = symbol; $0.qty = qty; $0.price = price
@@ -184,23 +200,4 @@ func withCapital<T>(settings: CapitalSettings = CapitalSettings(), clock: Manual
                     dataDirectory: String? = nil, withGateway: Bool = true, _ body: (CapitalHarness) async throws -> T) async throws -> T {
     try await withStarted({ try await CapitalHarness.start(settings: settings, clock: clock, dataDirectory: dataDirectory, withGateway: withGateway) },
                           stop: { await $0.stop() }, body)
-}
-
-/// The call fails with this status, reason and field.
-@discardableResult
-func expectError(_ code: StatusCode, _ reason: String, field: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
-                 _ body: () async throws -> Void) async -> RPCError? {
-    do {
-        try await body()
-        Issue.record("expected \(code.name) \(reason)", sourceLocation: sourceLocation)
-        return nil
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        #expect(error.reason == reason, "\(error)", sourceLocation: sourceLocation)
-        if let field { #expect(error.field == field, "\(error)", sourceLocation: sourceLocation) }
-        return error
-    } catch {
-        Issue.record("expected RPCError, got \(error)", sourceLocation: sourceLocation)
-        return nil
-    }
 }

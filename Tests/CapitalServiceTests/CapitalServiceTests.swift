@@ -19,9 +19,9 @@ import Testing
                 ("account.currency_scale", .invalidArgument, "E_OUT_OF_RANGE", { $0.currencyScale = 19 }),
             ]
             for (field, code, reason, edit) in bad {
-                await expectError(code, reason, field: field) { try await h.account("a1", edit) }
+                await expectStatus(code, reason: reason, field: field) { try await h.account("a1", edit) }
             }
-            await expectError(.notFound, "E_ACCOUNT_NOT_FOUND", field: "account_id") { _ = try await h.getAccount("a1") }
+            await expectStatus(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id") { _ = try await h.getAccount("a1") }
 
             let account = try await h.account("a1")
             #expect(account.currencyScale == 8 && account.isActive && account.worldID == "a1")
@@ -40,20 +40,20 @@ import Testing
                 ("strategy_account.max_symbols", .invalidArgument, "E_OUT_OF_RANGE", { $0.maxSymbols = 1001 }),
             ]
             for (field, code, reason, edit) in badStrategies {
-                await expectError(code, reason, field: field) { try await h.strategy("s1", account: "a1", strategyID: "alpha", edit) }
+                await expectStatus(code, reason: reason, field: field) { try await h.strategy("s1", account: "a1", strategyID: "alpha", edit) }
             }
             let sa = try await h.strategy("s1", account: "a1", strategyID: "alpha")
             #expect(sa.weight == "1" && sa.leverage == "1" && sa.marketType == .spot && sa.isActive && !sa.hasCapital)
-            await expectError(.alreadyExists, "E_STRATEGY_ACCOUNT_CONFLICT", field: "strategy_account.strategy_id") {
+            await expectStatus(.alreadyExists, reason: "E_STRATEGY_ACCOUNT_CONFLICT", field: "strategy_account.strategy_id") {
                 try await h.strategy("s2", account: "a1", strategyID: "alpha")
             }
-            await expectError(.failedPrecondition, "E_IMMUTABLE_FIELD", field: "strategy_account.account_id") {
+            await expectStatus(.failedPrecondition, reason: "E_IMMUTABLE_FIELD", field: "strategy_account.account_id") {
                 try await h.strategy("s1", account: "k1", strategyID: "alpha")
             }
 
-            await expectError(.invalidArgument, "E_INVALID_DATE", field: "balance.date") { try await h.balance("a1", "2026-02-30", "100") }
-            await expectError(.invalidArgument, "E_INVALID_DECIMAL", field: "balance.ending_balance") { try await h.balance("a1", "2026-02-28", "1,000") }
-            await expectError(.notFound, "E_ACCOUNT_NOT_FOUND", field: "balance.account_id") { try await h.balance("zz", "2026-02-28", "100") }
+            await expectStatus(.invalidArgument, reason: "E_INVALID_DATE", field: "balance.date") { try await h.balance("a1", "2026-02-30", "100") }
+            await expectStatus(.invalidArgument, reason: "E_INVALID_DECIMAL", field: "balance.ending_balance") { try await h.balance("a1", "2026-02-28", "1,000") }
+            await expectStatus(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "balance.account_id") { try await h.balance("zz", "2026-02-28", "100") }
 
             let stored = try await h.getAccount("a1")
             #expect(stored.strategyAccounts.map(\.strategyAccountID) == ["s1"])
@@ -62,8 +62,8 @@ import Testing
             // Once capital is allocated the quote currency and scale are fixed.
             try await h.balance("a1", "2026-03-01", "1000")
             _ = try await h.reallocate("a1")
-            await expectError(.failedPrecondition, "E_IMMUTABLE_FIELD", field: "account.quote_currency") { try await h.account("a1", currency: "USDC") }
-            await expectError(.failedPrecondition, "E_IMMUTABLE_FIELD", field: "account.currency_scale") { try await h.account("a1") { $0.currencyScale = 2 } }
+            await expectStatus(.failedPrecondition, reason: "E_IMMUTABLE_FIELD", field: "account.quote_currency") { try await h.account("a1", currency: "USDC") }
+            await expectStatus(.failedPrecondition, reason: "E_IMMUTABLE_FIELD", field: "account.currency_scale") { try await h.account("a1") { $0.currencyScale = 2 } }
             let renamed = try await h.account("a1") { $0.name = "Renamed" }
             #expect(renamed.previousTotalCapital == "1000" && renamed.lastRebalanceAtMs == h.clock.now())
         }
@@ -78,7 +78,7 @@ import Testing
             try await h.strategy("s-a", account: "a1", strategyID: "alpha", weight: "0.5")
             try await h.strategy("s-b", account: "a1", strategyID: "beta", weight: "0.3")
             try await h.strategy("s-c", account: "a1", strategyID: "gamma") { $0.isActive = false }
-            await expectError(.unavailable, "E_BALANCE_UNAVAILABLE", field: "account_id") { _ = try await h.reallocate("a1") }
+            await expectStatus(.unavailable, reason: "E_BALANCE_UNAVAILABLE", field: "account_id") { _ = try await h.reallocate("a1") }
             try await h.balance("a1", "2026-02-28", "9000")
             try await h.balance("a1", "2026-03-01", "10000")
             let first = try await h.reallocate("a1")
@@ -95,10 +95,10 @@ import Testing
             #expect(runs.runs.map(\.runID) == [again.runID] && runs.runs.first?.trigger == .manual)
             let next: Keel_Capital_V1_ListRebalanceRunsResponse = try await h.call(KeelRPC.capitalListRebalanceRuns, Keel_Capital_V1_ListRebalanceRunsRequest.with { $0.pageToken = runs.nextPageToken })
             #expect(next.runs.map(\.runID) == [first.runID] && next.nextPageToken.isEmpty)
-            await expectError(.invalidArgument, "E_INVALID_PAGE_TOKEN", field: "page_token") {
+            await expectStatus(.invalidArgument, reason: "E_INVALID_PAGE_TOKEN", field: "page_token") {
                 let _: Keel_Capital_V1_ListRebalanceRunsResponse = try await h.call(KeelRPC.capitalListRebalanceRuns, Keel_Capital_V1_ListRebalanceRunsRequest.with { $0.pageToken = "x" })
             }
-            await expectError(.invalidArgument, "E_OUT_OF_RANGE", field: "limit") {
+            await expectStatus(.invalidArgument, reason: "E_OUT_OF_RANGE", field: "limit") {
                 let _: Keel_Capital_V1_ListRebalanceRunsResponse = try await h.call(KeelRPC.capitalListRebalanceRuns, Keel_Capital_V1_ListRebalanceRunsRequest.with { $0.limit = 501 })
             }
 
@@ -108,13 +108,13 @@ import Testing
             let empty = try await h.reallocate("empty")
             #expect(empty.note == .noActiveStrategies && empty.runID.isEmpty && empty.unallocated == "50")
             try await h.account("off") { $0.isActive = false }
-            await expectError(.failedPrecondition, "E_ACCOUNT_INACTIVE", field: "account_id") { _ = try await h.reallocate("off") }
-            await expectError(.notFound, "E_ACCOUNT_NOT_FOUND", field: "account_id") { _ = try await h.reallocate("ghost") }
-            await expectError(.invalidArgument, "E_UNKNOWN_ENUM", field: "converge") { _ = try await h.reallocate("a1", converge: .UNRECOGNIZED(7)) }
+            await expectStatus(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id") { _ = try await h.reallocate("off") }
+            await expectStatus(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id") { _ = try await h.reallocate("ghost") }
+            await expectStatus(.invalidArgument, reason: "E_UNKNOWN_ENUM", field: "converge") { _ = try await h.reallocate("a1", converge: .UNRECOGNIZED(7)) }
 
             // A negative equity is refused and leaves the allocation as it was.
             try await h.balance("a1", "2026-03-02", "-5")
-            await expectError(.failedPrecondition, "E_INVALID_TOTAL_CAPITAL", field: "total_capital") { _ = try await h.reallocate("a1") }
+            await expectStatus(.failedPrecondition, reason: "E_INVALID_TOTAL_CAPITAL", field: "total_capital") { _ = try await h.reallocate("a1") }
             #expect(try await h.getAccount("a1").strategyAccounts.map(\.capital.allocatedCapital) == ["6250", "3750", ""])
             // Zero is a total a manual reallocation may allocate.
             try await h.balance("a1", "2026-03-02", "0")
@@ -129,15 +129,7 @@ import Testing
             try await h.strategy("sa1", account: "acct", strategyID: "s")
             try await h.balance("acct", "2026-03-01", "1000")
             _ = try await h.reallocate("acct")
-            var sell = Keel_Gateway_V1_ExecuteRequest()
-            sell.submit = true
-            sell.planRequest = .with {
-                $0.totalEquity = "1000"
-                $0.worldAllocBefore = ["w": "1"]
-                $0.worldAllocAfter = ["w": "0.5"]
-                $0.positions = [.with { $0.worldID = "w"; $0.strategyID = "s"; $0.symbol = "BTC"; $0.qty = "2"; $0.mark = "100"; $0.venue = "x" }]
-            }
-            _ = try await h.gatewayClient.unary(KeelRPC.gatewayExecute, sell, as: Keel_Gateway_V1_ExecuteResponse.self, metadata: ["x-allow-live": "true"])
+            try await h.sellOneBTCAtTheBroker()
             _ = try await h.trade("sa1", "f1", side: .sell, qty: "1")
             await h.planner.stop()
             try await h.balance("acct", "2026-03-02", "2000")
@@ -165,7 +157,7 @@ import Testing
 
             try await h.account("euro", gatewayAccount: "eur")
             try await h.strategy("e1", account: "euro", strategyID: "alpha")
-            let error = await expectError(.unavailable, "E_BALANCE_UNAVAILABLE", field: "account_id") { _ = try await h.reallocate("euro", useLive: true) }
+            let error = await expectStatus(.unavailable, reason: "E_BALANCE_UNAVAILABLE", field: "account_id") { _ = try await h.reallocate("euro", useLive: true) }
             #expect(error?.metadata["live_error"]?.contains("EUR") == true)
             #expect(try await h.getAccount("euro").strategyAccounts.first?.hasCapital == false)
 
@@ -175,8 +167,8 @@ import Testing
             #expect(db.source == .dbFallback && db.totalCapital == "4000" && !db.liveError.isEmpty)
             try await h.account("nodb")
             try await h.strategy("n1", account: "nodb", strategyID: "alpha")
-            await expectError(.unavailable, "E_BALANCE_UNAVAILABLE", field: "account_id") { _ = try await h.reallocate("nodb", useLive: true) }
-            await expectError(.unavailable, "E_BALANCE_UNAVAILABLE", field: "account_id") { _ = try await h.reallocate("nodb", useLive: false) }
+            await expectStatus(.unavailable, reason: "E_BALANCE_UNAVAILABLE", field: "account_id") { _ = try await h.reallocate("nodb", useLive: true) }
+            await expectStatus(.unavailable, reason: "E_BALANCE_UNAVAILABLE", field: "account_id") { _ = try await h.reallocate("nodb", useLive: false) }
             let runs: Keel_Capital_V1_ListRebalanceRunsResponse = try await h.call(KeelRPC.capitalListRebalanceRuns, Keel_Capital_V1_ListRebalanceRunsRequest.with { $0.accountID = "nodb" })
             #expect(runs.runs.isEmpty)
         }
@@ -193,11 +185,11 @@ import Testing
             try await h.balance("a1", "2026-03-02", "200")
             let replay = try await h.reallocate("a1", metadata: ["idempotency-key": "k1"])
             #expect(replay.replayed && replay.runID == first.runID && replay.totalCapital == "100")
-            let error = await expectError(.alreadyExists, "E_IDEMPOTENCY_KEY_REUSED", field: "idempotency-key") {
+            let error = await expectStatus(.alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: "idempotency-key") {
                 _ = try await h.reallocate("a1", useLive: true, metadata: ["idempotency-key": "k1"])
             }
             #expect(error?.metadata["run_id"] == first.runID)
-            await expectError(.invalidArgument, "E_INVALID_IDEMPOTENCY_KEY", field: "idempotency-key") { _ = try await h.reallocate("a1", metadata: ["idempotency-key": ""]) }
+            await expectStatus(.invalidArgument, reason: "E_INVALID_IDEMPOTENCY_KEY", field: "idempotency-key") { _ = try await h.reallocate("a1", metadata: ["idempotency-key": ""]) }
             let bulk: BulkResponse = try await h.call(KeelRPC.capitalReallocateAll, Keel_Capital_V1_ReallocateAllRequest(), metadata: ["idempotency-key": "k2"])
             let bulkReplay: BulkResponse = try await h.call(KeelRPC.capitalReallocateAll, Keel_Capital_V1_ReallocateAllRequest(), metadata: ["idempotency-key": "k2"])
             #expect(bulkReplay.replayed && bulkReplay.results.first?.result.runID == bulk.results.first?.result.runID)
@@ -213,7 +205,7 @@ import Testing
             // Before any allocation the trade is stored, its PnL waits.
             let early = try await h.trade("s1", "e0", qty: "2", pnl: "7")
             #expect(!early.hasPnl && early.positionQty == "2")
-            await expectError(.failedPrecondition, "E_NO_ALLOCATED_CAPITAL", field: "strategy_account_id") {
+            await expectStatus(.failedPrecondition, reason: "E_NO_ALLOCATED_CAPITAL", field: "strategy_account_id") {
                 let _: Keel_Capital_V1_ApplyRealizedPnlResponse = try await h.call(KeelRPC.capitalApplyRealizedPnl, Keel_Capital_V1_ApplyRealizedPnlRequest.with { $0.strategyAccountID = "s1" })
             }
             try await h.balance("a1", "2026-03-01", "1000")
@@ -226,18 +218,18 @@ import Testing
             #expect(capitals == ["1010", "1015", "995"])
             let replay = try await h.trade("s1", "e3", side: .sell, qty: "0.5", pnl: "-20", atMs: 3)
             #expect(replay.replayed && !replay.hasPnl && replay.positionQty == "0.5")
-            await expectError(.alreadyExists, "E_TRADE_CONFLICT", field: "execution_id") { _ = try await h.trade("s1", "e3", side: .sell, qty: "0.6", pnl: "-20", atMs: 3) }
+            await expectStatus(.alreadyExists, reason: "E_TRADE_CONFLICT", field: "execution_id") { _ = try await h.trade("s1", "e3", side: .sell, qty: "0.6", pnl: "-20", atMs: 3) }
             let again: Keel_Capital_V1_ApplyRealizedPnlResponse = try await h.call(KeelRPC.capitalApplyRealizedPnl, Keel_Capital_V1_ApplyRealizedPnlRequest.with { $0.strategyAccountID = "s1" })
             #expect(again.appliedPnl == "0" && again.appliedExecutionIds.isEmpty && again.allocatedCapital == "995")
             let loss = try await h.trade("s1", "e4", pnl: "-2000", atMs: 4)
             #expect(loss.pnl.allocatedCapital == "-1005" && loss.pnl.warnings == [.negativeCapital])
 
-            await expectError(.notFound, "E_STRATEGY_ACCOUNT_NOT_FOUND", field: "strategy_account_id") { _ = try await h.trade("nope", "x") }
-            await expectError(.invalidArgument, "E_MISSING_FIELD", field: "execution_id") { _ = try await h.trade("s1", "") }
-            await expectError(.invalidArgument, "E_MISSING_FIELD", field: "side") { _ = try await h.trade("s1", "x", side: .unspecified) }
-            await expectError(.invalidArgument, "E_OUT_OF_RANGE", field: "qty") { _ = try await h.trade("s1", "x", qty: "0") }
-            await expectError(.invalidArgument, "E_OUT_OF_RANGE", field: "price") { _ = try await h.trade("s1", "x", price: "-1") }
-            await expectError(.invalidArgument, "E_INVALID_DECIMAL", field: "realized_pnl") { _ = try await h.trade("s1", "x", pnl: "NaN") }
+            await expectStatus(.notFound, reason: "E_STRATEGY_ACCOUNT_NOT_FOUND", field: "strategy_account_id") { _ = try await h.trade("nope", "x") }
+            await expectStatus(.invalidArgument, reason: "E_MISSING_FIELD", field: "execution_id") { _ = try await h.trade("s1", "") }
+            await expectStatus(.invalidArgument, reason: "E_MISSING_FIELD", field: "side") { _ = try await h.trade("s1", "x", side: .unspecified) }
+            await expectStatus(.invalidArgument, reason: "E_OUT_OF_RANGE", field: "qty") { _ = try await h.trade("s1", "x", qty: "0") }
+            await expectStatus(.invalidArgument, reason: "E_OUT_OF_RANGE", field: "price") { _ = try await h.trade("s1", "x", price: "-1") }
+            await expectStatus(.invalidArgument, reason: "E_INVALID_DECIMAL", field: "realized_pnl") { _ = try await h.trade("s1", "x", pnl: "NaN") }
         }
     }
 
@@ -257,7 +249,7 @@ import Testing
                 edit(&request)
                 return try await h.call(KeelRPC.capitalCalculateOrderQuantity, request)
             }
-            await expectError(.failedPrecondition, "E_NO_ALLOCATED_CAPITAL", field: "strategy_account_id") { _ = try await quantity { _ in } }
+            await expectStatus(.failedPrecondition, reason: "E_NO_ALLOCATED_CAPITAL", field: "strategy_account_id") { _ = try await quantity { _ in } }
             try await h.balance("a1", "2026-03-01", "6000")
             _ = try await h.reallocate("a1")
             let entry = try await quantity { _ in }
@@ -271,19 +263,19 @@ import Testing
             let clamped = try await quantity { $0.qtyPer = "-150"; $0.side = .buy; $0.positionQty = "-0.25" }
             #expect(clamped.quantity == "0.25" && clamped.warnings == [.closePercentClamped])
 
-            await expectError(.invalidArgument, "E_MISSING_FIELD", field: "strategy_account_id") { _ = try await quantity { $0.strategyAccountID = "" } }
-            await expectError(.notFound, "E_STRATEGY_ACCOUNT_NOT_FOUND", field: "strategy_account_id") { _ = try await quantity { $0.strategyAccountID = "ghost" } }
-            await expectError(.failedPrecondition, "E_STRATEGY_ACCOUNT_INACTIVE", field: "strategy_account_id") { _ = try await quantity { $0.strategyAccountID = "off" } }
-            await expectError(.invalidArgument, "E_QTY_PER_OUT_OF_RANGE", field: "qty_per") { _ = try await quantity { $0.qtyPer = "101"; $0.orderType = .UNRECOGNIZED(99) } }
-            await expectError(.invalidArgument, "E_UNKNOWN_ENUM", field: "order_type") { _ = try await quantity { $0.orderType = .UNRECOGNIZED(99) } }
-            await expectError(.invalidArgument, "E_INVALID_PRICE", field: "price") { _ = try await quantity { $0.price = "0"; $0.marketPrice = "x" } }
-            await expectError(.invalidArgument, "E_INVALID_DECIMAL", field: "market_price") { _ = try await quantity { $0.marketPrice = "x" } }
-            await expectError(.notFound, "E_SYMBOL_RULES_NOT_FOUND", field: "symbol_rules") { _ = try await quantity { $0.clearSymbolRules() } }
-            await expectError(.invalidArgument, "E_NEGATIVE_VALUE", field: "symbol_rules.min_qty") { _ = try await quantity { $0.symbolRules.minQty = "-1" } }
-            await expectError(.invalidArgument, "E_MISSING_SIDE", field: "side") { _ = try await quantity { $0.qtyPer = "-50" } }
-            await expectError(.invalidArgument, "E_MISSING_FIELD", field: "symbol") { _ = try await quantity { $0.qtyPer = "-50"; $0.side = .sell } }
-            await expectError(.failedPrecondition, "E_NO_SHORT_POSITION", field: "position_qty") { _ = try await quantity { $0.qtyPer = "-50"; $0.side = .buy; $0.symbol = "BTCUSDT" } }
-            await expectError(.failedPrecondition, "E_NO_PRICE", field: "market_price") { _ = try await quantity { $0.marketPrice = "" } }
+            await expectStatus(.invalidArgument, reason: "E_MISSING_FIELD", field: "strategy_account_id") { _ = try await quantity { $0.strategyAccountID = "" } }
+            await expectStatus(.notFound, reason: "E_STRATEGY_ACCOUNT_NOT_FOUND", field: "strategy_account_id") { _ = try await quantity { $0.strategyAccountID = "ghost" } }
+            await expectStatus(.failedPrecondition, reason: "E_STRATEGY_ACCOUNT_INACTIVE", field: "strategy_account_id") { _ = try await quantity { $0.strategyAccountID = "off" } }
+            await expectStatus(.invalidArgument, reason: "E_QTY_PER_OUT_OF_RANGE", field: "qty_per") { _ = try await quantity { $0.qtyPer = "101"; $0.orderType = .UNRECOGNIZED(99) } }
+            await expectStatus(.invalidArgument, reason: "E_UNKNOWN_ENUM", field: "order_type") { _ = try await quantity { $0.orderType = .UNRECOGNIZED(99) } }
+            await expectStatus(.invalidArgument, reason: "E_INVALID_PRICE", field: "price") { _ = try await quantity { $0.price = "0"; $0.marketPrice = "x" } }
+            await expectStatus(.invalidArgument, reason: "E_INVALID_DECIMAL", field: "market_price") { _ = try await quantity { $0.marketPrice = "x" } }
+            await expectStatus(.notFound, reason: "E_SYMBOL_RULES_NOT_FOUND", field: "symbol_rules") { _ = try await quantity { $0.clearSymbolRules() } }
+            await expectStatus(.invalidArgument, reason: "E_NEGATIVE_VALUE", field: "symbol_rules.min_qty") { _ = try await quantity { $0.symbolRules.minQty = "-1" } }
+            await expectStatus(.invalidArgument, reason: "E_MISSING_SIDE", field: "side") { _ = try await quantity { $0.qtyPer = "-50" } }
+            await expectStatus(.invalidArgument, reason: "E_MISSING_FIELD", field: "symbol") { _ = try await quantity { $0.qtyPer = "-50"; $0.side = .sell } }
+            await expectStatus(.failedPrecondition, reason: "E_NO_SHORT_POSITION", field: "position_qty") { _ = try await quantity { $0.qtyPer = "-50"; $0.side = .buy; $0.symbol = "BTCUSDT" } }
+            await expectStatus(.failedPrecondition, reason: "E_NO_PRICE", field: "market_price") { _ = try await quantity { $0.marketPrice = "" } }
         }
     }
 

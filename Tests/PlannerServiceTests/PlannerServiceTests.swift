@@ -49,23 +49,6 @@ func withPlanner<T>(dataDirectory: String? = nil, token: String? = nil, _ body: 
     try await withStarted({ try await PlannerHarness.start(dataDirectory: dataDirectory, token: token) }, stop: { await $0.stop() }, body)
 }
 
-@discardableResult
-func expectStatus(_ code: StatusCode, reason: String, field: String? = nil, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async -> RPCError? {
-    do {
-        try await body()
-        Issue.record("expected \(code.name) \(reason)", sourceLocation: sourceLocation)
-        return nil
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        #expect(error.reason == reason, "\(error)", sourceLocation: sourceLocation)
-        if let field { #expect(error.field == field, "\(error)", sourceLocation: sourceLocation) }
-        return error
-    } catch {
-        Issue.record("expected RPCError, got \(error)", sourceLocation: sourceLocation)
-        return nil
-    }
-}
-
 @Suite struct PlannerServiceTests {
     static let file = "planner-gateway"
 
