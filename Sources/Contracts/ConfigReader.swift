@@ -82,6 +82,13 @@ public struct ConfigReader: Sendable {
         return decimal
     }
 
+    /// A decimal string of either sign (a short position's quantity).
+    public func signedDecimal(_ value: Any?) throws(ConfigInvalid) -> ExactDecimal {
+        guard let text = value as? String else { throw .init(path: path, message: "must be a decimal string such as \"-0.5\"") }
+        guard let decimal = DecimalGrammar.parse(text) else { throw .init(path: path, message: "\"\(text)\" is not a decimal") }
+        return decimal
+    }
+
     /// A list of values.
     public func list(_ value: Any) throws(ConfigInvalid) -> [Any] {
         guard let items = value as? [Any] else { throw .init(path: path, message: "must be a list") }

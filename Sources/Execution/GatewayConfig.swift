@@ -67,10 +67,30 @@ public struct WorldSetting: Sendable {
 public struct PaperAccount: Sendable {
     public var currency: String
     public var cash: ExactDecimal
+    /// What the account holds when the paper broker first opens it (a short is a negative quantity).
+    public var positions: [PaperPosition]
 
-    public init(currency: String, cash: ExactDecimal) {
+    public init(currency: String, cash: ExactDecimal, positions: [PaperPosition] = []) {
         self.currency = currency
         self.cash = cash
+        self.positions = positions
+    }
+}
+
+/// An opening position of a paper account.
+public struct PaperPosition: Sendable {
+    public var venue: String
+    public var symbol: String
+    public var qty: ExactDecimal
+    public var avgPrice: ExactDecimal
+    public var mark: ExactDecimal
+
+    public init(venue: String, symbol: String, qty: ExactDecimal, avgPrice: ExactDecimal, mark: ExactDecimal) {
+        self.venue = venue
+        self.symbol = symbol
+        self.qty = qty
+        self.avgPrice = avgPrice
+        self.mark = mark
     }
 }
 
@@ -200,9 +220,27 @@ public struct GatewayConfig: Sendable {
                 config.paperBroker.accounts = [:]
                 for (id, value) in try ar.object(accounts) {
                     let object = try ar.child(id).object(value)
+                    var positions: [PaperPosition] = []
+                    if let list = object["positions"] {
+                        let pr = ar.child(id).child("positions")
+                        for (i, item) in try pr.list(list).enumerated() {
+                            let r = pr.child("[\(i)]")
+                            let position = try r.object(item, keys: ["venue", "symbol", "qty", "avg_price", "mark"])
+                            guard let symbol = try r.child("symbol").optionalString(position["symbol"]), !symbol.isEmpty else {
+                                throw Invalid(path: r.child("symbol").path, message: "a position needs its symbol")
+                            }
+                            guard let mark = try r.child("mark").optionalDecimal(position["mark"]), mark.signum > 0 else {
+                                throw Invalid(path: r.child("mark").path, message: "a position needs a mark > 0")
+                            }
+                            positions.append(PaperPosition(
+                                venue: try r.child("venue").optionalString(position["venue"]) ?? "", symbol: symbol,
+                                qty: try r.child("qty").signedDecimal(position["qty"]),
+                                avgPrice: try r.child("avg_price").optionalDecimal(position["avg_price"]) ?? mark, mark: mark))
+                        }
+                    }
                     config.paperBroker.accounts[id] = PaperAccount(
                         currency: try ar.child(id).child("currency").optionalString(object["currency"]) ?? "USDT",
-                        cash: try ar.child(id).child("cash").optionalDecimal(object["cash"]) ?? .zero)
+                        cash: try ar.child(id).child("cash").optionalDecimal(object["cash"]) ?? .zero, positions: positions)
                 }
             }
         }

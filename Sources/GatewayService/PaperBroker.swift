@@ -41,6 +41,13 @@ public final class PaperBroker: Broker {
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO paper_accounts (account_id, currency, cash) VALUES (?, ?, ?)",
                     arguments: [id, account.currency, account.cash.description])
+                // Opening positions only when the account is new: later starts keep what trading made of them.
+                guard db.changesCount == 1 else { continue }
+                for position in account.positions where !position.qty.isZero {
+                    try db.execute(
+                        sql: "INSERT INTO paper_positions (account_id, venue, symbol, qty, avg_price, mark) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [id, position.venue, position.symbol, position.qty.description, position.avgPrice.description, position.mark.description])
+                }
             }
         }
     }

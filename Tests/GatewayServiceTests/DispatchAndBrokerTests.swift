@@ -26,6 +26,25 @@ final class RejectingCloseBroker: Broker {
         try GatewayStore(path: NSTemporaryDirectory() + "keel-dispatch-\(UUID().uuidString)/gateway.sqlite")
     }
 
+    /// A paper account's opening positions (a long and a short) are there on first open, count in
+    /// its equity, and are not laid again over what trading made of them on a later start.
+    @Test func openingPositionsOfAPaperAccount() async throws {
+        let config = try GatewayConfig.parse(object: ["paper_broker": ["accounts": ["default": [
+            "currency": "USDT", "cash": "1000",
+            "positions": [["venue": "x", "symbol": "BTC", "qty": "2", "mark": "100"], ["venue": "y", "symbol": "ETH", "qty": "-3", "avg_price": "12", "mark": "10"]],
+        ]]]])
+        let store = try Self.store()
+        let broker = try PaperBroker(store: store, settings: config.paperBroker)
+        #expect(try await broker.positions(accountID: "default").map { "\($0.venue) \($0.symbol) \($0.qty) \($0.avgPrice)" } == ["x BTC 2 100", "y ETH -3 12"])
+        #expect(try await broker.balance(accountID: "default").equity == "1170")
+        _ = try await broker.submit(Self.order(.open, side: .sell, quantity: "2"), accountID: "default")
+        let reopened = try PaperBroker(store: store, settings: config.paperBroker)
+        #expect(try await reopened.positions(accountID: "default").map(\.symbol) == ["ETH"])
+        #expect(throws: GatewayConfig.Invalid.self) {
+            try GatewayConfig.parse(object: ["paper_broker": ["accounts": ["default": ["positions": [["symbol": "BTC", "qty": "1e3", "mark": "1"]]]]]])
+        }
+    }
+
     static func order(_ leg: Keel_Gateway_V1_OrderLeg, side: Keel_Gateway_V1_OrderSide, quantity: String, mark: String = "100") -> Order {
         .with {
             $0.worldID = "w"
