@@ -10,8 +10,10 @@ import SwiftProtobuf
 struct Keel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keel",
-        abstract: "Call Keel's services over KWP/1 with JSON bodies.",
-        subcommands: [Call.self, Health.self, Methods.self])
+        abstract: "Use Keel's services over KWP/1: any RPC with a JSON body, and the everyday commands.",
+        discussion: "Every command prints a non-OK status as {code, message, reason, metadata} on stderr and exits 1.",
+        subcommands: [Call.self, PlanCommand.self, ExecuteCommand.self, OrdersCommand.self, PositionsCommand.self, CapitalCommand.self,
+                      WatchCommand.self, Health.self, Methods.self])
 }
 
 struct Connection: ParsableArguments {
