@@ -53,13 +53,15 @@ public final class CapitalServer: Sendable {
     public let metrics: MetricsEndpoint?
     public let service: CapitalService
     public let scheduler: RebalanceScheduler
+    public let follower: FillFollower
     public let store: CapitalStore
     let clients: [KWPClient]
     let configuration: Configuration
     let logger: Logger
 
     private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, service: CapitalService,
-                 scheduler: RebalanceScheduler, store: CapitalStore, clients: [KWPClient], configuration: Configuration, logger: Logger) {
+                 scheduler: RebalanceScheduler, follower: FillFollower, store: CapitalStore, clients: [KWPClient], configuration: Configuration, logger: Logger) {
+        self.follower = follower
         self.server = server
         self.health = health
         self.address = address
@@ -72,8 +74,10 @@ public final class CapitalServer: Sendable {
         self.logger = logger
     }
 
-    /// `startScheduler: false` leaves the scheduler to the caller (tests drive `tick()` themselves).
-    public static func start(_ configuration: Configuration, startScheduler: Bool = true, logger: Logger = Logger(label: "keel.capital")) async throws -> CapitalServer {
+    /// `startScheduler: false` leaves the scheduler to the caller (tests drive `tick()` themselves);
+    /// `followFills: false` leaves the gateway's fills unrecorded (tests that record trades by hand).
+    public static func start(_ configuration: Configuration, startScheduler: Bool = true, followFills: Bool = true,
+                             logger: Logger = Logger(label: "keel.capital")) async throws -> CapitalServer {
         _ = KeelMetrics.registry
         let gateway = try KWPClient(
             target: configuration.gateway,
@@ -102,6 +106,8 @@ public final class CapitalServer: Sendable {
         }
         let scheduler = RebalanceScheduler(service: service, clock: clock, logger: logger)
         if startScheduler { scheduler.start() }
+        let follower = FillFollower(service: service, logger: logger)
+        if followFills { follower.start() }
         health.setAll(.serving)
         let schedule = configuration.settings.schedule
         logger.info("keel-capital ready", metadata: [
@@ -112,7 +118,7 @@ public final class CapitalServer: Sendable {
             "metrics_port": "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")",
         ])
         return CapitalServer(server: server, health: health, address: address, metrics: metrics, service: service, scheduler: scheduler,
-                             store: store, clients: [gateway, planner], configuration: configuration, logger: logger)
+                             follower: follower, store: store, clients: [gateway, planner], configuration: configuration, logger: logger)
     }
 
     public func runUntilTerminated() async {
@@ -124,6 +130,7 @@ public final class CapitalServer: Sendable {
     public func stop() async {
         health.setAll(.notServing)
         await scheduler.stop()
+        await follower.stop()
         await server.shutdown(drainTimeout: configuration.drainTimeout)
         for client in clients { await client.close() }
         await metrics?.stop()

@@ -141,6 +141,19 @@ public final class CapitalStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2: gateway fills followed") { db in
+            try db.execute(sql: """
+                CREATE TABLE fill_cursor (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    after_seq INTEGER NOT NULL
+                );
+                CREATE TABLE followed_orders (
+                    client_order_id TEXT PRIMARY KEY,
+                    filled_qty TEXT NOT NULL,
+                    notional TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 
@@ -311,6 +324,15 @@ public final class CapitalStore: Sendable {
             realizedPnl: (row["realized_pnl"] as String?).flatMap(DecimalGrammar.parse))
     }
 
+    /// A fill of a gateway order as the follower last recorded it (cumulative), and the `orders`
+    /// event it came from.
+    struct FollowedFill: Sendable {
+        var clientOrderID: String
+        var filledQty: ExactDecimal
+        var notional: ExactDecimal
+        var seq: UInt64
+    }
+
     enum TradeOutcome {
         case replayed(positionQty: ExactDecimal)
         case stored(positionQty: ExactDecimal, pnl: PnlCompounding.Result?)
@@ -319,8 +341,9 @@ public final class CapitalStore: Sendable {
     /// Stores a trade, moves the strategy's net quantity of the symbol, and (with `compound`)
     /// applies the unapplied PnL, all in one transaction. The same execution id with the same
     /// content is a replay (`timeGiven` false: the stored time is accepted); other content conflicts.
-    func record(_ trade: TradeRecord, timeGiven: Bool, compound: Bool, nowMs: Int64) async throws -> TradeOutcome {
+    func record(_ trade: TradeRecord, timeGiven: Bool, compound: Bool, nowMs: Int64, followed: FollowedFill? = nil) async throws -> TradeOutcome {
         try await pool.write { db in
+            if let followed { try Self.follow(db, followed) }
             if let stored = try Row.fetchOne(db, sql: "SELECT * FROM trade_executions WHERE strategy_account_id = ? AND execution_id = ?",
                                              arguments: [trade.strategyAccountID, trade.executionID]).map(Self.trade) {
                 var comparable = trade
@@ -346,6 +369,48 @@ public final class CapitalStore: Sendable {
                 pnl = try Self.applyPnl(db, trade.strategyAccountID, nowMs: nowMs)
             }
             return .stored(positionQty: position, pnl: pnl)
+        }
+    }
+
+    static func follow(_ db: Database, _ fill: FollowedFill) throws {
+        try db.execute(sql: """
+            INSERT INTO followed_orders (client_order_id, filled_qty, notional) VALUES (?, ?, ?)
+            ON CONFLICT (client_order_id) DO UPDATE SET filled_qty = excluded.filled_qty, notional = excluded.notional
+            """, arguments: [fill.clientOrderID, fill.filledQty.description, fill.notional.description])
+        try setCursor(db, fill.seq)
+    }
+
+    static func setCursor(_ db: Database, _ seq: UInt64) throws {
+        try db.execute(sql: "INSERT INTO fill_cursor (id, after_seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET after_seq = excluded.after_seq", arguments: [seq])
+    }
+
+    /// The last gateway `orders` event the follower handled.
+    func fillCursor() async throws -> UInt64 {
+        try await pool.read { db in try UInt64.fetchOne(db, sql: "SELECT after_seq FROM fill_cursor WHERE id = 1") ?? 0 }
+    }
+
+    func setFillCursor(_ seq: UInt64) async throws {
+        try await pool.write { db in try Self.setCursor(db, seq) }
+    }
+
+    /// What the follower has recorded of an order so far: (filled quantity, notional).
+    func followed(clientOrderID: String) async throws -> (filled: ExactDecimal, notional: ExactDecimal)? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT filled_qty, notional FROM followed_orders WHERE client_order_id = ?", arguments: [clientOrderID]).map {
+                (DecimalGrammar.parse($0["filled_qty"]) ?? .zero, DecimalGrammar.parse($0["notional"]) ?? .zero)
+            }
+        }
+    }
+
+    /// The strategy accounts that own `strategyID` in world `worldID` at `venue` (an account without
+    /// a venue takes every venue).
+    func strategyAccounts(worldID: String, venue: String, strategyID: String) async throws -> [StrategyAccount] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: Self.strategyAccountSelect + """
+                 JOIN accounts a ON a.account_id = s.account_id
+                WHERE a.world_id = ? AND s.strategy_id = ? AND (a.venue = '' OR lower(a.venue) = lower(?))
+                ORDER BY s.strategy_account_id
+                """, arguments: [worldID, strategyID, venue]).map(Self.strategyAccount)
         }
     }
 

@@ -100,7 +100,7 @@ struct CapitalHarness {
     ])
 
     static func start(settings: CapitalSettings = CapitalSettings(), clock: ManualClock = ManualClock(ms("2026-03-02T03:00:00Z")),
-                      dataDirectory: String? = nil, withGateway: Bool = true) async throws -> CapitalHarness {
+                      dataDirectory: String? = nil, withGateway: Bool = true, followFills: Bool = false) async throws -> CapitalHarness {
         let planner = try await PlannerServer.start(.init(port: 0, dataDirectory: NSTemporaryDirectory() + "keel-cap-planner-\(UUID().uuidString)", drainTimeout: .seconds(2)))
         var gateway: GatewayServer?
         var gatewayTarget = "127.0.0.1:1"
@@ -114,7 +114,7 @@ struct CapitalHarness {
         let directory = dataDirectory ?? NSTemporaryDirectory() + "keel-cap-\(UUID().uuidString)"
         let capital = try await CapitalServer.start(.init(
             port: 0, dataDirectory: directory, gateway: gatewayTarget, planner: "127.0.0.1:\(planner.address.port!)",
-            settings: settings, drainTimeout: .seconds(2), clock: clock), startScheduler: false)
+            settings: settings, drainTimeout: .seconds(2), clock: clock), startScheduler: false, followFills: followFills)
         let client = KWPClient(host: "127.0.0.1", port: capital.address.port!)
         let gatewayClient = KWPClient(host: "127.0.0.1", port: gateway?.address.port ?? 1)
         return CapitalHarness(planner: planner, gateway: gateway, capital: capital, client: client, gatewayClient: gatewayClient, clock: clock, dataDirectory: directory)
@@ -173,10 +173,11 @@ struct CapitalHarness {
     }
 
     /// Sells 1 of 2 BTC of strategy `s` in world `w` at the paper broker (venue `x`, account
-    /// `default`): the broker then holds −1 BTC.
+    /// `default`, an order attributed to `s`): the broker then holds −1 BTC.
     func sellOneBTCAtTheBroker() async throws {
         var sell = Keel_Gateway_V1_ExecuteRequest()
         sell.submit = true
+        sell.perStrategy = true
         sell.planRequest = .with {
             $0.totalEquity = "1000"
             $0.worldAllocBefore = ["w": "1"]
@@ -188,6 +189,17 @@ struct CapitalHarness {
         await gateway?.dispatcher.idle()
     }
 
+    /// The `seq` of the gateway's `orders` event that reports `count` orders filled in all.
+    func filledEventSeq(count: Int) async throws -> UInt64 {
+        var filled = 0
+        let stream = gatewayClient.serverStream(KeelRPC.gatewayWatch, Keel_Gateway_V1_WatchRequest.with { $0.topics = ["orders"] }, as: Keel_Gateway_V1_GatewayEvent.self, timeout: .seconds(20))
+        for try await event in stream where event.order.status == .filled {
+            filled += 1
+            if filled == count { stream.cancel(); return event.seq }
+        }
+        throw RPCError(.unknown, "the stream ended before \(count) fills")
+    }
+
     func trade(_ sa: String, _ execution: String, side: Keel_Capital_V1_OrderSide = .buy, symbol: String = "BTC", qty: String = "1", price: String = "100", pnl: String = "", atMs: Int64 = 0) async throws -> Keel_Capital_V1_RecordTradeResponse {
         try await call(KeelRPC.capitalRecordTrade, Keel_Capital_V1_RecordTradeRequest.with {
             $0.strategyAccountID = sa; $0.executionID = execution; $0.side = side; $0.symbol = symbol; $0.qty = qty; $0.price = price
@@ -197,7 +209,7 @@ struct CapitalHarness {
 }
 
 func withCapital<T>(settings: CapitalSettings = CapitalSettings(), clock: ManualClock = ManualClock(ms("2026-03-02T03:00:00Z")),
-                    dataDirectory: String? = nil, withGateway: Bool = true, _ body: (CapitalHarness) async throws -> T) async throws -> T {
-    try await withStarted({ try await CapitalHarness.start(settings: settings, clock: clock, dataDirectory: dataDirectory, withGateway: withGateway) },
+                    dataDirectory: String? = nil, withGateway: Bool = true, followFills: Bool = false, _ body: (CapitalHarness) async throws -> T) async throws -> T {
+    try await withStarted({ try await CapitalHarness.start(settings: settings, clock: clock, dataDirectory: dataDirectory, withGateway: withGateway, followFills: followFills) },
                           stop: { await $0.stop() }, body)
 }

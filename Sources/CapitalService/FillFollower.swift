@@ -1,0 +1,145 @@
+import CapitalAllocation
+import Contracts
+import ExactNumbers
+import Foundation
+import KeelWire
+import Logging
+import NIOConcurrencyHelpers
+
+/// Closes the loop (issue 7): follows the gateway's `orders` topic from a stored cursor and records
+/// every fill of an order attributed to one of this service's strategies as a trade, so compounding
+/// and converge see what was really executed. A fill is identified by its order and its cumulative
+/// filled quantity (`<client order id>@<filled qty>`), so a replayed event records nothing twice; the
+/// trade, the order's followed state and the cursor are written in one transaction.
+public final class FillFollower: Sendable {
+    let service: CapitalService
+    let logger: Logger
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// Raised after each handled event (tests wait on it instead of a timer).
+    let handled = NIOLockedValueBox<(seq: UInt64, waiters: [(UInt64, CheckedContinuation<Void, Never>)])>((0, []))
+
+    public init(service: CapitalService, logger: Logger) {
+        self.service = service
+        self.logger = logger
+    }
+
+    var store: CapitalStore { service.store }
+
+    public func start() {
+        let started = Task {
+            var attempt = 0
+            while !Task.isCancelled {
+                do {
+                    try await follow()
+                    attempt = 0
+                } catch is CancellationError {
+                    break
+                } catch let error as RPCError where error.reason == "E_RESUME_POINT_EXPIRED" {
+                    logger.error("gateway order events were pruned before this service read them; following from the oldest retained", metadata: ["error": "\(error)"])
+                    try? await store.setFillCursor(0)
+                } catch {
+                    if Task.isCancelled { break }
+                    attempt += 1
+                    if attempt == 1 || attempt % 30 == 0 {
+                        logger.warning("following the gateway's order events failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    }
+                }
+                // A reconnect delay (the gateway may be down), not a synchronisation.
+                try? await Task.sleep(for: .milliseconds(min(1000, 100 * (attempt + 1))))
+            }
+        }
+        task.withLockedValue { $0 = started }
+    }
+
+    public func stop() async {
+        let running = task.withLockedValue { task -> Task<Void, Never>? in
+            defer { task = nil }
+            return task
+        }
+        running?.cancel()
+        await running?.value
+    }
+
+    /// Returns once the event `seq` (or a later one) has been handled.
+    public func waitUntilHandled(_ seq: UInt64) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = handled.withLockedValue { state -> Bool in
+                if state.seq >= seq { return true }
+                state.waiters.append((seq, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private func markHandled(_ seq: UInt64) {
+        let ready = handled.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.seq = max(state.seq, seq)
+            let due = state.waiters.filter { $0.0 <= state.seq }.map(\.1)
+            state.waiters.removeAll { $0.0 <= state.seq }
+            return due
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    func follow() async throws {
+        let cursor = try await store.fillCursor()
+        markHandled(cursor)
+        let request = Keel_Gateway_V1_WatchRequest.with { $0.topics = ["orders"]; $0.afterSeq = cursor }
+        let stream = service.gateway.serverStream(KeelRPC.gatewayWatch, request, as: Keel_Gateway_V1_GatewayEvent.self)
+        var batches: [String: [Keel_Gateway_V1_OrderRecord]] = [:]
+        for try await event in stream {
+            try await handle(event, batches: &batches)
+            markHandled(event.seq)
+        }
+    }
+
+    func handle(_ event: Keel_Gateway_V1_GatewayEvent, batches: inout [String: [Keel_Gateway_V1_OrderRecord]]) async throws {
+        let update = event.order
+        guard update.status == .filled || update.status == .partiallyFilled,
+              let filled = DecimalGrammar.parse(update.filledQty), filled.signum > 0 else {
+            return try await store.setFillCursor(event.seq)
+        }
+        let previous = try await store.followed(clientOrderID: update.clientOrderID)
+        let delta = filled - (previous?.filled ?? .zero)
+        guard delta.signum > 0 else { return try await store.setFillCursor(event.seq) }
+        if batches[update.batchID] == nil {
+            var request = Keel_Gateway_V1_ListOrdersRequest()
+            request.batchID = update.batchID
+            request.limit = 1000
+            let answer = try await service.gateway.unary(KeelRPC.gatewayListOrders, request, as: Keel_Gateway_V1_ListOrdersResponse.self,
+                                                         timeout: .milliseconds(Int64(service.settings.downstreamTimeoutMs)))
+            batches[update.batchID] = answer.orders
+        }
+        guard let order = batches[update.batchID]?.first(where: { $0.order.clientOrderID == update.clientOrderID })?.order, !order.strategyID.isEmpty else {
+            return try await store.setFillCursor(event.seq)
+        }
+        let owners = try await store.strategyAccounts(worldID: order.worldID, venue: order.venue, strategyID: order.strategyID)
+        guard owners.count == 1, let owner = owners.first else {
+            if owners.count > 1 {
+                logger.warning("a fill matches several strategy accounts; not recorded", metadata: [
+                    "client_order_id": "\(update.clientOrderID)", "world_id": "\(order.worldID)", "strategy_id": "\(order.strategyID)",
+                    "strategy_accounts": "\(owners.map(\.strategyAccountID))",
+                ])
+            }
+            return try await store.setFillCursor(event.seq)
+        }
+        // The update carries the cumulative average price: this fill's price is what its notional adds.
+        let average = DecimalGrammar.parse(update.avgPrice) ?? DecimalGrammar.parse(order.referenceMark) ?? .zero
+        let notional = filled * average
+        let price = ((notional - (previous?.notional ?? .zero)).rational / delta.rational).roundedToSignificantDigits(34)
+        let trade = TradeRecord(
+            strategyAccountID: owner.strategyAccountID, executionID: "\(update.clientOrderID)@\(filled)", executionTimeMs: event.timeMs,
+            symbol: order.symbol, side: order.side == .buy ? 1 : 2, qty: delta, price: price.signum > 0 ? price : average, realizedPnl: nil)
+        let followed = CapitalStore.FollowedFill(clientOrderID: update.clientOrderID, filledQty: filled, notional: notional, seq: event.seq)
+        do {
+            _ = try await store.record(trade, timeGiven: true, compound: service.settings.compoundOnTrade, nowMs: service.clock(), followed: followed)
+            logger.info("fill recorded as a trade", metadata: [
+                "strategy_account_id": "\(owner.strategyAccountID)", "execution_id": "\(trade.executionID)", "qty": "\(delta)", "side": "\(order.side)",
+            ])
+        } catch let error as FieldError where error.reason == "E_TRADE_CONFLICT" {
+            logger.error("a fill conflicts with a trade recorded by hand under the same execution id; skipped", metadata: ["execution_id": "\(trade.executionID)"])
+            try await store.setFillCursor(event.seq)
+        }
+    }
+}
