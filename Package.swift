@@ -190,6 +190,13 @@ let package = Package(
             ]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(name: "CapitalAllocationTests", dependencies: ["CapitalAllocation", "Contracts", "ExactNumbers", "KeelTestSupport"]),
+        // The three executables as processes, end to end.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "KeelWire", "Contracts", "ExactNumbers", "KeelTestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         .testTarget(
             name: "CapitalServiceTests",
             dependencies: [

@@ -10,6 +10,8 @@ public final class ServiceProcess: @unchecked Sendable {
     private let exited = NIOLockedValueBox(false)
     private let exitWaiters = NIOLockedValueBox<[CheckedContinuation<Void, Never>]>([])
     private let readyMarker: String
+    private let logWaiters = NIOLockedValueBox<[UInt64: (text: String, count: Int, continuation: CheckedContinuation<Bool, Never>)]>([:])
+    private let nextWaiter = NIOLockedValueBox<UInt64>(0)
 
     /// The directory of the built executables (next to the test bundle).
     public static var buildDirectory: URL {
@@ -42,6 +44,7 @@ public final class ServiceProcess: @unchecked Sendable {
             if all.contains(self.readyMarker) {
                 self.ready.withLockedValue { $0?.resume(); $0 = nil }
             }
+            self.resumeLogWaiters(all)
         }
         process.terminationHandler = { [weak self] _ in
             guard let self else { return }
@@ -83,6 +86,37 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     public var log: String { output.withLockedValue { $0 } }
+
+    /// Waits (at most `timeout`) until the log holds `text` at least `count` times — the process's
+    /// own signal that it did something; answers whether it did.
+    public func waitForLog(_ text: String, count: Int = 1, timeout: Duration = .seconds(20)) async -> Bool {
+        let id = nextWaiter.withLockedValue { $0 += 1; return $0 }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                    self.logWaiters.withLockedValue { $0[id] = (text, count, continuation) }
+                    self.resumeLogWaiters(self.log)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                self.logWaiters.withLockedValue { $0.removeValue(forKey: id) }?.continuation.resume(returning: false)
+                return false
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func resumeLogWaiters(_ log: String) {
+        let due = logWaiters.withLockedValue { waiters -> [CheckedContinuation<Bool, Never>] in
+            let ready = waiters.filter { log.components(separatedBy: $0.value.text).count - 1 >= $0.value.count }
+            for id in ready.keys { waiters.removeValue(forKey: id) }
+            return ready.values.map(\.continuation)
+        }
+        for continuation in due { continuation.resume(returning: true) }
+    }
 
     /// Waits (at most `timeout`) for the process to exit by itself; answers whether it did.
     public func exited(within timeout: Duration) async -> Bool {
