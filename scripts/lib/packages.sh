@@ -1,8 +1,10 @@
 # Sourced by scripts/test and scripts/demo: installs the Debian packages of DESIGN.md when missing
 # (as root; otherwise prints the exact command and stops) and checks that swift is on PATH.
 keel_packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config)
+keel_extra_packages=("${keel_extra_packages[@]}")
 keel_missing=()
-for package in "${keel_packages[@]}"; do
+# A script may ask for more (scripts/test: python3-yaml for scripts/check-docker).
+for package in "${keel_packages[@]}" "${keel_extra_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || keel_missing+=("$package")
 done
 if [ ${#keel_missing[@]} -gt 0 ]; then
