@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Exact integers, decimals and rationals, and Keel's one decimal grammar. Pure, no dependencies.
@@ -67,7 +68,7 @@ let package = Package(
             ]
         ),
         // What every service process shares: the /metrics and /healthz HTTP endpoint, the metrics
-        // backend, and a graceful stop on SIGTERM.
+        // backend, and a graceful stop on SIGTERM under swift-service-lifecycle.
         .target(
             name: "KeelOps",
             dependencies: [
@@ -77,6 +78,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // keel-planner: handlers + store + events over the pure Planning module.

@@ -8,7 +8,7 @@ import NIOCore
 
 /// keel-capital as a process: the settings, the store, clients of the gateway and the planner, the
 /// service on a KWP/1 server, the scheduler, Health, metrics and a graceful stop on SIGTERM.
-public final class CapitalServer: Sendable {
+public final class CapitalServer: DrainableService {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
@@ -121,10 +121,9 @@ public final class CapitalServer: Sendable {
                              follower: follower, store: store, clients: [gateway, planner], configuration: configuration, logger: logger)
     }
 
-    public func runUntilTerminated() async {
-        await TerminationSignal.wait()
-        logger.info("termination signal: draining")
-        await stop()
+    /// Runs until SIGTERM or SIGINT, then drains and returns.
+    public func runUntilTerminated() async throws {
+        try await ServiceProcessRunner.run(self, logger: logger)
     }
 
     public func stop() async {

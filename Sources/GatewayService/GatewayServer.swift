@@ -7,7 +7,7 @@ import NIOCore
 
 /// keel-gateway as a process: the config, the planner client, the service on a KWP/1 server,
 /// Health, metrics, and a graceful stop on SIGTERM.
-public final class GatewayServer: Sendable {
+public final class GatewayServer: DrainableService {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
@@ -100,10 +100,9 @@ public final class GatewayServer: Sendable {
         return GatewayServer(server: server, health: health, address: address, metrics: metrics, dispatcher: dispatcher, relay: relay, planner: planner, configuration: configuration, logger: logger)
     }
 
-    public func runUntilTerminated() async {
-        await TerminationSignal.wait()
-        logger.info("termination signal: draining")
-        await stop()
+    /// Runs until SIGTERM or SIGINT, then drains and returns.
+    public func runUntilTerminated() async throws {
+        try await ServiceProcessRunner.run(self, logger: logger)
     }
 
     public func stop() async {

@@ -7,7 +7,7 @@ import NIOCore
 
 /// keel-planner as a process: the store, the service on a KWP/1 server, Health, and a graceful
 /// stop on SIGTERM or SIGINT (GoAway, in-flight calls finish, then exit).
-public final class PlannerServer: Sendable {
+public final class PlannerServer: DrainableService {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
@@ -87,11 +87,9 @@ public final class PlannerServer: Sendable {
         return PlannerServer(server: server, health: health, address: address, metrics: metrics, retention: retention, configuration: configuration, logger: logger)
     }
 
-    /// Waits for SIGTERM or SIGINT, then drains and returns.
-    public func runUntilTerminated() async {
-        await TerminationSignal.wait()
-        logger.info("termination signal: draining")
-        await stop()
+    /// Runs until SIGTERM or SIGINT, then drains and returns.
+    public func runUntilTerminated() async throws {
+        try await ServiceProcessRunner.run(self, logger: logger)
     }
 
     public func stop() async {

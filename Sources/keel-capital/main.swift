@@ -84,6 +84,6 @@ struct KeelCapital: AsyncParsableCommand {
             host: host, port: port, dataDirectory: dataDirectory, token: effectiveToken, gateway: gateway, planner: planner,
             gatewayToken: effectiveGatewayToken, plannerToken: effectivePlannerToken, settings: settings, maxFrameBytes: maxFrameBytes,
             metricsPort: effectiveMetricsPort))
-        await server.runUntilTerminated()
+        try await server.runUntilTerminated()
     }
 }

@@ -79,6 +79,6 @@ struct KeelGateway: AsyncParsableCommand {
         let server = try await GatewayServer.start(.init(
             host: host, port: port, dataDirectory: dataDirectory, token: effectiveToken, planner: planner,
             plannerToken: effectivePlannerToken, config: gatewayConfig, maxFrameBytes: maxFrameBytes, metricsPort: effectiveMetricsPort))
-        await server.runUntilTerminated()
+        try await server.runUntilTerminated()
     }
 }

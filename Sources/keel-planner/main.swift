@@ -51,6 +51,6 @@ struct KeelPlanner: AsyncParsableCommand {
         ServiceEnvironment.bootstrapLogging(level: level)
         let server = try await PlannerServer.start(.init(
             host: host, port: port, dataDirectory: dataDirectory, token: effectiveToken, maxFrameBytes: maxFrameBytes, metricsPort: effectiveMetricsPort))
-        await server.runUntilTerminated()
+        try await server.runUntilTerminated()
     }
 }
