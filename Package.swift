@@ -127,6 +127,7 @@ let package = Package(
             dependencies: [
                 "CapitalAllocation", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,7 @@ import ExactNumbers
 import Foundation
 import KeelWire
 import Logging
+import Metrics
 
 typealias PlanRequest = Keel_Planner_V1_PlanRequest
 
@@ -94,6 +95,13 @@ extension CapitalService {
     }
 
     private func save(_ run: RebalanceRun, _ result: ConvergeResult, planRequest: Data?, answerKey: String?) async throws {
+        let state = switch result.state {
+        case .notNeeded: "not_needed"
+        case .planned: "planned"
+        case .executed: "executed"
+        default: "failed"
+        }
+        Counter(label: "keel_capital_converge_total", dimensions: [("state", state)]).increment()
         var run = run
         run.converge = result
         run.result.converge = result

@@ -4,6 +4,7 @@ import ExactNumbers
 import Foundation
 import KeelWire
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 
 /// Closes the loop (issue 7): follows the gateway's `orders` topic from a stored cursor and records
@@ -134,6 +135,7 @@ public final class FillFollower: Sendable {
         let followed = CapitalStore.FollowedFill(clientOrderID: update.clientOrderID, filledQty: filled, notional: notional, seq: event.seq)
         do {
             _ = try await store.record(trade, timeGiven: true, compound: service.settings.compoundOnTrade, nowMs: service.clock(), followed: followed)
+            Counter(label: "keel_capital_fills_recorded_total").increment()
             logger.info("fill recorded as a trade", metadata: [
                 "strategy_account_id": "\(owner.strategyAccountID)", "execution_id": "\(trade.executionID)", "qty": "\(delta)", "side": "\(order.side)",
             ])

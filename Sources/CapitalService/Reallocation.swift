@@ -5,6 +5,7 @@ import Foundation
 import KeelStore
 import KeelWire
 import Logging
+import Metrics
 import NIOCore
 import SwiftProtobuf
 
@@ -133,11 +134,32 @@ extension CapitalService {
         try await store.writeAllocation(
             accountID: account.accountID, total: resolved.total,
             lines: zip(active, result.lines).map { ($0.strategyAccountID, $1.allocatedCapital) }, atMs: now, run: run, answer: stored)
+        Counter(label: "keel_capital_allocations_total", dimensions: [("trigger", Self.triggerName(trigger))]).increment()
         logger.info("capital reallocated", metadata: [
             "account_id": "\(account.accountID)", "run_id": "\(response.runID)", "total_capital": "\(resolved.total)",
             "source": "\(resolved.source)", "strategies": "\(active.count)", "unallocated": "\(result.unallocated)",
         ])
         return response
+    }
+
+    static func triggerName(_ trigger: Keel_Capital_V1_RunTrigger) -> String {
+        switch trigger {
+        case .manual: "manual"
+        case .reallocateAll: "reallocate_all"
+        case .autoRebalanceAll: "auto_rebalance_all"
+        case .schedule: "schedule"
+        default: "unspecified"
+        }
+    }
+
+    /// One account's outcome of a bulk run, counted by trigger and outcome.
+    static func count(_ result: AccountRunResult, trigger: Keel_Capital_V1_RunTrigger) {
+        let outcome = switch result.outcome {
+        case .rebalanced: "rebalanced"
+        case .skipped: "skipped"
+        default: "failed"
+        }
+        Counter(label: "keel_capital_account_runs_total", dimensions: [("trigger", triggerName(trigger)), ("outcome", outcome)]).increment()
     }
 
     // MARK: idempotency (§8)
@@ -249,6 +271,7 @@ extension CapitalService {
                 result.outcome = .failed
                 result.error = ErrorDetail(try rpcError(error))
             }
+            Self.count(result, trigger: .reallocateAll)
             response.add(result)
         }
         if response.totalAccounts == 0 { response.note = .noActiveAccounts }
@@ -313,6 +336,7 @@ extension CapitalService {
                 result.outcome = .failed
                 result.error = ErrorDetail(try rpcError(error))
             }
+            Self.count(result, trigger: trigger)
             response.add(result)
         }
         if response.totalAccounts == 0 { response.note = .noActiveAccounts }

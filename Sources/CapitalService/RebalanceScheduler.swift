@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 import KeelStore
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 
 /// Where the scheduler's time comes from. Tests inject a clock they move by hand, so no test sleeps
@@ -83,6 +84,7 @@ public final class RebalanceScheduler: Sendable {
         if !due.missed.isEmpty {
             let missed = due.missed.map { (slot: $0.slot.description, atMs: $0.at) }
             _ = try await store.claim(missed, outcome: .missed, nowMs: now)
+            Counter(label: "keel_capital_schedule_slots_total", dimensions: [("outcome", "missed")]).increment(by: missed.count)
             logger.warning("schedule slots missed beyond the grace window", metadata: ["slots": "\(missed.map(\.slot))", "grace_seconds": "\(schedule.graceSeconds)"])
         }
         if !due.run.isEmpty {
@@ -93,9 +95,11 @@ public final class RebalanceScheduler: Sendable {
             do {
                 let result = try await service.autoRebalance(force: false, useLive: service.settings.autoUseLive, trigger: .schedule, service.downstream(nil))
                 try await store.finish(occurrences, outcome: .ran, rebalanced: Int(result.rebalanced), skipped: Int(result.skipped), failed: Int(result.failed), nowMs: clock.now())
+                Counter(label: "keel_capital_schedule_slots_total", dimensions: [("outcome", "ran")]).increment(by: occurrences.count)
             } catch {
                 logger.error("schedule run failed", metadata: ["error": "\(error)"])
                 try await store.finish(occurrences, outcome: .interrupted, rebalanced: 0, skipped: 0, failed: 0, nowMs: clock.now())
+                Counter(label: "keel_capital_schedule_slots_total", dimensions: [("outcome", "interrupted")]).increment(by: occurrences.count)
             }
             // A slot may have fallen due during the run: decide again at once.
             return clock.now()

@@ -10,7 +10,7 @@ import Testing
     @Test func theExecutableServesAndStops() async throws {
         let directory = NSTemporaryDirectory() + "keel-cap-proc-\(UUID().uuidString)"
         let capital = ServiceProcess(
-            executable: "keel-capital", arguments: ["--port", "0", "--data-dir", directory, "--gateway", "127.0.0.1:1"],
+            executable: "keel-capital", arguments: ["--port", "0", "--data-dir", directory, "--gateway", "127.0.0.1:1", "--metrics-port", "0"],
             environment: ["KEEL_TOKEN": "capital-token"], readyMarker: "keel-capital ready")
         try await withStarted({ try await capital.start(); return capital }, stop: { _ = await $0.stop() }) { process in
             let port = try #require(process.loggedNumber("port"))
@@ -34,6 +34,18 @@ import Testing
                 #expect(error.code == .unauthenticated)
             }
             await anonymous.close()
+            // A manual reallocation from the daily balance, then the counters on /metrics.
+            let _: Keel_Capital_V1_StrategyAccount = try await client.unary(KeelRPC.capitalUpsertStrategyAccount, Keel_Capital_V1_UpsertStrategyAccountRequest.with {
+                $0.strategyAccount = .with { $0.strategyAccountID = "s1"; $0.accountID = "a1"; $0.strategyID = "alpha" }
+            })
+            let _: Keel_Capital_V1_DailyBalance = try await client.unary(KeelRPC.capitalRecordDailyBalance, Keel_Capital_V1_RecordDailyBalanceRequest.with {
+                $0.balance = .with { $0.accountID = "a1"; $0.date = "2026-03-01"; $0.endingBalance = "1000000" }
+            })
+            let _: Keel_Capital_V1_ReallocateResponse = try await client.unary(KeelRPC.capitalReallocate, Keel_Capital_V1_ReallocateRequest.with { $0.accountID = "a1" })
+            let metricsPort = try #require(process.loggedNumber("metrics_port"))
+            let metrics = try await HTTPScrape.get(port: metricsPort)
+            #expect(metrics.contains(#"keel_capital_allocations_total{trigger="manual"} 1"#), "\(metrics)")
+            #expect(try await HTTPScrape.fetch(port: metricsPort, path: "/healthz").status == 200)
             await client.close()
             #expect(await process.stop() == 0)
             #expect(!process.log.contains("capital-token"))
