@@ -172,16 +172,19 @@ extension CapitalService {
         return SHA256.hex(hash.finalize())
     }
 
-    /// The stored answer for `key`: the same request → it (to be marked replayed); another → ALREADY_EXISTS.
-    func replay<M: SwiftProtobuf.Message>(_ key: String, digest: String, as type: M.Type) async throws -> M? {
-        guard let stored = try await store.answer(forKey: key) else { return nil }
+    /// The stored answer for `key`, marked replayed, when the same request was answered under it;
+    /// another request under the key → ALREADY_EXISTS; nil when there is no key or no answer yet.
+    func replay<M: SwiftProtobuf.Message & ReplayableAnswer>(_ key: String?, digest: String, as type: M.Type) async throws -> M? {
+        guard let key, let stored = try await store.answer(forKey: key) else { return nil }
         guard stored.digest == digest else {
             var metadata: [String: String] = [:]
             if let runID = stored.runID { metadata["run_id"] = runID }
             throw RPCError.field(.alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
                                  "idempotency-key was used for a different request", metadata: metadata)
         }
-        return try M(serializedBytes: stored.response)
+        var answer = try M(serializedBytes: stored.response)
+        answer.replayed = true
+        return answer
     }
 
     // MARK: Reallocate
@@ -194,10 +197,7 @@ extension CapitalService {
         let mode = canonical.converge
         let method = "Reallocate"
         let digest = try Self.digest(method: method, canonical)
-        if let key, var stored = try await replay(key, digest: digest, as: ReallocateResponse.self) {
-            stored.replayed = true
-            return stored
-        }
+        if let stored = try await replay(key, digest: digest, as: ReallocateResponse.self) { return stored }
         let account = try await existingAccount(request.accountID)
         guard account.isActive else {
             throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(account.accountID) is inactive")
@@ -212,9 +212,8 @@ extension CapitalService {
             }
         } catch {
             // A concurrent call with the same key committed first: answer as its replay.
-            guard IdempotencyKeyTaken.translating(error) is IdempotencyKeyTaken, let key,
-                  var stored = try await replay(key, digest: digest, as: ReallocateResponse.self) else { throw error }
-            stored.replayed = true
+            guard IdempotencyKeyTaken.translating(error) is IdempotencyKeyTaken,
+                  let stored = try await replay(key, digest: digest, as: ReallocateResponse.self) else { throw error }
             return stored
         }
         if !response.runID.isEmpty, canonical.converge != .none {
@@ -232,10 +231,7 @@ extension CapitalService {
         let mode = canonical.converge
         let method = "ReallocateAll"
         let digest = try Self.digest(method: method, canonical)
-        if let key, var stored = try await replay(key, digest: digest, as: BulkRebalanceResponse.self) {
-            stored.replayed = true
-            return stored
-        }
+        if let stored = try await replay(key, digest: digest, as: BulkRebalanceResponse.self) { return stored }
         var ids: [String] = []
         if request.accountIds.isEmpty {
             ids = try await store.activeAccountIDs()
@@ -308,10 +304,7 @@ extension CapitalService {
         canonical.useLive = request.hasUseLive ? request.useLive : settings.autoUseLive
         let method = "AutoRebalanceAll"
         let digest = try Self.digest(method: method, canonical)
-        if let key, var stored = try await replay(key, digest: digest, as: BulkRebalanceResponse.self) {
-            stored.replayed = true
-            return stored
-        }
+        if let stored = try await replay(key, digest: digest, as: BulkRebalanceResponse.self) { return stored }
         let response = try await autoRebalance(force: request.force, useLive: canonical.useLive, trigger: .autoRebalanceAll, downstream(context))
         if let key { try await storeBulkAnswer(response, key: key, method: method, digest: digest) }
         return response
@@ -474,6 +467,14 @@ extension CapitalService {
         return response
     }
 }
+
+/// An answer that says whether it is the replay of a stored one.
+protocol ReplayableAnswer {
+    var replayed: Bool { get set }
+}
+
+extension ReallocateResponse: ReplayableAnswer {}
+extension BulkRebalanceResponse: ReplayableAnswer {}
 
 extension BulkRebalanceResponse {
     mutating func add(_ result: AccountRunResult) {

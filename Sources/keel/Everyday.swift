@@ -243,6 +243,14 @@ struct WatchCommand: AsyncParsableCommand {
     }
 }
 
+/// keel-capital and one of its accounts.
+struct CapitalAccount: ParsableArguments {
+    @Argument(help: "host:port of keel-capital.")
+    var target: String
+    @Argument(help: "The account id.")
+    var accountID: String
+}
+
 struct CapitalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capital", abstract: "keel-capital: reallocate accounts, show an account, the rebalance status.",
@@ -313,15 +321,12 @@ struct CapitalCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Capital/GetAccount: an account, its strategies and their capital.")
 
-        @Argument(help: "host:port of keel-capital.")
-        var target: String
-        @Argument(help: "The account id.")
-        var accountID: String
+        @OptionGroup var account: CapitalAccount
         @OptionGroup var output: Output
         @OptionGroup var connection: Connection
 
         func run() async throws {
-            let response = try await connection.call(target, KeelRPC.capitalGetAccount, Keel_Capital_V1_GetAccountRequest.with { $0.accountID = accountID },
+            let response = try await connection.call(account.target, KeelRPC.capitalGetAccount, Keel_Capital_V1_GetAccountRequest.with { $0.accountID = account.accountID },
                                                      as: Keel_Capital_V1_GetAccountResponse.self)
             if output.raw { return try printJSON(response) }
             let a = response.account
@@ -335,15 +340,12 @@ struct CapitalCommand: AsyncParsableCommand {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Capital/RebalanceStatus: would the account be rebalanced now, and why.")
 
-        @Argument(help: "host:port of keel-capital.")
-        var target: String
-        @Argument(help: "The account id.")
-        var accountID: String
+        @OptionGroup var account: CapitalAccount
         @OptionGroup var output: Output
         @OptionGroup var connection: Connection
 
         func run() async throws {
-            let response = try await connection.call(target, KeelRPC.capitalRebalanceStatus, Keel_Capital_V1_RebalanceStatusRequest.with { $0.accountID = accountID },
+            let response = try await connection.call(account.target, KeelRPC.capitalRebalanceStatus, Keel_Capital_V1_RebalanceStatusRequest.with { $0.accountID = account.accountID },
                                                      as: Keel_Capital_V1_RebalanceStatusResponse.self)
             if output.raw { return try printJSON(response) }
             print("account \(response.accountID): \(response.shouldRebalance ? "rebalance" : "hold") (\(name(response.reason)))\(response.timeSinceLastHours.isEmpty ? "" : ", \(response.timeSinceLastHours) h since the last")")
