@@ -11,16 +11,8 @@ import Testing
     static let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
 
     static func check(_ repo: URL) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, repository.appendingPathComponent("scripts/check-docker").path, "--repo", repo.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let result = try await runProgram(URL(fileURLWithPath: "/usr/bin/env"), [python, repository.appendingPathComponent("scripts/check-docker").path, "--repo", repo.path])
+        return (result.status, result.stdout + result.stderr)
     }
 
     /// A copy of what the checker reads, with `edit` applied to one file.

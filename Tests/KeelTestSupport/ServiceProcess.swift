@@ -29,7 +29,7 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Starts the process and waits (at most `timeout`) for its ready line.
     public func start(timeout: Duration = .seconds(30)) async throws {
-        let pipe = Pipe()
+        let pipe = Pipe.closedOnExec()
         process.standardError = pipe
         process.standardOutput = pipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -178,10 +178,17 @@ public struct ProcessError: Error, CustomStringConvertible {
 
 /// Runs a built executable to completion (for CLI tests): exit status, standard output and error.
 public func runCommand(_ executable: String, _ arguments: [String], stdin: String = "") async throws -> (status: Int32, stdout: String, stderr: String) {
+    try await runProgram(ServiceProcess.buildDirectory.appendingPathComponent(executable), arguments, stdin: stdin)
+}
+
+/// Runs a program to its end: its status and what it wrote. The pipes are closed on exec, so no
+/// other child started meanwhile holds them open (that would keep the read from ever ending), and the
+/// blocking reads run on dispatch threads, never on the test's cooperative threads.
+public func runProgram(_ program: URL, _ arguments: [String], stdin: String = "") async throws -> (status: Int32, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = ServiceProcess.buildDirectory.appendingPathComponent(executable)
+    process.executableURL = program
     process.arguments = arguments
-    let input = Pipe(), output = Pipe(), errors = Pipe()
+    let input = Pipe.closedOnExec(), output = Pipe.closedOnExec(), errors = Pipe.closedOnExec()
     process.standardInput = input
     process.standardOutput = output
     process.standardError = errors
@@ -191,10 +198,27 @@ public func runCommand(_ executable: String, _ arguments: [String], stdin: Strin
     input.fileHandleForWriting.write(Data(stdin.utf8))
     try input.fileHandleForWriting.close()
     // Read both pipes to the end before waiting, so a full pipe cannot block the child.
-    async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-    async let err = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
+    async let out = readToEnd(output.fileHandleForReading)
+    async let err = readToEnd(errors.fileHandleForReading)
     let (stdout, stderr) = await (out, err)
     var status: Int32 = -1
     for await code in exited.stream { status = code }
     return (status, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
+private func readToEnd(_ handle: FileHandle) async -> Data {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+    }
+}
+
+extension Pipe {
+    /// A pipe whose two ends are closed in every exec'd child (the child's own stdio are dup'ed
+    /// copies, which stay open).
+    public static func closedOnExec() -> Pipe {
+        let pipe = Pipe()
+        _ = fcntl(pipe.fileHandleForReading.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(pipe.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        return pipe
+    }
 }
