@@ -13,45 +13,15 @@ import Testing
 /// when the test fails.
 @Suite struct EndToEndTests {
     static let token = "integration-token"
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The processes of one run, stopped in reverse order.
-    final class Cluster: @unchecked Sendable {
-        let directory = NSTemporaryDirectory() + "keel-e2e-\(UUID().uuidString)"
-        var processes: [String: ServiceProcess] = [:]
-        var ports: [String: Int] = [:]
-
-        func start(_ name: String, _ arguments: [String]) async throws {
-            let process = ServiceProcess(
-                executable: name, arguments: ["--port", "0", "--data-dir", directory + "/" + name] + arguments,
-                environment: ["KEEL_TOKEN": EndToEndTests.token], readyMarker: "\(name) ready")
-            processes[name] = process
-            try await process.start()
-            ports[name] = try #require(process.loggedNumber("port"))
-        }
-
-        func client(_ name: String) -> KWPClient {
-            KWPClient(host: "127.0.0.1", port: ports[name]!, configuration: .init(token: EndToEndTests.token))
-        }
-
-        func stopAll() async {
-            for name in ["keel-capital", "keel-gateway", "keel-planner"] {
-                if let process = processes[name] { _ = await process.stop() }
-            }
-        }
-    }
+    static let repository = Cluster.repository
 
     static func decimal(_ text: String) -> ExactDecimal { DecimalGrammar.parse(text)! }
 
     @Test func theDemoFlowAcrossThreeProcessesWithARestart() async throws {
-        let cluster = Cluster()
+        let cluster = Cluster(token: Self.token)
         try await withStarted({ cluster }, stop: { await $0.stopAll() }) { cluster in
-            try await cluster.start("keel-planner", [])
-            try await cluster.start("keel-gateway", ["--planner", "127.0.0.1:\(cluster.ports["keel-planner"]!)",
-                                                     "--config", Self.repository.appendingPathComponent("config/demo/gateway.json").path])
-            let capitalArguments = ["--gateway", "127.0.0.1:\(cluster.ports["keel-gateway"]!)", "--planner", "127.0.0.1:\(cluster.ports["keel-planner"]!)",
-                                    "--config", Self.repository.appendingPathComponent("config/demo/capital.json").path]
-            try await cluster.start("keel-capital", capitalArguments)
+            try await cluster.startAll()
+            let capitalArguments = cluster.capitalArguments
 
             var capital = cluster.client("keel-capital")
             let gateway = cluster.client("keel-gateway")

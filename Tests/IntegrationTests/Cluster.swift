@@ -1,0 +1,55 @@
+import Foundation
+import KeelTestSupport
+import KeelWire
+import Testing
+
+/// The real executables of one test as processes on ephemeral loopback ports, sharing a token and a
+/// data directory; stopped in reverse order of their calls (capital, gateway, planner).
+final class Cluster: @unchecked Sendable {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    let token: String
+    let directory = NSTemporaryDirectory() + "keel-cluster-\(UUID().uuidString)"
+    var processes: [String: ServiceProcess] = [:]
+    var ports: [String: Int] = [:]
+
+    init(token: String) { self.token = token }
+
+    func start(_ name: String, _ arguments: [String]) async throws {
+        let process = ServiceProcess(
+            executable: name, arguments: ["--port", "0", "--data-dir", directory + "/" + name] + arguments,
+            environment: ["KEEL_TOKEN": token], readyMarker: "\(name) ready")
+        processes[name] = process
+        try await process.start()
+        ports[name] = try #require(process.loggedNumber("port"))
+    }
+
+    /// The three services on the demo's configuration.
+    func startAll() async throws {
+        try await start("keel-planner", [])
+        try await start("keel-gateway", ["--planner", "127.0.0.1:\(ports["keel-planner"]!)",
+                                         "--config", Self.repository.appendingPathComponent("config/demo/gateway.json").path])
+        try await start("keel-capital", capitalArguments)
+    }
+
+    var capitalArguments: [String] {
+        ["--gateway", "127.0.0.1:\(ports["keel-gateway"]!)", "--planner", "127.0.0.1:\(ports["keel-planner"]!)",
+         "--config", Self.repository.appendingPathComponent("config/demo/capital.json").path]
+    }
+
+    func client(_ name: String, token: String? = nil, authenticated: Bool = true) -> KWPClient {
+        KWPClient(host: "127.0.0.1", port: ports[name]!, configuration: .init(token: authenticated ? (token ?? self.token) : nil, maxFrameBytes: 64 * 1024 * 1024))
+    }
+
+    /// The bytes of a service's SQLite store (the database and its write-ahead log).
+    func storeBytes(_ name: String) -> [Data?] {
+        let base = directory + "/" + name + "/" + name + ".sqlite"
+        return [base, base + "-wal"].map { FileManager.default.contents(atPath: $0) }
+    }
+
+    func stopAll() async {
+        for name in ["keel-capital", "keel-gateway", "keel-planner"] {
+            if let process = processes[name] { _ = await process.stop() }
+        }
+    }
+}
