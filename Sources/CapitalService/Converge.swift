@@ -22,9 +22,15 @@ extension CapitalService {
         guard let stored = try await store.run(id: request.runID) else {
             throw FieldError(.notFound, reason: "E_RUN_NOT_FOUND", field: "run_id", message: "no rebalance run \(request.runID)")
         }
-        if stored.planRequest == nil, stored.run.converge.state != .notRequested {
+        // Without a stored plan request, steps 1–3 run again unless they already decided: not needed,
+        // or the step-2 checks failed. A run whose converge never ran (not requested, or cut short by a
+        // stop) or could not reach the gateway is retried from the start.
+        let previous = stored.run.converge
+        let decided = previous.state == .notNeeded
+            || (previous.state == .failed && ["E_POSITION_MISMATCH", "E_CONVERGE_PRECONDITION"].contains(previous.error.reason))
+        if stored.planRequest == nil, decided {
             throw FieldError(.failedPrecondition, reason: "E_CONVERGE_PRECONDITION", field: "run_id",
-                             message: "run \(request.runID) has nothing to converge (its converge was \(stored.run.converge.state))")
+                             message: "run \(request.runID) has nothing to converge (its converge was \(previous.state)\(previous.error.reason.isEmpty ? "" : ", \(previous.error.reason)"))")
         }
         return try await convergeRun(request.runID, mode: request.mode, downstream(context), answerKey: nil)
     }

@@ -15,9 +15,9 @@ final class Cluster: @unchecked Sendable {
 
     init(token: String) { self.token = token }
 
-    func start(_ name: String, _ arguments: [String]) async throws {
+    func start(_ name: String, _ arguments: [String], port: Int = 0) async throws {
         let process = ServiceProcess(
-            executable: name, arguments: ["--port", "0", "--data-dir", directory + "/" + name] + arguments,
+            executable: name, arguments: ["--port", "\(port)", "--data-dir", directory + "/" + name] + arguments,
             environment: ["KEEL_TOKEN": token], readyMarker: "\(name) ready")
         processes[name] = process
         try await process.start()
@@ -35,6 +35,18 @@ final class Cluster: @unchecked Sendable {
     var capitalArguments: [String] {
         ["--gateway", "127.0.0.1:\(ports["keel-gateway"]!)", "--planner", "127.0.0.1:\(ports["keel-planner"]!)",
          "--config", Self.repository.appendingPathComponent("config/demo/capital.json").path]
+    }
+
+    /// Kills a service with `signal` and starts it again on its port and store.
+    func restart(_ name: String, signal: Int32 = SIGKILL) async throws {
+        guard let process = processes[name], let port = ports[name] else { return }
+        _ = await process.stop(signal: signal)
+        let arguments: [String] = switch name {
+        case "keel-gateway": ["--planner", "127.0.0.1:\(ports["keel-planner"]!)", "--config", Self.repository.appendingPathComponent("config/demo/gateway.json").path]
+        case "keel-capital": capitalArguments
+        default: []
+        }
+        try await start(name, arguments, port: port)
     }
 
     func client(_ name: String, token: String? = nil, authenticated: Bool = true) -> KWPClient {
