@@ -120,3 +120,17 @@ import Testing
         _ = try? channel.finish()
     }
 }
+
+/// The token comparison: equal only when equal, whatever the lengths (also lengths 256 apart, whose
+/// low bytes agree), and it always walks the longer input.
+@Suite struct ConstantTimeTests {
+    @Test(arguments: [
+        ("Bearer abc", "Bearer abc", true), ("Bearer abc", "Bearer abd", false), ("Bearer ab", "Bearer abc", false),
+        ("", "", true), ("", "x", false), (String(repeating: "a", count: 256), "", false),
+        (String(repeating: "a", count: 300), String(repeating: "a", count: 44), false),
+    ])
+    func equality(a: String, b: String, equal: Bool) {
+        #expect(ConstantTime.equals(Array(a.utf8), Array(b.utf8)) == equal)
+        #expect(ConstantTime.equals(Array(b.utf8), Array(a.utf8)) == equal)
+    }
+}

@@ -1,0 +1,32 @@
+import Contracts
+import Foundation
+import KeelWire
+import NIOCore
+import SwiftProtobuf
+
+/// One libFuzzer input: the bytes a peer sends on a KWP/1 connection. They go through the frame
+/// decoder (length prefix and limit, then `keel.wire.v1.Frame`), and every Request's body — and the
+/// input itself — is decoded as the request message of every method. Nothing may crash, hang or
+/// allocate without bound (libFuzzer's -rss_limit_mb and -timeout catch the last two).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func keelFuzzOneInput(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    let bytes = UnsafeBufferPointer(start: start, count: count)
+    var buffer = ByteBufferAllocator().buffer(bytes: bytes)
+    var bodies: [Data] = [Data(bytes)]
+    while true {
+        guard let frame = try? FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: 1 << 20) else { break }
+        if case .request(let request)? = frame.kind {
+            bodies.append(request.body)
+            _ = KeelRPC.all.first { $0.path == request.method }
+        }
+    }
+    for body in bodies {
+        for rpc in KeelRPC.all {
+            if let message = try? rpc.requestType.init(serializedBytes: body) {
+                // What decodes must encode again.
+                _ = try? message.serializedBytes() as [UInt8]
+            }
+        }
+    }
+    return 0
+}
