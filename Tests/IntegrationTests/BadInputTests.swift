@@ -49,6 +49,8 @@ import Testing
     static func semantic(_ g: inout SeededGenerator) -> BadCall {
         let decimal = pick(badDecimals, &g)
         let id = pick(badIDs, &g)
+        // Where an id is required, empty is bad too (elsewhere "" means a default: no token, account "default").
+        let requiredID = pick(badIDs + [""], &g)
         switch Int.random(in: 0..<24, using: &g) {
         case 0:
             return BadCall(service: "keel-planner", method: KeelRPC.plannerPlan.path, body: encoded(Keel_Planner_V1_PlanRequest.with {
@@ -100,8 +102,8 @@ import Testing
                            streaming: true, label: "Watch topic \(id)")
         case 12:
             return BadCall(service: "keel-capital", method: KeelRPC.capitalUpsertAccount.path, body: encoded(Keel_Capital_V1_UpsertAccountRequest.with {
-                $0.account = .with { $0.accountID = id; $0.quoteCurrency = "USDT" }
-            }), label: "UpsertAccount id \(id)")
+                $0.account = .with { $0.accountID = requiredID; $0.quoteCurrency = "USDT" }
+            }), label: "UpsertAccount id \(requiredID)")
         case 13:
             return BadCall(service: "keel-capital", method: KeelRPC.capitalUpsertAccount.path, body: encoded(Keel_Capital_V1_UpsertAccountRequest.with {
                 $0.account = .with { $0.accountID = "a-new"; $0.quoteCurrency = "USDT"; $0.currencyScale = UInt32.random(in: 19...UInt32.max, using: &g) }
@@ -130,8 +132,8 @@ import Testing
                 $0.strategyAccountID = "s1"; $0.executionID = "e-new"; $0.symbol = "BTC"; $0.side = .buy; $0.qty = pick(["0", "-1", "-0.001"], &g); $0.price = "1"
             }), label: "RecordTrade qty ≤ 0")
         case 19:
-            return BadCall(service: "keel-capital", method: KeelRPC.capitalReallocate.path, body: encoded(Keel_Capital_V1_ReallocateRequest.with { $0.accountID = id }),
-                           label: "Reallocate \(id)")
+            return BadCall(service: "keel-capital", method: KeelRPC.capitalReallocate.path, body: encoded(Keel_Capital_V1_ReallocateRequest.with { $0.accountID = requiredID }),
+                           label: "Reallocate \(requiredID)")
         case 20:
             return BadCall(service: "keel-capital", method: KeelRPC.capitalReallocate.path, body: encoded(Keel_Capital_V1_ReallocateRequest.with { $0.accountID = "a1" }),
                            metadata: ["idempotency-key": String(repeating: "k", count: Int.random(in: 129...2000, using: &g))], label: "Reallocate with a long key")
@@ -157,7 +159,7 @@ import Testing
         func serviceOf(_ rpc: RPCDescriptor) -> String { services.first { rpc.service.hasPrefix($0.value) }!.key }
         var calls: [BadCall] = []
         while calls.count < count {
-            switch Int.random(in: 0..<10, using: &g) {
+            switch Int.random(in: 0..<11, using: &g) {
             case 0:
                 let rpc = pick(rpcs, &g)
                 calls.append(BadCall(service: serviceOf(rpc), method: rpc.path, body: Data(), authenticated: false, streaming: rpc.isServerStreaming, label: "\(rpc.method) without a token"))
@@ -168,6 +170,10 @@ import Testing
             case 2, 3:
                 let rpc = pick(rpcs, &g)
                 calls.append(BadCall(service: serviceOf(rpc), method: rpc.path, body: undecodable(&g), streaming: rpc.isServerStreaming, label: "\(rpc.method) undecodable body"))
+            case 9:
+                // A known field with the wrong wire type (a varint where a string or message belongs).
+                let rpc = pick(Self.stringFirst, &g)
+                calls.append(BadCall(service: serviceOf(rpc), method: rpc.path, body: Data([0x08, UInt8.random(in: 0...127, using: &g)]), label: "\(rpc.method) field 1 as a varint"))
             case 4:
                 let service = pick(Array(services.keys).sorted(), &g)
                 calls.append(BadCall(service: service, method: "/\(services[service]!).Nope/\(pick(["Plan", "Drop", "", "../etc"], &g))", body: Data(), label: "unknown method"))
@@ -177,6 +183,13 @@ import Testing
         }
         return calls
     }
+
+    /// Methods whose field 1 is a string or a message, and whose empty request is refused.
+    static let stringFirst = [
+        KeelRPC.capitalUpsertAccount, KeelRPC.capitalUpsertStrategyAccount, KeelRPC.capitalRecordDailyBalance, KeelRPC.capitalRecordTrade,
+        KeelRPC.capitalReallocate, KeelRPC.capitalConverge, KeelRPC.capitalCalculateOrderQuantity, KeelRPC.capitalApplyRealizedPnl,
+        KeelRPC.capitalGetAccount, KeelRPC.capitalRebalanceStatus, KeelRPC.plannerGetPlan,
+    ]
 
     static let clearCodes: Set<StatusCode> = [.invalidArgument, .notFound, .failedPrecondition, .unauthenticated, .outOfRange, .alreadyExists, .permissionDenied, .unimplemented]
 

@@ -158,6 +158,13 @@ import Testing
                     let runs: Keel_Capital_V1_ListRebalanceRunsResponse = try await capital.unary(KeelRPC.capitalListRebalanceRuns, Keel_Capital_V1_ListRebalanceRunsRequest.with { $0.accountID = account })
                     #expect(runs.runs.count == 2, "\(point): \(account) has \(runs.runs.count) runs")
                     #expect(runs.runs.first?.converge.state == .executed, "\(point): \(account)'s converge is \(runs.runs.first?.converge.state ?? .unspecified)")
+                    // The plan the run executed is the planner's stored plan.
+                    if let planID = runs.runs.first?.converge.planID {
+                        let planner = cluster.client("keel-planner")
+                        let plan = try await planner.unary(KeelRPC.plannerGetPlan, Keel_Planner_V1_GetPlanRequest.with { $0.planID = planID }, as: Keel_Planner_V1_GetPlanResponse.self)
+                        #expect(plan.request.intent["run_id"] == runs.runs.first?.runID, "\(point): \(account)'s plan")
+                        await planner.close()
+                    }
                 }
                 await capital.close()
             }
