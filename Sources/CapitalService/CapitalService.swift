@@ -54,15 +54,23 @@ public final class CapitalService: Sendable {
     func serve<T>(_ body: () async throws -> T) async throws(RPCError) -> T {
         do {
             return try await body()
-        } catch let error as RPCError {
-            throw error
-        } catch let error as FieldError {
-            throw RPCError(error)
-        } catch is CancellationError {
-            throw RPCError(.cancelled, "the call was cancelled")
         } catch {
+            throw status(of: error)
+        }
+    }
+
+    /// The status an error answers with (for a call, or for one account of a bulk run).
+    func status(of error: any Error) -> RPCError {
+        switch error {
+        case let error as RPCError:
+            return error
+        case let error as FieldError:
+            return RPCError(error)
+        case is CancellationError:
+            return RPCError(.cancelled, "the call was cancelled")
+        default:
             logger.error("store failure", metadata: ["error": "\(error)"])
-            throw RPCError(.unavailable, "the capital store failed; nothing was written: \(error)", reason: "E_STORE_UNAVAILABLE")
+            return RPCError(.unavailable, "the capital store failed; nothing was written: \(error)", reason: "E_STORE_UNAVAILABLE")
         }
     }
 

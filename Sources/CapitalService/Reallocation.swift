@@ -93,12 +93,7 @@ extension CapitalService {
         response.accountID = account.accountID
         response.accountName = account.name
         response.totalCapital = resolved.total.description
-        response.source = switch resolved.source {
-        case .db: .db
-        case .live: .live
-        case .dbFallback: .dbFallback
-        case .liveFallback: .liveFallback
-        }
+        response.source = .init(resolved.source)
         response.liveError = resolved.liveError
         response.totalWeight = result.totalWeight.description
         response.unallocated = result.unallocated.description
@@ -150,16 +145,6 @@ extension CapitalService {
         case .schedule: "schedule"
         default: "unspecified"
         }
-    }
-
-    /// One account's outcome of a bulk run, counted by trigger and outcome.
-    static func count(_ result: AccountRunResult, trigger: Keel_Capital_V1_RunTrigger) {
-        let outcome = switch result.outcome {
-        case .rebalanced: "rebalanced"
-        case .skipped: "skipped"
-        default: "failed"
-        }
-        Counter(label: "keel_capital_account_runs_total", dimensions: [("trigger", triggerName(trigger)), ("outcome", outcome)]).increment()
     }
 
     // MARK: idempotency (§8)
@@ -263,28 +248,18 @@ extension CapitalService {
                     result.outcome = .rebalanced
                     result.result = allocation
                 }
-            } catch {
+            } catch let error where !(error is CancellationError) {
+                // A per-account failure, as the status it would have had on its own.
                 result.outcome = .failed
-                result.error = ErrorDetail(try rpcError(error))
+                result.error = ErrorDetail(status(of: error))
             }
-            Self.count(result, trigger: .reallocateAll)
-            response.add(result)
+            response.add(result, trigger: .reallocateAll)
         }
         if response.totalAccounts == 0 { response.note = .noActiveAccounts }
         if let key {
             try await storeBulkAnswer(response, key: key, method: method, digest: digest)
         }
         return response
-    }
-
-    /// A per-account failure as the status it would have had on its own.
-    func rpcError(_ error: any Error) throws -> RPCError {
-        switch error {
-        case let error as RPCError: return error
-        case let error as FieldError: return RPCError(error)
-        case is CancellationError: throw error
-        default: return RPCError(.unavailable, "the capital store failed: \(error)", reason: "E_STORE_UNAVAILABLE")
-        }
     }
 
     func storeBulkAnswer(_ response: BulkRebalanceResponse, key: String, method: String, digest: String) async throws {
@@ -325,12 +300,11 @@ extension CapitalService {
                 result = try await locks.withLock(id) {
                     try await self.autoRebalance(account, force: force, useLive: useLive, trigger: trigger, down, into: start)
                 }
-            } catch {
+            } catch let error where !(error is CancellationError) {
                 result.outcome = .failed
-                result.error = ErrorDetail(try rpcError(error))
+                result.error = ErrorDetail(status(of: error))
             }
-            Self.count(result, trigger: trigger)
-            response.add(result)
+            response.add(result, trigger: trigger)
         }
         if response.totalAccounts == 0 { response.note = .noActiveAccounts }
         logger.info("auto rebalance", metadata: [
@@ -343,6 +317,7 @@ extension CapitalService {
                                _ down: Downstream, into start: AccountRunResult) async throws -> AccountRunResult {
         var result = start
         var resolved: TotalCapital.Resolved?
+        var evaluated: [StrategyAccount]?
         var reason = Keel_Capital_V1_RebalanceReason.forced
         if force {
             if let open = try? await openPositions(account, down), !open.isEmpty {
@@ -357,8 +332,10 @@ extension CapitalService {
             }
             reason = Self.reason(evaluation.decision.reason)
             resolved = evaluation.resolved
+            evaluated = evaluation.active
         }
-        let active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive)
+        let active: [StrategyAccount]
+        if let evaluated { active = evaluated } else { active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive) }
         if active.isEmpty {
             result.outcome = .skipped
             result.reason = .noActiveStrategies
@@ -387,6 +364,8 @@ extension CapitalService {
     }
 
     struct Evaluation {
+        /// The account's active strategy accounts the decision was made on.
+        var active: [StrategyAccount]
         var decision: RebalanceDecision.Result
         var hasOpenPositions: Bool?
         var resolved: TotalCapital.Resolved?
@@ -415,7 +394,7 @@ extension CapitalService {
             resolved = try? await resolveTotal(account, useLive: useLive, down)
             input.currentTotal = resolved?.total
         }
-        return Evaluation(decision: RebalanceDecision.decide(input), hasOpenPositions: open, resolved: resolved, lastRebalanceAtMs: last.max())
+        return Evaluation(active: active, decision: RebalanceDecision.decide(input), hasOpenPositions: open, resolved: resolved, lastRebalanceAtMs: last.max())
     }
 
     static func reason(_ reason: RebalanceDecision.Reason) -> Keel_Capital_V1_RebalanceReason {
@@ -456,12 +435,7 @@ extension CapitalService {
         response.previousTotalCapital = account.previousTotalCapital
         if let resolved = evaluation.resolved {
             response.currentTotalCapital = resolved.total.description
-            response.currentSource = switch resolved.source {
-            case .db: .db
-            case .live: .live
-            case .dbFallback: .dbFallback
-            case .liveFallback: .liveFallback
-            }
+            response.currentSource = .init(resolved.source)
         }
         if settings.schedule.enabled { response.nextSlotAtMs = settings.schedule.daily.next(atOrAfter: clock()) ?? 0 }
         return response
@@ -477,13 +451,27 @@ extension ReallocateResponse: ReplayableAnswer {}
 extension BulkRebalanceResponse: ReplayableAnswer {}
 
 extension BulkRebalanceResponse {
-    mutating func add(_ result: AccountRunResult) {
+    /// One account's outcome, in the results, the counts and the metric of its trigger.
+    mutating func add(_ result: AccountRunResult, trigger: Keel_Capital_V1_RunTrigger) {
         results.append(result)
         totalAccounts += 1
+        let outcome: String
         switch result.outcome {
-        case .rebalanced: rebalanced += 1
-        case .skipped: skipped += 1
-        default: failed += 1
+        case .rebalanced: rebalanced += 1; outcome = "rebalanced"
+        case .skipped: skipped += 1; outcome = "skipped"
+        default: failed += 1; outcome = "failed"
+        }
+        Counter(label: "keel_capital_account_runs_total", dimensions: [("trigger", CapitalService.triggerName(trigger)), ("outcome", outcome)]).increment()
+    }
+}
+
+extension Keel_Capital_V1_BalanceSource {
+    init(_ source: TotalCapital.Source) {
+        self = switch source {
+        case .db: .db
+        case .live: .live
+        case .dbFallback: .dbFallback
+        case .liveFallback: .liveFallback
         }
     }
 }
