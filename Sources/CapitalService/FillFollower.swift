@@ -2,6 +2,7 @@ import CapitalAllocation
 import Contracts
 import ExactNumbers
 import Foundation
+import KeelStore
 import KeelWire
 import Logging
 import Metrics
@@ -17,7 +18,7 @@ public final class FillFollower: Sendable {
     let logger: Logger
     private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     /// Raised after each handled event (tests wait on it instead of a timer).
-    let handled = NIOLockedValueBox<(seq: UInt64, waiters: [(UInt64, CheckedContinuation<Void, Never>)])>((0, []))
+    let handled = CommitSignal()
 
     public init(service: CapitalService, logger: Logger) {
         self.service = service
@@ -63,35 +64,19 @@ public final class FillFollower: Sendable {
 
     /// Returns once the event `seq` (or a later one) has been handled.
     public func waitUntilHandled(_ seq: UInt64) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = handled.withLockedValue { state -> Bool in
-                if state.seq >= seq { return true }
-                state.waiters.append((seq, continuation))
-                return false
-            }
-            if ready { continuation.resume() }
-        }
-    }
-
-    private func markHandled(_ seq: UInt64) {
-        let ready = handled.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-            state.seq = max(state.seq, seq)
-            let due = state.waiters.filter { $0.0 <= state.seq }.map(\.1)
-            state.waiters.removeAll { $0.0 <= state.seq }
-            return due
-        }
-        for continuation in ready { continuation.resume() }
+        guard seq > 0 else { return }
+        await handled.wait(after: seq - 1)
     }
 
     func follow() async throws {
         let cursor = try await store.fillCursor()
-        markHandled(cursor)
+        handled.committed(upTo: cursor)
         let request = Keel_Gateway_V1_WatchRequest.with { $0.topics = ["orders"]; $0.afterSeq = cursor }
         let stream = service.gateway.serverStream(KeelRPC.gatewayWatch, request, as: Keel_Gateway_V1_GatewayEvent.self)
         var batches: [String: [Keel_Gateway_V1_OrderRecord]] = [:]
         for try await event in stream {
             try await handle(event, batches: &batches)
-            markHandled(event.seq)
+            handled.committed(upTo: event.seq)
         }
     }
 
