@@ -219,26 +219,29 @@ struct WatchCommand: AsyncParsableCommand {
         let client = try connection.client(target)
         defer { Task { await client.close() } }
         let metadata = try connection.metadataMap()
-        var seen = 0
         do {
             if planner {
-                let stream = client.serverStream(KeelRPC.plannerWatch, Keel_Planner_V1_WatchRequest.with { $0.afterSeq = afterSeq }, as: Keel_Planner_V1_PlannerEvent.self, metadata: metadata)
-                for try await event in stream {
-                    try printJSON(event)
-                    seen += 1
-                    if let count, seen >= count { stream.cancel(); break }
-                }
+                try await printEvents(client.serverStream(
+                    KeelRPC.plannerWatch, Keel_Planner_V1_WatchRequest.with { $0.afterSeq = afterSeq }, as: Keel_Planner_V1_PlannerEvent.self, metadata: metadata))
             } else {
-                let request = Keel_Gateway_V1_WatchRequest.with { $0.topics = topic; $0.afterSeq = afterSeq }
-                let stream = client.serverStream(KeelRPC.gatewayWatch, request, as: Keel_Gateway_V1_GatewayEvent.self, metadata: metadata)
-                for try await event in stream {
-                    try printJSON(event)
-                    seen += 1
-                    if let count, seen >= count { stream.cancel(); break }
-                }
+                try await printEvents(client.serverStream(
+                    KeelRPC.gatewayWatch, Keel_Gateway_V1_WatchRequest.with { $0.topics = topic; $0.afterSeq = afterSeq },
+                    as: Keel_Gateway_V1_GatewayEvent.self, metadata: metadata))
             }
         } catch let error as RPCError {
             throw CallFailed(error: error)
+        }
+    }
+}
+
+extension WatchCommand {
+    /// One JSON line per event until the stream ends or `--count` events were printed.
+    func printEvents<Event: SwiftProtobuf.Message>(_ stream: ResponseStream<Event>) async throws {
+        var seen = 0
+        for try await event in stream {
+            try printJSON(event)
+            seen += 1
+            if let count, seen >= count { stream.cancel(); return }
         }
     }
 }

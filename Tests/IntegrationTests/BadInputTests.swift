@@ -293,7 +293,7 @@ enum RawFrames {
     /// Sends `bytes` and answers whether the server closes the connection within 5 s.
     static func serverCloses(port: Int, sending bytes: [UInt8]) async -> Bool {
         await onDispatchThread {
-            guard let fd = connectLoopback(port) else { return false }
+            guard let fd = LoopbackSocket.connect(port: port) else { return false }
             defer { close(fd) }
             var timeout = timeval(tv_sec: 5, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -309,24 +309,10 @@ enum RawFrames {
 
     static func sendAndHangUp(port: Int, _ bytes: [UInt8]) async {
         await onDispatchThread {
-            guard let fd = connectLoopback(port) else { return }
+            guard let fd = LoopbackSocket.connect(port: port) else { return }
             _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             close(fd)
         }
-    }
-
-    static func connectLoopback(_ port: Int) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected != 0 { close(fd); return nil }
-        return fd
     }
 
     /// Blocking socket work, off the test's cooperative threads.

@@ -35,7 +35,7 @@ import Testing
             // Slow clients: a Hello, then the first bytes of a frame that never completes.
             let stalled = await RawFrames.onDispatchThread { () -> [Int32] in
                 (0..<Self.slow).compactMap { _ in
-                    guard let fd = RawFrames.connectLoopback(port) else { return nil }
+                    guard let fd = LoopbackSocket.connect(port: port) else { return nil }
                     let bytes = RawFrames.hello + [0, 0, 1, 0, 0x0A, 0x05]
                     _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                     return fd
