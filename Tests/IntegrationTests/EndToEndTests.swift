@@ -23,63 +23,24 @@ import Testing
             try await cluster.startAll()
             let capitalArguments = cluster.capitalArguments
 
-            var capital = cluster.client("keel-capital")
+            let flow = DemoFlow(capital: cluster.client("keel-capital"))
             let gateway = cluster.client("keel-gateway")
-            func account(_ id: String, venue: String) async throws {
-                let _: Keel_Capital_V1_Account = try await capital.unary(KeelRPC.capitalUpsertAccount, Keel_Capital_V1_UpsertAccountRequest.with {
-                    $0.account = .with { $0.accountID = id; $0.venue = venue; $0.quoteCurrency = "USDT"; $0.gatewayAccountID = "default"; $0.worldID = id }
-                })
-            }
-            func strategy(_ id: String, _ account: String, _ strategy: String, weight: String = "1") async throws {
-                let _: Keel_Capital_V1_StrategyAccount = try await capital.unary(KeelRPC.capitalUpsertStrategyAccount, Keel_Capital_V1_UpsertStrategyAccountRequest.with {
-                    $0.strategyAccount = .with { $0.strategyAccountID = id; $0.accountID = account; $0.strategyID = strategy; $0.weight = weight }
-                })
-            }
-            func trade(_ sa: String, _ id: String, _ symbol: String, _ side: Keel_Capital_V1_OrderSide, _ qty: String, _ price: String) async throws {
-                let _: Keel_Capital_V1_RecordTradeResponse = try await capital.unary(KeelRPC.capitalRecordTrade, Keel_Capital_V1_RecordTradeRequest.with {
-                    $0.strategyAccountID = sa; $0.executionID = id; $0.symbol = symbol; $0.side = side; $0.qty = qty; $0.price = price
-                })
-            }
-            func balance(_ account: String, _ date: String, _ value: String) async throws {
-                let _: Keel_Capital_V1_DailyBalance = try await capital.unary(KeelRPC.capitalRecordDailyBalance, Keel_Capital_V1_RecordDailyBalanceRequest.with {
-                    $0.balance = .with { $0.accountID = account; $0.date = date; $0.endingBalance = value }
-                })
-            }
-            func reallocate(_ account: String, converge: Keel_Capital_V1_ConvergeMode = .none) async throws -> Keel_Capital_V1_ReallocateResponse {
-                try await capital.unary(KeelRPC.capitalReallocate, Keel_Capital_V1_ReallocateRequest.with { $0.accountID = account; $0.converge = converge },
-                                        metadata: ["x-allow-live": "true", "idempotency-key": "e2e-\(account)-\(converge)"], timeout: .seconds(30))
-            }
+            let steps = Dictionary(uniqueKeysWithValues: flow.steps)
+            for step in ["accounts", "strategies", "trades", "balances"] { try await steps[step]!() }
+            #expect(try await flow.reallocate("growth", key: "e2e-growth", converge: .none).allocations.map(\.allocatedCapital) == ["50000", "50000"])
+            #expect(try await flow.reallocate("hedge", key: "e2e-hedge", converge: .none).allocations.map(\.allocatedCapital) == ["25000", "25000"])
 
-            try await account("growth", venue: "binance")
-            try await account("hedge", venue: "okx")
-            try await strategy("growth-momentum", "growth", "momentum")
-            try await strategy("growth-carry", "growth", "carry")
-            try await strategy("hedge-basis", "hedge", "basis")
-            try await strategy("hedge-meanrev", "hedge", "meanrev")
-            try await trade("growth-momentum", "open-1", "BTCUSDT", .buy, "0.4", "58000")
-            try await trade("growth-carry", "open-2", "BTCUSDT", .buy, "0.2", "58000")
-            try await trade("growth-carry", "open-3", "ETHUSDT", .buy, "4", "2900")
-            try await trade("hedge-meanrev", "open-4", "ETHUSDT", .buy, "2", "3100")
-            try await trade("hedge-basis", "open-5", "SOLUSDT", .sell, "50", "160")
-            try await balance("growth", "2026-03-01", "100000")
-            try await balance("hedge", "2026-03-01", "50000")
-            #expect(try await reallocate("growth").allocations.map(\.allocatedCapital) == ["50000", "50000"])
-            #expect(try await reallocate("hedge").allocations.map(\.allocatedCapital) == ["25000", "25000"])
-
-            // keel-capital restarts in the middle of the flow: its store carries the state over.
-            await capital.close()
+            // keel-capital restarts in the middle of the flow (SIGTERM): its store carries the state over.
             #expect(await cluster.processes["keel-capital"]!.stop() == 0)
-            try await cluster.start("keel-capital", capitalArguments)
-            capital = cluster.client("keel-capital")
+            try await cluster.start("keel-capital", capitalArguments, port: cluster.ports["keel-capital"]!)
 
-            try await strategy("growth-momentum", "growth", "momentum", weight: "3")
-            try await balance("hedge", "2026-03-02", "62500")
-            let growth = try await reallocate("growth", converge: .execute)
-            let hedge = try await reallocate("hedge", converge: .execute)
+            try await steps["change"]!()
+            let growth = try await flow.reallocate("growth", key: "e2e-growth-move", converge: .execute)
+            let hedge = try await flow.reallocate("hedge", key: "e2e-hedge-move", converge: .execute)
             #expect(growth.converge.state == .executed, "\(growth.converge)")
             #expect(hedge.converge.state == .executed, "\(hedge.converge)")
             // The same call again replays: nothing is planned or executed twice.
-            let replay = try await reallocate("growth", converge: .execute)
+            let replay = try await flow.reallocate("growth", key: "e2e-growth-move", converge: .execute)
             #expect(replay.replayed && replay.converge.executionID == growth.converge.executionID)
 
             let positions = try await gateway.unary(KeelRPC.gatewayGetPositions, Keel_Gateway_V1_GetPositionsRequest(), as: Keel_Gateway_V1_GetPositionsResponse.self)
@@ -107,11 +68,10 @@ import Testing
             // so its per-strategy quantities add up to the broker's again and a plan-only converge goes
             // through (no E_POSITION_MISMATCH).
             #expect(await cluster.processes["keel-capital"]!.waitForLog("fill recorded as a trade", count: 5))
-            try await strategy("growth-momentum", "growth", "momentum", weight: "2")
-            let planned: Keel_Capital_V1_ReallocateResponse = try await capital.unary(
-                KeelRPC.capitalReallocate, Keel_Capital_V1_ReallocateRequest.with { $0.accountID = "growth"; $0.converge = .plan })
+            try await flow.strategy("growth-momentum", "growth", "momentum", "2")
+            let planned = try await flow.reallocate("growth", key: "e2e-growth-plan", converge: .plan)
             #expect(planned.converge.state == .planned, "\(planned.converge)")
-            await capital.close()
+            await flow.capital.close()
             await gateway.close()
         }
     }
