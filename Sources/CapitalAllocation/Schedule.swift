@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 
 /// §9: daily slots at local wall-clock times in a named time zone, computed on the zone's calendar
@@ -36,14 +37,7 @@ public struct DailySchedule: Sendable {
 
     /// The instant (Unix ms) of `slot` on the local date `year-month-day`.
     public func occurrence(of slot: Slot, year: Int, month: Int, day: Int) -> Int64 {
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC")!
-        let wall = utc.date(from: DateComponents(year: year, month: month, day: day, hour: slot.hour, minute: slot.minute))!.timeIntervalSince1970
-        let before = Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: wall - 86_400)))
-        let after = Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: wall + 86_400)))
-        let candidates = [wall - before, wall - after].filter { Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: $0))) == wall - $0 }
-        let instant = candidates.min() ?? (wall - before)
-        return Int64(instant * 1000)
+        WallClock.instantMs(year: year, month: month, day: day, hour: slot.hour, minute: slot.minute, zone: timeZone)
     }
 
     /// Local calendar date of an instant.

@@ -100,8 +100,17 @@ public struct PaperBrokerSettings: Sendable {
     public var rejectRatio = ExactDecimal.zero
     public var slippageBps = ExactDecimal.zero
     public var accounts: [String: PaperAccount] = ["default": PaperAccount(currency: "USDT", cash: .zero)]
+    /// A resting limit order is matched against the quote only from this long after it was placed
+    /// or amended (its place in the queue); 0 = at once.
+    public var fillDelayMs = 0
+    /// By `venue:symbol` or `symbol`; a symbol without one is quoted at its position's mark.
+    public var quotes: [String: QuotePath] = [:]
 
     public init() {}
+
+    public func quotePath(venue: String, symbol: String) -> QuotePath? {
+        quotes["\(venue):\(symbol)"] ?? quotes[symbol]
+    }
 }
 
 /// The gateway's configuration file (spec/gateway.md §2). Every field is optional.
@@ -215,6 +224,13 @@ public struct GatewayConfig: Sendable {
             if let v = try r.child("partial_fill_ratio").optionalDecimal(object["partial_fill_ratio"]) { config.paperBroker.partialFillRatio = v }
             if let v = try r.child("reject_ratio").optionalDecimal(object["reject_ratio"]) { config.paperBroker.rejectRatio = v }
             if let v = try r.child("slippage_bps").optionalDecimal(object["slippage_bps"]) { config.paperBroker.slippageBps = v }
+            if let v = object["fill_delay_ms"] { config.paperBroker.fillDelayMs = try r.child("fill_delay_ms").nonNegativeInt(v) }
+            if let quotes = object["quotes"] {
+                let qr = r.child("quotes")
+                for (key, value) in try qr.object(quotes) {
+                    config.paperBroker.quotes[key] = try Self.quotePath(qr.child(key), try qr.child(key).object(value, keys: ["price", "tick", "walk_seed", "step_ms", "path", "origin"]))
+                }
+            }
             if let accounts = object["accounts"] {
                 let ar = r.child("accounts")
                 config.paperBroker.accounts = [:]
@@ -245,5 +261,40 @@ public struct GatewayConfig: Sendable {
             }
         }
         return config
+    }
+
+    /// `{"price"}` constant; `{"price", "tick", "walk_seed", "step_ms"}` a seeded walk;
+    /// `{"path": [...], "step_ms", "origin": ISO-8601}` listed prices.
+    static func quotePath(_ r: ConfigReader, _ object: [String: Any]) throws(Invalid) -> QuotePath {
+        func positive(_ name: String) throws(Invalid) -> ExactDecimal {
+            guard let value = try r.child(name).optionalDecimal(object[name]), value.signum > 0 else {
+                throw Invalid(path: r.child(name).path, message: "\(name) must be a decimal > 0")
+            }
+            return value
+        }
+        func stepMs() throws(Invalid) -> Int64 {
+            guard let value = object["step_ms"] else { return 1000 }
+            let ms = try r.child("step_ms").nonNegativeInt(value)
+            guard ms > 0 else { throw Invalid(path: r.child("step_ms").path, message: "step_ms must be > 0") }
+            return Int64(ms)
+        }
+        if let list = object["path"] {
+            var prices: [ExactDecimal] = []
+            for (i, item) in try r.child("path").list(list).enumerated() {
+                guard let price = try r.child("path").child("[\(i)]").optionalDecimal(item), price.signum > 0 else {
+                    throw Invalid(path: r.child("path").child("[\(i)]").path, message: "a price must be a decimal > 0")
+                }
+                prices.append(price)
+            }
+            guard !prices.isEmpty else { throw Invalid(path: r.child("path").path, message: "path needs at least one price") }
+            guard let text = try r.child("origin").optionalString(object["origin"]), let origin = ISO8601DateFormatter().date(from: text) else {
+                throw Invalid(path: r.child("origin").path, message: "a path needs its origin as an ISO-8601 instant, e.g. 2026-12-02T00:00:00Z")
+            }
+            return .steps(prices: prices, stepMs: try stepMs(), originMs: Int64(origin.timeIntervalSince1970 * 1000))
+        }
+        let price = try positive("price")
+        guard let seed = object["walk_seed"] else { return .constant(price) }
+        let walkSeed = try r.child("walk_seed").nonNegativeInt(seed)
+        return .walk(start: price, tick: try positive("tick"), seed: UInt64(walkSeed), stepMs: try stepMs())
     }
 }

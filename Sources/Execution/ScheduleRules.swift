@@ -1,0 +1,134 @@
+import Contracts
+import ExactNumbers
+import Foundation
+
+public typealias SchedulePolicy = Keel_Gateway_V1_SchedulePolicy
+public typealias StartScheduleRequest = Keel_Gateway_V1_StartScheduleRequest
+
+/// A schedule policy with its defaults filled and its wall times read as instants of the trading
+/// date (spec/twap.md P.1, P.2, P.7).
+public struct ResolvedSchedulePolicy: Sendable {
+    public var policy: SchedulePolicy
+    public var sellStartMs: Int64?
+    public var buyStartMs: Int64?
+    public var sessionEndMs: Int64
+    public var roundIntervalMs: Int64
+    public var pollIntervalMs: Int64
+    public var amendAfterMs: Int64
+    public var marketOrders: Bool
+    public var cancelAtSessionEnd: Bool
+}
+
+extension PacedExecution {
+    /// P.7 checks of the policy, in table order, then the defaults and the instants.
+    public static func resolve(_ policy: SchedulePolicy, sellEnabled: Bool, buyEnabled: Bool, nowMs: Int64) throws(FieldError) -> ResolvedSchedulePolicy {
+        func invalidTime(_ field: String, _ message: String) -> FieldError {
+            FieldError(reason: "E_INVALID_TIME", field: "policy.\(field)", message: message)
+        }
+        if sellEnabled, policy.sellStart.isEmpty {
+            throw FieldError(reason: "E_MISSING_FIELD", field: "policy.sell_start", message: "policy.sell_start is required when sells are enabled")
+        }
+        if buyEnabled, policy.buyStart.isEmpty {
+            throw FieldError(reason: "E_MISSING_FIELD", field: "policy.buy_start", message: "policy.buy_start is required when buys are enabled")
+        }
+        var filled = policy
+        if filled.timeZone.isEmpty { filled.timeZone = "Asia/Seoul" }
+        guard let zone = TimeZone(identifier: filled.timeZone) else {
+            throw invalidTime("time_zone", "time_zone \"\(policy.timeZone)\" is not an IANA zone name")
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        if filled.tradingDate.isEmpty {
+            let today = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(nowMs) / 1000))
+            filled.tradingDate = String(format: "%04d-%02d-%02d", today.year!, today.month!, today.day!)
+        }
+        guard let date = localDate(filled.tradingDate) else {
+            throw invalidTime("trading_date", "trading_date \"\(policy.tradingDate)\" is not a YYYY-MM-DD date")
+        }
+        if filled.sessionEnd.isEmpty { filled.sessionEnd = "15:20" }
+        func instant(_ text: String, _ field: String) throws(FieldError) -> Int64 {
+            guard let time = wallTime(text) else { throw invalidTime(field, "\(field) \"\(text)\" is not HH:MM or HH:MM:SS") }
+            return WallClock.instantMs(year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second, zone: zone)
+        }
+        let sellStart = policy.sellStart.isEmpty ? nil : try instant(policy.sellStart, "sell_start")
+        let buyStart = policy.buyStart.isEmpty ? nil : try instant(policy.buyStart, "buy_start")
+        let sessionEnd = try instant(filled.sessionEnd, "session_end")
+        if sellEnabled, let sellStart, sellStart >= sessionEnd { throw invalidTime("sell_start", "sell_start \(policy.sellStart) is not before session_end \(filled.sessionEnd)") }
+        if buyEnabled, let buyStart, buyStart >= sessionEnd { throw invalidTime("buy_start", "buy_start \(policy.buyStart) is not before session_end \(filled.sessionEnd)") }
+        func seconds(_ has: Bool, _ value: UInt32, default: UInt32, max: UInt32?, _ field: String) throws(FieldError) -> UInt32 {
+            guard has else { return `default` }
+            if value == 0 || (max.map { value > $0 } ?? false) {
+                throw FieldError(reason: "E_OUT_OF_RANGE", field: "policy.\(field)", message: "policy.\(field) must be 1–\(max.map(String.init) ?? "4294967295") seconds, got \(value)")
+            }
+            return value
+        }
+        filled.roundIntervalS = try seconds(policy.hasRoundIntervalS, policy.roundIntervalS, default: 60, max: 86_400, "round_interval_s")
+        filled.pollIntervalS = try seconds(policy.hasPollIntervalS, policy.pollIntervalS, default: 180, max: nil, "poll_interval_s")
+        filled.amendAfterS = try seconds(policy.hasAmendAfterS, policy.amendAfterS, default: 600, max: nil, "amend_after_s")
+        switch policy.orderStyle {
+        case .unspecified: filled.orderStyle = .limitAtQuote
+        case .limitAtQuote, .market: break
+        case .UNRECOGNIZED(let number):
+            throw FieldError(reason: "E_UNKNOWN_ENUM", field: "policy.order_style", message: "order_style \(number) is not an OrderStyle")
+        }
+        if !policy.hasCancelAtSessionEnd { filled.cancelAtSessionEnd = true }
+        return ResolvedSchedulePolicy(
+            policy: filled, sellStartMs: sellStart, buyStartMs: buyStart, sessionEndMs: sessionEnd,
+            roundIntervalMs: Int64(filled.roundIntervalS) * 1000, pollIntervalMs: Int64(filled.pollIntervalS) * 1000,
+            amendAfterMs: Int64(filled.amendAfterS) * 1000, marketOrders: filled.orderStyle == .market, cancelAtSessionEnd: filled.cancelAtSessionEnd)
+    }
+
+    static func localDate(_ text: String) -> (year: Int, month: Int, day: Int)? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) }),
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month), day >= 1 else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day)),
+              calendar.component(.day, from: date) == day else { return nil }
+        return (year, month, day)
+    }
+
+    static func wallTime(_ text: String) -> (hour: Int, minute: Int, second: Int)? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard (2...3).contains(parts.count), parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }),
+              let hour = Int(parts[0]), let minute = Int(parts[1]), (0...23).contains(hour), (0...59).contains(minute) else { return nil }
+        let second = parts.count == 3 ? Int(parts[2]) : 0
+        guard let second, (0...59).contains(second) else { return nil }
+        return (hour, minute, second)
+    }
+
+    /// P.5: a limit at the quote rounded to the tick toward the marketable side (sells down, buys up).
+    public static func limitPrice(quote: ExactDecimal, tick: ExactDecimal?, sell: Bool) -> ExactDecimal {
+        guard let tick, tick.signum > 0 else { return quote }
+        let down = quote.roundedToLot(tick)
+        if sell || down == quote { return down }
+        return down + tick
+    }
+
+    /// P.5: `"k"` + the first 32 hex characters of SHA-256 of `<schedule>|<S|B>|<symbol>|<round>|<n>`.
+    public static func clientOrderID(scheduleID: String, sell: Bool, symbol: String, round: Int, replacement: Int = 0) -> String {
+        "k" + SHA256.hex("\(scheduleID)|\(sell ? "S" : "B")|\(symbol)|\(round)|\(replacement)").prefix(32)
+    }
+
+    /// P.4: `trunc(min(budget, orderable cash) / (limit × lot)) × lot`, never negative.
+    public static func buyQuantity(budget: ExactDecimal, orderableCash: ExactDecimal, limit: ExactDecimal, lot: ExactDecimal) -> ExactDecimal {
+        let spend = min(budget, orderableCash)
+        guard spend.signum > 0, limit.signum > 0 else { return .zero }
+        let lots = (spend.rational / (limit * lot).rational).truncated()
+        return ExactDecimal(significand: lots * lot.significand, exponent: lot.exponent)
+    }
+
+    /// P.5 amend of a buy: with `other = committed − remainder × old`, the budget is
+    /// `min(total − other, cash + remainder × old)`, the new quantity
+    /// `min(remainder, trunc(budget / (new × lot)) × lot)`; 0 means cancel instead.
+    public static func amendedBuyQuantity(remainder: ExactDecimal, oldLimit: ExactDecimal, newLimit: ExactDecimal, totalAmount: ExactDecimal,
+                                          committedAmount: ExactDecimal, orderableCash: ExactDecimal, lot: ExactDecimal) -> ExactDecimal {
+        let held = remainder * oldLimit
+        let other = committedAmount - held
+        let budget = min(totalAmount - other, orderableCash + held)
+        return min(remainder, buyQuantity(budget: budget, orderableCash: budget, limit: newLimit, lot: lot))
+    }
+}
+
