@@ -17,10 +17,8 @@ public struct DailySchedule: Sendable {
 
         /// `HH:MM`, 00:00–23:59.
         public init?(_ text: String) {
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }),
-                  let hour = Int(parts[0]), let minute = Int(parts[1]), (0...23).contains(hour), (0...59).contains(minute) else { return nil }
-            self.init(hour: hour, minute: minute)
+            guard let time = WallClock.parse(text, allowingSeconds: false) else { return nil }
+            self.init(hour: time.hour, minute: time.minute)
         }
 
         public var description: String { String(format: "%02d:%02d", hour, minute) }

@@ -281,8 +281,9 @@ public struct GatewayConfig: Sendable {
         if let list = object["path"] {
             var prices: [ExactDecimal] = []
             for (i, item) in try r.child("path").list(list).enumerated() {
-                guard let price = try r.child("path").child("[\(i)]").optionalDecimal(item), price.signum > 0 else {
-                    throw Invalid(path: r.child("path").child("[\(i)]").path, message: "a price must be a decimal > 0")
+                let ir = r.child("path").child("[\(i)]")
+                guard let price = try ir.optionalDecimal(item), price.signum > 0 else {
+                    throw Invalid(path: ir.path, message: "a price must be a decimal > 0")
                 }
                 prices.append(price)
             }

@@ -3,7 +3,6 @@ import ExactNumbers
 import Foundation
 
 public typealias SchedulePolicy = Keel_Gateway_V1_SchedulePolicy
-public typealias StartScheduleRequest = Keel_Gateway_V1_StartScheduleRequest
 
 /// A schedule policy with its defaults filled and its wall times read as instants of the trading
 /// date (spec/twap.md P.1, P.2, P.7).
@@ -47,7 +46,7 @@ extension PacedExecution {
         }
         if filled.sessionEnd.isEmpty { filled.sessionEnd = "15:20" }
         func instant(_ text: String, _ field: String) throws(FieldError) -> Int64 {
-            guard let time = wallTime(text) else { throw invalidTime(field, "\(field) \"\(text)\" is not HH:MM or HH:MM:SS") }
+            guard let time = WallClock.parse(text, allowingSeconds: true) else { throw invalidTime(field, "\(field) \"\(text)\" is not HH:MM or HH:MM:SS") }
             return WallClock.instantMs(year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second, zone: zone)
         }
         let sellStart = policy.sellStart.isEmpty ? nil : try instant(policy.sellStart, "sell_start")
@@ -90,15 +89,6 @@ extension PacedExecution {
         return (year, month, day)
     }
 
-    static func wallTime(_ text: String) -> (hour: Int, minute: Int, second: Int)? {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard (2...3).contains(parts.count), parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }),
-              let hour = Int(parts[0]), let minute = Int(parts[1]), (0...23).contains(hour), (0...59).contains(minute) else { return nil }
-        let second = parts.count == 3 ? Int(parts[2]) : 0
-        guard let second, (0...59).contains(second) else { return nil }
-        return (hour, minute, second)
-    }
-
     /// P.5: a limit at the quote rounded to the tick toward the marketable side (sells down, buys up).
     public static func limitPrice(quote: ExactDecimal, tick: ExactDecimal?, sell: Bool) -> ExactDecimal {
         guard let tick, tick.signum > 0 else { return quote }
@@ -114,9 +104,13 @@ extension PacedExecution {
 
     /// P.4: `trunc(min(budget, orderable cash) / (limit × lot)) × lot`, never negative.
     public static func buyQuantity(budget: ExactDecimal, orderableCash: ExactDecimal, limit: ExactDecimal, lot: ExactDecimal) -> ExactDecimal {
-        let spend = min(budget, orderableCash)
-        guard spend.signum > 0, limit.signum > 0 else { return .zero }
-        let lots = (spend.rational / (limit * lot).rational).truncated()
+        affordableQuantity(min(budget, orderableCash), limit: limit, lot: lot)
+    }
+
+    /// Whole lots that `amount` pays for at `limit`; 0 for no money or no price.
+    static func affordableQuantity(_ amount: ExactDecimal, limit: ExactDecimal, lot: ExactDecimal) -> ExactDecimal {
+        guard amount.signum > 0, limit.signum > 0 else { return .zero }
+        let lots = (amount.rational / (limit * lot).rational).truncated()
         return ExactDecimal(significand: lots * lot.significand, exponent: lot.exponent)
     }
 
@@ -128,7 +122,7 @@ extension PacedExecution {
         let held = remainder * oldLimit
         let other = committedAmount - held
         let budget = min(totalAmount - other, orderableCash + held)
-        return min(remainder, buyQuantity(budget: budget, orderableCash: budget, limit: newLimit, lot: lot))
+        return min(remainder, affordableQuantity(budget, limit: newLimit, lot: lot))
     }
 }
 
