@@ -299,3 +299,15 @@ public struct GatewayConfig: Sendable {
         return .walk(start: price, tick: try positive("tick"), seed: UInt64(walkSeed), stepMs: try stepMs())
     }
 }
+
+extension GatewayConfig {
+    /// The configured lot of `symbol` at `venue` (the `lot_size` field chain of spec/gateway.md §2), if any.
+    public func lotSize(venue: String, symbol: String) -> ExactDecimal? {
+        Lookup(config: self, venue: venue, symbol: symbol).chain(\.lotSize, \.lotSize).flatMap { $0.signum > 0 ? $0 : nil }
+    }
+
+    /// The configured price tick of `symbol` at `venue` (the `tick_size` field chain), if any.
+    public func tickSize(venue: String, symbol: String) -> ExactDecimal? {
+        Lookup(config: self, venue: venue, symbol: symbol).chain(\.tickSize, \.tickSize).flatMap { $0.signum > 0 ? $0 : nil }
+    }
+}

@@ -1,5 +1,6 @@
 import Execution
 import Foundation
+import KeelStore
 import KeelOps
 import KeelWire
 import Logging
@@ -21,6 +22,12 @@ public final class GatewayServer: DrainableService {
         public var maxFrameBytes: UInt32
         public var drainTimeout: TimeAmount
         public var metricsPort: Int?
+        /// The gateway's clock (schedules, the paper broker's quotes and fills); tests inject one.
+        public var clock: @Sendable () -> Int64 = nowMs
+        /// false: the schedule engine only moves when `schedules.tick()` is called (tests).
+        public var runsScheduleLoop = true
+        /// The broker; nil = the embedded paper broker on the gateway's store.
+        public var broker: (@Sendable (GatewayStore, PaperBrokerSettings, @escaping @Sendable () -> Int64) throws -> any PacedBroker)?
 
         public init(host: String = "127.0.0.1", port: Int = 7402, dataDirectory: String = "./data", token: String? = nil,
                     planner: String = "127.0.0.1:7401", plannerToken: String? = nil, config: GatewayConfig = GatewayConfig(),
@@ -43,14 +50,18 @@ public final class GatewayServer: DrainableService {
     public let address: SocketAddress
     public let metrics: MetricsEndpoint?
     public let dispatcher: Dispatcher
+    public let schedules: ScheduleEngine
+    public let store: GatewayStore
     let relay: PlannerRelay
     let planner: KWPClient
     let configuration: Configuration
     let logger: Logger
 
     private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, dispatcher: Dispatcher,
-                 relay: PlannerRelay, planner: KWPClient, configuration: Configuration, logger: Logger) {
+                 schedules: ScheduleEngine, store: GatewayStore, relay: PlannerRelay, planner: KWPClient, configuration: Configuration, logger: Logger) {
         self.dispatcher = dispatcher
+        self.schedules = schedules
+        self.store = store
         self.relay = relay
         self.server = server
         self.health = health
@@ -69,12 +80,16 @@ public final class GatewayServer: DrainableService {
             logger: logger)
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-gateway.sqlite")
         let store = try GatewayStore(path: path)
-        let broker = try PaperBroker(store: store, settings: configuration.config.paperBroker)
-        let dispatcher = Dispatcher(store: store, broker: broker, logger: logger)
+        let clock = configuration.clock
+        let broker = try configuration.broker?(store, configuration.config.paperBroker, clock)
+            ?? PaperBroker(store: store, settings: configuration.config.paperBroker, clock: clock)
+        let dispatcher = Dispatcher(store: store, broker: broker, clock: clock, logger: logger)
+        let schedules = ScheduleEngine(store: store, broker: broker, config: configuration.config, clock: clock, logger: logger)
         let health = HealthService(services: ["keel.gateway.v1.Gateway"])
         var router = RPCRouter()
         health.register(into: &router)
-        GatewayService(config: configuration.config, planner: planner, store: store, broker: broker, dispatcher: dispatcher, logger: logger)
+        GatewayService(config: configuration.config, planner: planner, store: store, broker: broker, dispatcher: dispatcher, schedules: schedules,
+                       clock: clock, logger: logger)
             .register(into: &router)
         let server = KWPServer(
             configuration: .init(host: configuration.host, port: configuration.port, maxFrameBytes: configuration.maxFrameBytes,
@@ -88,6 +103,9 @@ public final class GatewayServer: DrainableService {
         // Orders written before a crash or stop are resent (same client order ids) before serving.
         dispatcher.kick()
         await dispatcher.idle()
+        // Schedules that were running are reconciled with the broker before serving (twap.md P.6).
+        try await schedules.load()
+        if configuration.runsScheduleLoop { schedules.startLoop() }
         let relay = PlannerRelay(store: store, planner: planner, logger: logger)
         relay.start()
         health.setAll(.serving)
@@ -97,7 +115,8 @@ public final class GatewayServer: DrainableService {
             "auth": "\(configuration.token == nil ? "off" : "bearer token")",
             "metrics_port": "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")",
         ])
-        return GatewayServer(server: server, health: health, address: address, metrics: metrics, dispatcher: dispatcher, relay: relay, planner: planner, configuration: configuration, logger: logger)
+        return GatewayServer(server: server, health: health, address: address, metrics: metrics, dispatcher: dispatcher,
+                             schedules: schedules, store: store, relay: relay, planner: planner, configuration: configuration, logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT, then drains and returns.
@@ -109,6 +128,7 @@ public final class GatewayServer: DrainableService {
         relay.stop()
         health.setAll(.notServing)
         await server.shutdown(drainTimeout: configuration.drainTimeout)
+        await schedules.stop()
         await dispatcher.idle()
         dispatcher.stop()
         await planner.close()

@@ -15,18 +15,20 @@ public final class GatewayService: Sendable {
     let config: GatewayConfig
     let planner: KWPClient
     let store: GatewayStore
-    let broker: any Broker
+    let broker: any PacedBroker
     let dispatcher: Dispatcher
+    let schedules: ScheduleEngine
     let clock: @Sendable () -> Int64
     let logger: Logger
 
-    public init(config: GatewayConfig, planner: KWPClient, store: GatewayStore, broker: any Broker, dispatcher: Dispatcher,
-                clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger = Logger(label: "keel.gateway")) {
+    public init(config: GatewayConfig, planner: KWPClient, store: GatewayStore, broker: any PacedBroker, dispatcher: Dispatcher,
+                schedules: ScheduleEngine, clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger = Logger(label: "keel.gateway")) {
         self.config = config
         self.planner = planner
         self.store = store
         self.broker = broker
         self.dispatcher = dispatcher
+        self.schedules = schedules
         self.clock = clock
         self.logger = logger
     }
@@ -39,6 +41,7 @@ public final class GatewayService: Sendable {
             try await self.execute(request, context: context)
         }
         registerReads(into: &router)
+        registerSchedules(into: &router)
     }
 
     // MARK: Plan (§1)

@@ -127,6 +127,37 @@ public final class GatewayStore: Sendable {
                 CREATE TABLE relayed_events (event_id TEXT PRIMARY KEY);
                 """)
         }
+        migrator.registerMigration("v3: paced schedules, limit orders at the paper broker") { db in
+            // A schedule is one row: its `Schedule` message (legs and rounds inside) rewritten with
+            // every state change, beside the columns it is looked up by. `live` = the engine still
+            // has work (not terminal, or an order still working).
+            try db.execute(sql: """
+                CREATE TABLE schedules (
+                    schedule_id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL,
+                    venue TEXT NOT NULL,
+                    state INTEGER NOT NULL,
+                    live INTEGER NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    idempotency_key TEXT UNIQUE,
+                    request_digest TEXT NOT NULL,
+                    buys_waiting_emitted INTEGER NOT NULL DEFAULT 0,
+                    body BLOB NOT NULL
+                );
+                CREATE INDEX schedules_by_account ON schedules(account_id, venue, state);
+                CREATE INDEX schedules_live ON schedules(live);
+                ALTER TABLE orders ADD COLUMN schedule_id TEXT;
+                ALTER TABLE paper_orders ADD COLUMN side INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE paper_orders ADD COLUMN venue TEXT NOT NULL DEFAULT '';
+                ALTER TABLE paper_orders ADD COLUMN symbol TEXT NOT NULL DEFAULT '';
+                ALTER TABLE paper_orders ADD COLUMN qty TEXT NOT NULL DEFAULT '0';
+                ALTER TABLE paper_orders ADD COLUMN limit_price TEXT NOT NULL DEFAULT '';
+                ALTER TABLE paper_orders ADD COLUMN lot TEXT NOT NULL DEFAULT '1';
+                ALTER TABLE paper_orders ADD COLUMN filled_notional TEXT NOT NULL DEFAULT '0';
+                ALTER TABLE paper_orders ADD COLUMN matchable_from_ms INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE paper_orders ADD COLUMN broker_order_id TEXT NOT NULL DEFAULT '';
+                """)
+        }
         return migrator
     }
 
@@ -273,11 +304,12 @@ public final class GatewayStore: Sendable {
         public var status: OrderStatus
     }
 
-    /// The next dispatched order still PENDING or SENT, in batch order then order order.
+    /// The next dispatched order still PENDING or SENT, in batch order then order order (a
+    /// schedule's orders are paced by the schedule engine instead).
     public func nextPendingOrder() async throws -> PendingOrder? {
         try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT * FROM orders WHERE status IN (?, ?) ORDER BY dispatch_seq LIMIT 1
+                SELECT * FROM orders WHERE status IN (?, ?) AND schedule_id IS NULL ORDER BY dispatch_seq LIMIT 1
                 """, arguments: [OrderStatus.pending.rawValue, OrderStatus.sent.rawValue]) else { return nil }
             return PendingOrder(
                 order: try Order(serializedBytes: row["body"] as Data), batchID: row["batch_id"], accountID: row["account_id"],

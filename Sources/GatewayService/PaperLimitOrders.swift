@@ -1,0 +1,195 @@
+import Contracts
+import ExactNumbers
+import Execution
+import Foundation
+import GRDB
+
+/// What a broker reports for a resting order of a schedule.
+public struct RestingOrder: Sendable, Equatable {
+    public var brokerOrderID: String
+    /// ACKED or PARTIALLY_FILLED while working; FILLED, CANCELLED or REJECTED once it ended.
+    public var status: OrderStatus
+    /// The order's current size, fills included (an amend changes it).
+    public var quantity: ExactDecimal
+    public var filledQuantity: ExactDecimal
+    public var filledNotional: ExactDecimal
+    /// nil for a market order.
+    public var limit: ExactDecimal?
+    public var reason: String
+
+    public var isWorking: Bool { status == .acked || status == .partiallyFilled }
+    public var remaining: ExactDecimal { isWorking ? max(.zero, quantity - filledQuantity) : .zero }
+}
+
+/// A broker that paced execution can drive (spec/twap.md P.5): quotes, resting limit orders that
+/// fill over time, amend in place and cancel, each order deduplicated by its client order id.
+public protocol PacedBroker: Broker {
+    func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal?
+    func holding(accountID: String, venue: String, symbol: String) async throws -> ExactDecimal
+    /// Cash not yet spoken for by working buy orders.
+    func orderableCash(accountID: String) async throws -> ExactDecimal
+    /// A limit order at `limit`, or a market order at the quote when `limit` is nil. Placing a
+    /// client order id again answers the order as it stands.
+    func place(_ order: Order, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder
+    /// The working remainder set to `remaining` at `limit`; an order that has ended answers as it stands.
+    func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async throws -> RestingOrder
+    func cancel(clientOrderID: String) async throws -> RestingOrder
+    /// nil when the broker has never seen the client order id.
+    func restingOrder(clientOrderID: String) async throws -> RestingOrder?
+}
+
+/// The paper broker's limit orders. A resting order is matched when it is looked at (placed,
+/// polled, amended): once `fill_delay_ms` has passed since it was placed or amended, a quote at or
+/// through its limit fills it at the limit — all of it, or with `partial_fill_ratio` that share of
+/// the remainder is left for a later match (in whole lots, at least one lot per match). Quotes come
+/// from `paper_broker.quotes`, else the account's mark of the symbol.
+extension PaperBroker: PacedBroker {
+    public func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal? {
+        let now = clock()
+        return try await pool.read { db in try self.quote(venue: venue, symbol: symbol, accountID: accountID, now: now, db: db) }
+    }
+
+    func quote(venue: String, symbol: String, accountID: String, now: Int64, db: Database) throws -> ExactDecimal? {
+        if let path = settings.quotePath(venue: venue, symbol: symbol) { return path.price(atMs: now) }
+        let mark = try String.fetchOne(db, sql: """
+            SELECT mark FROM paper_positions WHERE venue = ? AND symbol = ? ORDER BY account_id = ? DESC LIMIT 1
+            """, arguments: [venue, symbol, accountID])
+        return mark.flatMap { DecimalGrammar.parse($0) }.flatMap { $0.signum > 0 ? $0 : nil }
+    }
+
+    public func holding(accountID: String, venue: String, symbol: String) async throws -> ExactDecimal {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT qty FROM paper_positions WHERE account_id = ? AND venue = ? AND symbol = ?", arguments: [accountID, venue, symbol])
+                .flatMap { DecimalGrammar.parse($0) } ?? .zero
+        }
+    }
+
+    public func orderableCash(accountID: String) async throws -> ExactDecimal {
+        try await pool.read { db in
+            var cash = DecimalGrammar.parse(try String.fetchOne(db, sql: "SELECT cash FROM paper_accounts WHERE account_id = ?", arguments: [accountID]) ?? "0") ?? .zero
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM paper_orders WHERE account_id = ? AND side = ? AND status IN (?, ?)", arguments: [
+                accountID, Keel_Gateway_V1_OrderSide.buy.rawValue, OrderStatus.acked.rawValue, OrderStatus.partiallyFilled.rawValue,
+            ]) {
+                let order = Self.resting(row)
+                cash -= order.remaining * (order.limit ?? .zero)
+            }
+            return cash
+        }
+    }
+
+    public func place(_ order: Order, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder {
+        let now = clock()
+        return try await pool.write { db in
+            if let row = try Self.row(order.clientOrderID, db: db) {
+                return try self.match(row, now: now, db: db)
+            }
+            var status = OrderStatus.acked
+            var reason = ""
+            let quantity = DecimalGrammar.parse(order.quantity) ?? .zero
+            if quantity.signum <= 0 {
+                (status, reason) = (.rejected, "quantity is not a positive decimal")
+            } else if let limit, limit.signum <= 0 {
+                (status, reason) = (.rejected, "limit price is not positive")
+            } else if self.rejects(order.clientOrderID) {
+                (status, reason) = (.rejected, "rejected by the paper broker's reject_ratio")
+            } else if limit == nil, try self.quote(venue: order.venue, symbol: order.symbol, accountID: accountID, now: now, db: db) == nil {
+                (status, reason) = (.rejected, "no quote to fill a market order at")
+            }
+            let brokerID = status == .rejected ? "" : "P" + SHA256.hex(order.clientOrderID).prefix(15)
+            try db.execute(sql: """
+                INSERT INTO paper_orders (client_order_id, account_id, status, filled_qty, price, reason, side, venue, symbol, qty, limit_price, lot,
+                    filled_notional, matchable_from_ms, broker_order_id)
+                VALUES (?, ?, ?, '0', '', ?, ?, ?, ?, ?, ?, ?, '0', ?, ?)
+                """, arguments: [order.clientOrderID, accountID, status.rawValue, reason, order.side.rawValue, order.venue, order.symbol,
+                                 quantity.description, limit?.description ?? "", lot.description,
+                                 limit == nil ? now : now + Int64(self.settings.fillDelayMs), brokerID])
+            return try self.match(try Self.row(order.clientOrderID, db: db)!, now: now, db: db)
+        }
+    }
+
+    public func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async throws -> RestingOrder {
+        let now = clock()
+        return try await pool.write { db in
+            guard let row = try Self.row(clientOrderID, db: db) else { throw PaperBrokerError.unknownOrder(clientOrderID) }
+            let current = try self.match(row, now: now, db: db)
+            guard current.isWorking, remaining.signum > 0, limit.signum > 0 else { return current }
+            try db.execute(sql: "UPDATE paper_orders SET qty = ?, limit_price = ?, matchable_from_ms = ? WHERE client_order_id = ?",
+                           arguments: [(current.filledQuantity + remaining).description, limit.description, now + Int64(self.settings.fillDelayMs), clientOrderID])
+            return try self.match(try Self.row(clientOrderID, db: db)!, now: now, db: db)
+        }
+    }
+
+    public func cancel(clientOrderID: String) async throws -> RestingOrder {
+        try await pool.write { db in
+            guard let row = try Self.row(clientOrderID, db: db) else { throw PaperBrokerError.unknownOrder(clientOrderID) }
+            guard Self.resting(row).isWorking else { return Self.resting(row) }
+            try db.execute(sql: "UPDATE paper_orders SET status = ?, reason = 'cancelled' WHERE client_order_id = ?", arguments: [OrderStatus.cancelled.rawValue, clientOrderID])
+            return Self.resting(try Self.row(clientOrderID, db: db)!)
+        }
+    }
+
+    public func restingOrder(clientOrderID: String) async throws -> RestingOrder? {
+        let now = clock()
+        return try await pool.write { db in
+            try Self.row(clientOrderID, db: db).map { try self.match($0, now: now, db: db) }
+        }
+    }
+
+    // MARK: matching
+
+    func rejects(_ clientOrderID: String) -> Bool {
+        guard settings.rejectRatio.signum > 0 else { return false }
+        let draw = SHA256.hash(Array(clientOrderID.utf8)).prefix(2).reduce(0) { $0 << 8 | Int($1) }
+        return Rational(BigInt(draw)) / Rational(65_536) < settings.rejectRatio.rational
+    }
+
+    /// One match of a working order against the quote at `now`; answers the order as it then stands.
+    func match(_ row: Row, now: Int64, db: Database) throws -> RestingOrder {
+        let order = Self.resting(row)
+        guard order.isWorking, now >= row["matchable_from_ms"] as Int64,
+              let quote = try quote(venue: row["venue"], symbol: row["symbol"], accountID: row["account_id"], now: now, db: db) else { return order }
+        let sell = (row["side"] as Int) == Keel_Gateway_V1_OrderSide.sell.rawValue
+        if let limit = order.limit, sell ? quote < limit : quote > limit { return order }
+        let price = order.limit ?? quote
+        let lot = DecimalGrammar.parse(row["lot"]) ?? .one
+        var chunk = order.remaining
+        if settings.partialFillRatio.signum > 0 {
+            let share = (order.remaining.rational * (Rational.one - settings.partialFillRatio.rational)).roundedToSignificantDigits(34)
+            chunk = min(order.remaining, max(share.roundedToLot(lot), lot))
+        }
+        let filled = order.filledQuantity + chunk
+        let notional = order.filledNotional + chunk * price
+        // A market order takes what it gets at once; the rest is not left resting.
+        let status: OrderStatus = filled >= order.quantity ? .filled : (order.limit == nil ? .cancelled : .partiallyFilled)
+        try db.execute(sql: """
+            UPDATE paper_orders SET status = ?, filled_qty = ?, filled_notional = ?, price = ?, matchable_from_ms = ? WHERE client_order_id = ?
+            """, arguments: [status.rawValue, filled.description, notional.description,
+                             (notional.rational / filled.rational).roundedToSignificantDigits(34).description,
+                             now + Int64(settings.fillDelayMs), row["client_order_id"] as String])
+        try Self.apply(sell ? -chunk : chunk, at: price, venue: row["venue"], symbol: row["symbol"], accountID: row["account_id"], db: db)
+        return Self.resting(try Self.row(row["client_order_id"], db: db)!)
+    }
+
+    static func row(_ clientOrderID: String, db: Database) throws -> Row? {
+        try Row.fetchOne(db, sql: "SELECT * FROM paper_orders WHERE client_order_id = ?", arguments: [clientOrderID])
+    }
+
+    static func resting(_ row: Row) -> RestingOrder {
+        let limit: String = row["limit_price"]
+        return RestingOrder(
+            brokerOrderID: row["broker_order_id"], status: OrderStatus(rawValue: row["status"]) ?? .rejected,
+            quantity: DecimalGrammar.parse(row["qty"]) ?? .zero, filledQuantity: DecimalGrammar.parse(row["filled_qty"]) ?? .zero,
+            filledNotional: DecimalGrammar.parse(row["filled_notional"]) ?? .zero, limit: limit.isEmpty ? nil : DecimalGrammar.parse(limit),
+            reason: row["reason"])
+    }
+}
+
+enum PaperBrokerError: Error, CustomStringConvertible {
+    case unknownOrder(String)
+
+    var description: String {
+        switch self {
+        case .unknownOrder(let id): "the paper broker has no order \(id)"
+        }
+    }
+}
