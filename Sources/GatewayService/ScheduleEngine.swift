@@ -229,23 +229,22 @@ public final class ScheduleEngine: @unchecked Sendable {
     // MARK: advancing one schedule
 
     func advance(_ id: String) async {
-        guard var entry = live[id] else { return }
         let now = clock()
         do {
-            if !entry.schedule.state.isTerminal {
-                if now >= entry.times.sessionEndMs {
-                    try await endSession(&entry, now: now)
-                } else {
-                    try await startPhasesAndQueueRounds(&entry, now: now)
-                }
-            }
-            if let start = firstPhaseStart(entry), !working(entry).isEmpty || !entry.schedule.state.isTerminal {
+            // The poll first, so that fills it finds count for this tick's gates.
+            if var entry = live[id], let start = firstPhaseStart(entry), !working(entry).isEmpty || !entry.schedule.state.isTerminal {
                 let index = (now - start) / entry.times.pollIntervalMs
                 if index > entry.lastPoll {
                     entry.lastPoll = index
                     live[id] = entry
                     try await poll(id, now: now)
                 }
+            }
+            guard var entry = live[id], !entry.schedule.state.isTerminal else { return }
+            if now >= entry.times.sessionEndMs {
+                try await endSession(&entry, now: now)
+            } else {
+                try await startPhasesAndQueueRounds(&entry, now: now)
             }
         } catch {
             logger.error("schedule step failed; will retry", metadata: ["schedule_id": "\(id)", "error": "\(error)"])
