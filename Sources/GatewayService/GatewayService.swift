@@ -204,6 +204,9 @@ public final class GatewayService: Sendable {
     func storeCall<T>(_ body: () async throws -> T) async throws(RPCError) -> T {
         do {
             return try await body()
+        } catch is CancellationError {
+            // The caller went away (a closed Watch stream): nothing failed.
+            throw RPCError(.cancelled, "the call was cancelled", reason: "E_CANCELLED")
         } catch {
             logger.error("store failed", metadata: ["error": "\(error)"])
             throw RPCError(.unavailable, "the gateway store cannot be used: \(error)", reason: "E_STORE_UNAVAILABLE")

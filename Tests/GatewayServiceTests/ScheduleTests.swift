@@ -411,4 +411,66 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
             }
         }
     }
+
+    /// P.5 session end: an order still working at the session end is cancelled (paced) and the
+    /// schedule is EXPIRED with what was left; the broker keeps the shares.
+    @Test func theSessionEndCancelsWhatIsWorkingAndExpires() async throws {
+        try await withSchedules(config: Self.config(fillDelayMs: 10 * 3_600_000)) { h in
+            var request = Self.request(sellRounds: 2, buys: false)
+            request.policy.sessionEnd = "09:05"
+            request.policy.roundIntervalS = 240
+            let id = try await h.start(request).scheduleID
+            await h.run(from: Self.nine, through: Self.nine + 3 * Self.minute)
+            #expect(try await h.schedule(id).legs[0].rounds.map(\.state) == [.working, .pending])
+            // Round 2 is due at 09:04 and sized then: the 16 still working count against what is sellable.
+            await h.run(from: Self.nine + 3 * Self.minute + 10_000, through: Self.nine + 6 * Self.minute)
+            let done = try await h.schedule(id)
+            #expect(done.state == .expired)
+            #expect(done.stateReason == "session ended, 2 orders working; A: 0 of 33", "\(done.stateReason)")
+            #expect(done.legs[0].rounds.map(\.state) == [.donePartial, .donePartial])
+            #expect(done.legs[0].rounds.map(\.orderQty) == ["16", "17"])
+            #expect(done.legs[0].committedQty == "0")
+            let events = try await h.events(id)
+            #expect(events.filter { $0.kind == .orderCancelled }.map(\.round) == [1, 2])
+            #expect(events.filter { $0.kind == .expired }.count == 1)
+            #expect(try await h.holding("A") == "100")
+            let orders = try await h.orders(id)
+            #expect(orders.map(\.status) == [.cancelled, .cancelled])
+            #expect(try await h.gateway.store.liveSchedules().isEmpty)
+        }
+    }
+
+    /// P.5 pacing: two legs due at the same instant go through the venue's queue 10 s apart.
+    @Test func theVenueQueueSpacesOrdersByItsInterval() async throws {
+        try await withSchedules { h in
+            let id = try await h.start(Self.request(buyRounds: 1, sells: false)).scheduleID
+            await h.run(from: Self.nine, through: Self.nine + 25_000, every: 1_000)
+            let submitted = try await h.events(id).filter { $0.kind == .roundSubmitted }
+            #expect(submitted.map(\.symbol) == ["B", "C"])
+            #expect(submitted.map(\.timeMs) == [Self.nine, Self.nine + 10_000])
+            let done = try await h.schedule(id)
+            // B: 166,666 buys 3 at 50,000; C: 566,666 capped by the 250,000 of cash left buys 125 at 2,000.
+            #expect(done.legs.map { $0.rounds[0].orderQty } == ["3", "125"])
+            #expect(done.state == .completed)
+        }
+    }
+
+    /// Progress is on Watch topic `schedule.progress`, resumable from a seq like the other topics.
+    @Test func progressIsOnWatch() async throws {
+        try await withSchedules { h in
+            let watch = h.client.serverStream(KeelRPC.gatewayWatch, Keel_Gateway_V1_WatchRequest.with { $0.topics = ["schedule.progress"] },
+                                              as: GatewayEvent.self, timeout: .seconds(20))
+            var iterator = watch.makeAsyncIterator()
+            let id = try await h.start(Self.request(sellRounds: 1, buys: false)).scheduleID
+            await h.run(from: Self.nine, through: Self.nine)
+            var kinds: [Keel_Gateway_V1_ScheduleEventKind] = []
+            while kinds.last != .completed, let event = try await iterator.next() {
+                #expect(event.topic == "schedule.progress")
+                #expect(event.schedule.scheduleID == id)
+                #expect(event.schedule.intent == ["why": "test"])
+                kinds.append(event.schedule.kind)
+            }
+            #expect(kinds == [.created, .phaseStarted, .roundSubmitted, .orderFill, .completed])
+        }
+    }
 }
