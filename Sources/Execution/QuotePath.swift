@@ -19,14 +19,17 @@ public enum QuotePath: Sendable, Equatable {
         case .walk(let start, let tick, let seed, let stepMs):
             let day = t >= 0 ? t / 86_400_000 : (t - 86_399_999) / 86_400_000
             let steps = (t - day * 86_400_000) / stepMs
-            let floorTicks = BigInt(1) - (start.rational / tick.rational).truncated()
-            var ticks = BigInt(0)
+            // A day has at most 86,400,000 steps, so the walk fits machine integers; the floor
+            // (one tick above zero) is clamped to that range.
+            let startTicks = (start.rational / tick.rational).truncated()
+            let floorTicks = startTicks > BigInt(Int(Int32.max)) ? Int.min / 2 : 1 - Int(startTicks.description)!
+            var ticks = 0
             var state = seed ^ (UInt64(bitPattern: day) &* 0x9E37_79B9_7F4A_7C15)
             for _ in 0..<steps {
                 let draw = Self.splitMix(&state)
-                ticks = draw & 1 == 0 ? ticks + BigInt(1) : max(ticks - BigInt(1), floorTicks)
+                ticks = draw & 1 == 0 ? ticks + 1 : max(ticks - 1, floorTicks)
             }
-            return start + ExactDecimal(significand: ticks * tick.significand, exponent: tick.exponent)
+            return start + ExactDecimal(significand: BigInt(ticks) * tick.significand, exponent: tick.exponent)
         case .steps(let prices, let stepMs, let originMs):
             let index = t < originMs ? 0 : Int(min(Int64(prices.count - 1), (t - originMs) / stepMs))
             return prices[index]

@@ -674,8 +674,12 @@ public final class ScheduleEngine: @unchecked Sendable {
                 return filled < Self.decimal(leg.totalQty) ? "\(leg.symbol): \(filled) of \(leg.totalQty)" : nil
             }
             let spent = leg.rounds.reduce(ExactDecimal.zero) { $0 + Self.decimal($1.filledAmount) }
-            // A buy is short when another lot would still have fitted in what is left of its amount.
-            return spent < Self.decimal(leg.totalAmount) ? "\(leg.symbol): \(spent) of \(leg.totalAmount)" : nil
+            // Buying by amount always leaves change: a buy is short only when another lot would
+            // still have fitted at its last price (or when nothing was bought).
+            let lot = Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
+            let price = leg.rounds.last { !$0.limitPrice.isEmpty }.map { Self.decimal($0.limitPrice) } ?? .zero
+            let left = Self.decimal(leg.totalAmount) - spent
+            return spent.isZero || left >= price * lot ? "\(leg.symbol): \(spent) of \(leg.totalAmount)" : nil
         }.joined(separator: "; ")
     }
 
