@@ -356,7 +356,8 @@ public final class ScheduleEngine: @unchecked Sendable {
             events += more
             orders.append(row)
             let current = entry.schedule.legs[i].rounds[k]
-            guard current.state == .working, !entry.times.marketOrders, now - current.lastSubmitOrAmendAtMs >= entry.times.amendAfterMs,
+            guard current.state == .working, !entry.schedule.state.isTerminal, !entry.times.marketOrders,
+                  now - current.lastSubmitOrAmendAtMs >= entry.times.amendAfterMs,
                   !queued(.amend, id, leg: i, round: k) else { continue }
             let leg = entry.schedule.legs[i]
             guard let quote = try await broker.quote(venue: entry.schedule.venue, symbol: leg.symbol, accountID: entry.schedule.accountID) else { continue }
@@ -535,7 +536,8 @@ public final class ScheduleEngine: @unchecked Sendable {
     }
 
     func amend(_ task: PacedTask) async throws {
-        guard var entry = live[task.scheduleID] else { return }
+        // A finished schedule's orders are only cancelled or left to end, never amended.
+        guard var entry = live[task.scheduleID], !entry.schedule.state.isTerminal else { return }
         let (i, k) = (task.leg, task.round)
         guard entry.schedule.legs[i].rounds[k].state == .working, !entry.times.marketOrders else { return }
         let now = clock()

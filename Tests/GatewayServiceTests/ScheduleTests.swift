@@ -474,4 +474,21 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
             #expect(kinds == [.created, .phaseStarted, .roundSubmitted, .orderFill, .completed])
         }
     }
+
+    /// ORDER_STYLE_MARKET: market orders at the quote, sized at the quote, never amended.
+    @Test func marketOrdersAreFilledAtTheQuoteAndNeverAmended() async throws {
+        let path = QuotePath.steps(prices: [ExactDecimal(10_000), ExactDecimal(9_000)], stepMs: Self.minute, originMs: Self.nine)
+        try await withSchedules(config: Self.config(fillDelayMs: 60_000, quotes: ["krx:A": path])) { h in
+            var request = Self.request(sellRounds: 2, buys: false)
+            request.policy.orderStyle = .market
+            let id = try await h.start(request).scheduleID
+            await h.run(from: Self.nine, through: Self.nine + 20 * Self.minute, every: Self.minute)
+            let done = try await h.schedule(id)
+            #expect(done.state == .completed)
+            #expect(done.policy.orderStyle == .market)
+            #expect(done.legs[0].rounds.map(\.state) == [.filled, .filled])
+            #expect(done.legs[0].rounds.map(\.amendCount) == [0, 0])
+            #expect(done.legs[0].rounds.map(\.filledAmount) == ["160000", "153000"])
+        }
+    }
 }
