@@ -113,6 +113,28 @@ public struct PaperBrokerSettings: Sendable {
     }
 }
 
+/// What the gateway does with the exit engine's signals (issue 10). Off by default: signals are
+/// recorded and audited, nothing is traded.
+public struct ExitPolicy: Sendable {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Recorded and audited only.
+        case off
+        /// Each signal becomes a reduce plan and its orders at once.
+        case auto
+        /// Held until an operator approves (or rejects) it.
+        case approval
+    }
+
+    public var mode = Mode.off
+    /// The broker account the reduce orders go to.
+    public var accountID = "default"
+
+    public init(mode: Mode = .off, accountID: String = "default") {
+        self.mode = mode
+        self.accountID = accountID
+    }
+}
+
 /// The gateway's configuration file (spec/gateway.md §2). Every field is optional.
 public struct GatewayConfig: Sendable {
     public var liveGuardEnforced = true
@@ -122,6 +144,7 @@ public struct GatewayConfig: Sendable {
     public var venues: [String: VenuePolicy] = [:]
     public var worlds: [String: WorldSetting] = [:]
     public var paperBroker = PaperBrokerSettings()
+    public var exitPolicy = ExitPolicy()
 
     public init() {}
 
@@ -155,6 +178,20 @@ public struct GatewayConfig: Sendable {
             config.sharedAccountPolicy.maxGrossNotional = try r.child("max_gross_notional").optionalDecimal(object["max_gross_notional"])
             config.sharedAccountPolicy.maxNetNotional = try r.child("max_net_notional").optionalDecimal(object["max_net_notional"])
             config.sharedAccountPolicy.minMarginHeadroom = try r.child("min_margin_headroom").optionalDecimal(object["min_margin_headroom"])
+        }
+        if let exit = top["exit_policy"] {
+            let r = reader.child("exit_policy")
+            let object = try r.object(exit, keys: ["mode", "account_id"])
+            if let text = try r.child("mode").optionalString(object["mode"]) {
+                guard let mode = ExitPolicy.Mode(rawValue: text) else {
+                    throw Invalid(path: r.child("mode").path, message: "mode must be off, auto or approval, got \"\(text)\"")
+                }
+                config.exitPolicy.mode = mode
+            }
+            if let account = try r.child("account_id").optionalString(object["account_id"]) {
+                guard !account.isEmpty else { throw Invalid(path: r.child("account_id").path, message: "account_id must not be empty") }
+                config.exitPolicy.accountID = account
+            }
         }
         if let strict = top["strict_venues"] { config.strictVenues = try reader.child("strict_venues").bool(strict) }
         if let venues = top["venues"] {

@@ -12,6 +12,8 @@ import SwiftProtobuf
 /// `Watch` streams the event outbox from a resume point.
 public final class PlannerService: Sendable {
     public static let topic = "rebalancing.planned"
+    public static let exitTopic = "exit_signal_emitted"
+    static let topics: Set<String> = [topic, exitTopic]
 
     let store: PlannerStore
     let rebalancer: any Rebalancer
@@ -33,6 +35,9 @@ public final class PlannerService: Sendable {
         }
         router.unaryBytes(KeelRPC.plannerGetPlan) { body, context in
             try await self.getPlan(RPCRouter.decode(Keel_Planner_V1_GetPlanRequest.self, body))
+        }
+        router.unary(KeelRPC.plannerEvaluateRisk) { (request: EvaluateRiskRequest, context: ServerContext) -> Keel_Planner_V1_EvaluateRiskResponse in
+            try await self.evaluateRisk(request, context: context)
         }
         router.serverStreaming(KeelRPC.plannerWatch) { (request: Keel_Planner_V1_WatchRequest, writer: ResponseStreamWriter<Keel_Planner_V1_PlannerEvent>, context: ServerContext) in
             try await self.watch(request, writer: writer, context: context)
@@ -186,9 +191,11 @@ public final class PlannerService: Sendable {
     // MARK: Watch
 
     func watch(_ request: Keel_Planner_V1_WatchRequest, writer: ResponseStreamWriter<Keel_Planner_V1_PlannerEvent>, context: ServerContext) async throws {
-        for (i, topic) in request.topics.enumerated() where topic != Self.topic {
-            throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_TOPIC", field: "topics[\(i)]", "unknown topic \"\(topic)\"; the planner publishes \(Self.topic)")
+        for (i, topic) in request.topics.enumerated() where !Self.topics.contains(topic) {
+            throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_TOPIC", field: "topics[\(i)]",
+                                 "unknown topic \"\(topic)\"; the planner publishes \(Self.topic) and \(Self.exitTopic)")
         }
+        let topics = Set(request.topics)
         var cursor: UInt64
         if request.liveOnly {
             cursor = store.commits.latest
@@ -208,11 +215,87 @@ public final class PlannerService: Sendable {
                 continue
             }
             for event in batch {
-                try await writer.send(event)
+                if topics.isEmpty || topics.contains(event.topic) { try await writer.send(event) }
                 cursor = event.seq
             }
         }
         throw CancellationError()
+    }
+}
+
+extension PlannerService {
+    /// The exit engine (issue 10): validate, evaluate the rules, store the evaluation with its
+    /// inputs and one `exit_signal_emitted` event per signal in one transaction; `idempotency-key`
+    /// replays the stored answer.
+    func evaluateRisk(_ request: EvaluateRiskRequest, context: ServerContext) async throws -> Keel_Planner_V1_EvaluateRiskResponse {
+        let evaluated: (results: [RuleResult], signals: [ExitSignal])
+        do {
+            evaluated = try RiskRules.evaluate(request)
+        } catch {
+            context.logger.info("risk evaluation rejected", metadata: ["reason": "\(error.reason)", "field": "\(error.field)"])
+            throw RPCError(error)
+        }
+        let key = try context.validatedIdempotencyKey()
+        let requestBytes: Data = try request.serializedBytes(options: Self.deterministic)
+        let digest = SHA256.hex(requestBytes)
+        if let key, let replay = try await replayEvaluation(key: key, digest: digest) { return replay }
+        let now = clock()
+        let id = "rsk_" + ULID.make(timeMs: now)
+        var response = Keel_Planner_V1_EvaluateRiskResponse()
+        response.evaluationID = id
+        response.results = evaluated.results
+        response.signals = evaluated.signals.map { signal in
+            var signal = signal
+            signal.signalID = "\(id):\(signal.signalID)"
+            signal.evaluationID = id
+            signal.createdAtMs = now
+            return signal
+        }
+        let events = response.signals.map { signal in
+            Keel_Planner_V1_PlannerEvent.with {
+                $0.topic = Self.exitTopic
+                $0.eventID = signal.signalID
+                $0.timeMs = now
+                $0.worldID = signal.worldID
+                $0.intent = request.intent
+                $0.exitSignal = signal
+            }
+        }
+        let stored = PlannerStore.StoredEvaluation(
+            evaluationID: id, createdAtMs: now, requestDigest: digest, idempotencyKey: key, requestBytes: requestBytes,
+            responseBytes: try response.serializedBytes(options: Self.deterministic))
+        do {
+            try await store.insert(stored, events: events)
+        } catch is IdempotencyKeyTaken {
+            if let key, let replay = try await replayEvaluation(key: key, digest: digest) { return replay }
+            throw RPCError(.unavailable, "the evaluation could not be stored", reason: "E_STORE_UNAVAILABLE")
+        } catch {
+            context.logger.error("store failed", metadata: ["error": "\(error)"])
+            throw RPCError(.unavailable, "the evaluation could not be stored; nothing was written", reason: "E_STORE_UNAVAILABLE")
+        }
+        Counter(label: "keel_planner_exit_signals_total").increment(by: response.signals.count)
+        context.logger.info("risk evaluated", metadata: [
+            "evaluation_id": "\(id)", "rules": "\(response.results.count)", "signals": "\(response.signals.count)",
+        ])
+        return response
+    }
+
+    func replayEvaluation(key: String, digest: String) async throws -> Keel_Planner_V1_EvaluateRiskResponse? {
+        let stored: PlannerStore.StoredEvaluation?
+        do {
+            stored = try await store.evaluation(forKey: key)
+        } catch {
+            throw RPCError(.unavailable, "the store cannot be read", reason: "E_STORE_UNAVAILABLE")
+        }
+        guard let stored else { return nil }
+        guard stored.requestDigest == digest else {
+            throw RPCError.field(.alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
+                                 "idempotency-key was used for a different request (evaluation \(stored.evaluationID))",
+                                 metadata: ["evaluation_id": stored.evaluationID])
+        }
+        var response = try Keel_Planner_V1_EvaluateRiskResponse(serializedBytes: stored.responseBytes)
+        response.replayed = true
+        return response
     }
 }
 

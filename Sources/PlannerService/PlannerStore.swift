@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 import KeelStore
 
-/// keel-planner's store: plans (with their request bytes, digest and idempotency key) and the event
-/// outbox. A plan and its events are written in one transaction.
+/// keel-planner's store: plans and risk evaluations (with their request bytes, digest and
+/// idempotency key) and the event outbox. Each is written with its events in one transaction.
 public final class PlannerStore: Sendable {
     public struct StoredPlan: Sendable {
         public var planID: String
@@ -47,7 +47,79 @@ public final class PlannerStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2: risk evaluations; events without a plan (exit signals)") { db in
+            try db.execute(sql: """
+                CREATE TABLE risk_evaluations (
+                    evaluation_id TEXT PRIMARY KEY,
+                    created_at_ms INTEGER NOT NULL,
+                    request_digest TEXT NOT NULL,
+                    idempotency_key TEXT UNIQUE,
+                    request BLOB NOT NULL,
+                    response BLOB NOT NULL
+                );
+                CREATE TABLE planner_events_v2 (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL UNIQUE,
+                    topic TEXT NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    plan_id TEXT NOT NULL,
+                    event BLOB NOT NULL
+                );
+                INSERT INTO planner_events_v2 (seq, event_id, topic, time_ms, plan_id, event)
+                    SELECT seq, event_id, topic, time_ms, plan_id, event FROM planner_events;
+                DROP TABLE planner_events;
+                ALTER TABLE planner_events_v2 RENAME TO planner_events;
+                """)
+        }
         return migrator
+    }
+
+    public struct StoredEvaluation: Sendable {
+        public var evaluationID: String
+        public var createdAtMs: Int64
+        public var requestDigest: String
+        public var idempotencyKey: String?
+        public var requestBytes: Data
+        public var responseBytes: Data
+    }
+
+    /// A risk evaluation with its inputs and one event per signal, in one transaction. Throws
+    /// `IdempotencyKeyTaken` when the key is already stored.
+    public func insert(_ evaluation: StoredEvaluation, events: [Keel_Planner_V1_PlannerEvent]) async throws {
+        let latest: UInt64
+        do {
+            latest = try await pool.write { db -> UInt64 in
+                try db.execute(sql: """
+                    INSERT INTO risk_evaluations (evaluation_id, created_at_ms, request_digest, idempotency_key, request, response) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [evaluation.evaluationID, evaluation.createdAtMs, evaluation.requestDigest, evaluation.idempotencyKey,
+                                     evaluation.requestBytes, evaluation.responseBytes])
+                return try Self.append(events, db: db)
+            }
+        } catch {
+            throw IdempotencyKeyTaken.translating(error)
+        }
+        if latest > 0 { commits.committed(upTo: latest) }
+    }
+
+    public func evaluation(forKey key: String) async throws -> StoredEvaluation? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM risk_evaluations WHERE idempotency_key = ?", arguments: [key]).map { row in
+                StoredEvaluation(evaluationID: row["evaluation_id"], createdAtMs: row["created_at_ms"], requestDigest: row["request_digest"],
+                                 idempotencyKey: row["idempotency_key"], requestBytes: row["request"], responseBytes: row["response"])
+            }
+        }
+    }
+
+    static func append(_ events: [Keel_Planner_V1_PlannerEvent], db: Database) throws -> UInt64 {
+        var last: UInt64 = 0
+        for event in events {
+            let bytes: Data = try event.serializedBytes()
+            try db.execute(
+                sql: "INSERT INTO planner_events (event_id, topic, time_ms, plan_id, event) VALUES (?, ?, ?, ?, ?)",
+                arguments: [event.eventID, event.topic, event.timeMs, event.planID, bytes])
+            last = UInt64(db.lastInsertedRowID)
+        }
+        return last
     }
 
     public func plan(forKey key: String) async throws -> StoredPlan? {
@@ -71,15 +143,7 @@ public final class PlannerStore: Sendable {
                 try db.execute(
                     sql: "INSERT INTO plans (plan_id, created_at_ms, request_digest, idempotency_key, request, plan) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [plan.planID, plan.createdAtMs, plan.requestDigest, plan.idempotencyKey, plan.requestBytes, plan.planBytes])
-                var last: UInt64 = 0
-                for event in events {
-                    let bytes: Data = try event.serializedBytes()
-                    try db.execute(
-                        sql: "INSERT INTO planner_events (event_id, topic, time_ms, plan_id, event) VALUES (?, ?, ?, ?, ?)",
-                        arguments: [event.eventID, event.topic, event.timeMs, event.planID, bytes])
-                    last = UInt64(db.lastInsertedRowID)
-                }
-                return last
+                return try Self.append(events, db: db)
             }
         } catch {
             throw IdempotencyKeyTaken.translating(error)

@@ -84,6 +84,12 @@ public enum KeelRPC {
     public static let gatewayCancelSchedule = RPCDescriptor(
         service: "keel.gateway.v1.Gateway", method: "CancelSchedule",
         requestType: Keel_Gateway_V1_CancelScheduleRequest.self, responseType: Keel_Gateway_V1_Schedule.self, isServerStreaming: false)
+    public static let gatewayListExitSignals = RPCDescriptor(
+        service: "keel.gateway.v1.Gateway", method: "ListExitSignals",
+        requestType: Keel_Gateway_V1_ListExitSignalsRequest.self, responseType: Keel_Gateway_V1_ListExitSignalsResponse.self, isServerStreaming: false)
+    public static let gatewayDecideExitSignal = RPCDescriptor(
+        service: "keel.gateway.v1.Gateway", method: "DecideExitSignal",
+        requestType: Keel_Gateway_V1_DecideExitSignalRequest.self, responseType: Keel_Gateway_V1_ExitSignalRecord.self, isServerStreaming: false)
     public static let healthCheck = RPCDescriptor(
         service: "keel.health.v1.Health", method: "Check",
         requestType: Keel_Health_V1_HealthCheckRequest.self, responseType: Keel_Health_V1_HealthCheckResponse.self, isServerStreaming: false)
@@ -96,6 +102,9 @@ public enum KeelRPC {
     public static let plannerWatch = RPCDescriptor(
         service: "keel.planner.v1.Planner", method: "Watch",
         requestType: Keel_Planner_V1_WatchRequest.self, responseType: Keel_Planner_V1_PlannerEvent.self, isServerStreaming: true)
+    public static let plannerEvaluateRisk = RPCDescriptor(
+        service: "keel.planner.v1.Planner", method: "EvaluateRisk",
+        requestType: Keel_Planner_V1_EvaluateRiskRequest.self, responseType: Keel_Planner_V1_EvaluateRiskResponse.self, isServerStreaming: false)
 
     public static let all: [RPCDescriptor] = [
         capitalUpsertAccount,
@@ -125,9 +134,12 @@ public enum KeelRPC {
         gatewayGetSchedule,
         gatewayListSchedules,
         gatewayCancelSchedule,
+        gatewayListExitSignals,
+        gatewayDecideExitSignal,
         healthCheck,
         plannerPlan,
         plannerGetPlan,
         plannerWatch,
+        plannerEvaluateRisk,
     ]
 }

@@ -1007,7 +1007,7 @@ public nonisolated struct Keel_Gateway_V1_WatchRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// rebalancing.planned, orders, schedule.progress
+  /// rebalancing.planned, orders, schedule.progress, exit.signals
   public var topics: [String] = []
 
   public var afterSeq: UInt64 = 0
@@ -1090,12 +1090,23 @@ public nonisolated struct Keel_Gateway_V1_GatewayEvent: @unchecked Sendable {
     set {_uniqueStorage()._event = .schedule(newValue)}
   }
 
+  /// topic exit.signals
+  public var exitSignal: Keel_Gateway_V1_ExitSignalRecord {
+    get {
+      if case .exitSignal(let v)? = _storage._event {return v}
+      return Keel_Gateway_V1_ExitSignalRecord()
+    }
+    set {_uniqueStorage()._event = .exitSignal(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Event: Equatable, Sendable {
     case planned(Keel_Planner_V1_PlannerEvent)
     case order(Keel_Gateway_V1_OrderUpdate)
     case schedule(Keel_Gateway_V1_ScheduleEvent)
+    /// topic exit.signals
+    case exitSignal(Keel_Gateway_V1_ExitSignalRecord)
 
   }
 
@@ -2549,7 +2560,7 @@ nonisolated extension Keel_Gateway_V1_OrderUpdate: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Keel_Gateway_V1_GatewayEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GatewayEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{1}topic\0\u{3}time_ms\0\u{1}planned\0\u{1}order\0\u{1}schedule\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{1}topic\0\u{3}time_ms\0\u{1}planned\0\u{1}order\0\u{1}schedule\0\u{3}exit_signal\0")
 
   fileprivate class _StorageClass {
     var _seq: UInt64 = 0
@@ -2630,6 +2641,19 @@ nonisolated extension Keel_Gateway_V1_GatewayEvent: SwiftProtobuf.Message, Swift
             _storage._event = .schedule(v)
           }
         }()
+        case 7: try {
+          var v: Keel_Gateway_V1_ExitSignalRecord?
+          var hadOneofValue = false
+          if let current = _storage._event {
+            hadOneofValue = true
+            if case .exitSignal(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._event = .exitSignal(v)
+          }
+        }()
         default: break
         }
       }
@@ -2663,6 +2687,10 @@ nonisolated extension Keel_Gateway_V1_GatewayEvent: SwiftProtobuf.Message, Swift
       case .schedule?: try {
         guard case .schedule(let v)? = _storage._event else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      }()
+      case .exitSignal?: try {
+        guard case .exitSignal(let v)? = _storage._event else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
       }()
       case nil: break
       }

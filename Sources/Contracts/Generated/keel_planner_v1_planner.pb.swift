@@ -617,6 +617,16 @@ public nonisolated struct Keel_Planner_V1_PlannerEvent: @unchecked Sendable {
   /// Clears the value of `targetWeight`. Subsequent reads from it will return its default value.
   public mutating func clearTargetWeight() {_uniqueStorage()._targetWeight = nil}
 
+  /// topic exit_signal_emitted
+  public var exitSignal: Keel_Planner_V1_ExitSignal {
+    get {_storage._exitSignal ?? Keel_Planner_V1_ExitSignal()}
+    set {_uniqueStorage()._exitSignal = newValue}
+  }
+  /// Returns true if `exitSignal` has been explicitly set.
+  public var hasExitSignal: Bool {_storage._exitSignal != nil}
+  /// Clears the value of `exitSignal`. Subsequent reads from it will return its default value.
+  public mutating func clearExitSignal() {_uniqueStorage()._exitSignal = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1425,7 +1435,7 @@ nonisolated extension Keel_Planner_V1_WatchRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Keel_Planner_V1_PlannerEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PlannerEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{1}topic\0\u{3}event_id\0\u{3}time_ms\0\u{3}plan_id\0\u{3}world_id\0\u{1}mode\0\u{3}scale_world\0\u{3}scale_by_strategy\0\u{1}deltas\0\u{3}overlay_deltas\0\u{3}delta_count\0\u{1}intent\0\u{3}target_weight\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{1}topic\0\u{3}event_id\0\u{3}time_ms\0\u{3}plan_id\0\u{3}world_id\0\u{1}mode\0\u{3}scale_world\0\u{3}scale_by_strategy\0\u{1}deltas\0\u{3}overlay_deltas\0\u{3}delta_count\0\u{1}intent\0\u{3}target_weight\0\u{3}exit_signal\0")
 
   fileprivate class _StorageClass {
     var _seq: UInt64 = 0
@@ -1442,6 +1452,7 @@ nonisolated extension Keel_Planner_V1_PlannerEvent: SwiftProtobuf.Message, Swift
     var _deltaCount: UInt32 = 0
     var _intent: Dictionary<String,String> = [:]
     var _targetWeight: Keel_Planner_V1_TargetWeightPlan? = nil
+    var _exitSignal: Keel_Planner_V1_ExitSignal? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1466,6 +1477,7 @@ nonisolated extension Keel_Planner_V1_PlannerEvent: SwiftProtobuf.Message, Swift
       _deltaCount = source._deltaCount
       _intent = source._intent
       _targetWeight = source._targetWeight
+      _exitSignal = source._exitSignal
     }
   }
 
@@ -1498,6 +1510,7 @@ nonisolated extension Keel_Planner_V1_PlannerEvent: SwiftProtobuf.Message, Swift
         case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._deltaCount) }()
         case 13: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._intent) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._targetWeight) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._exitSignal) }()
         default: break
         }
       }
@@ -1552,6 +1565,9 @@ nonisolated extension Keel_Planner_V1_PlannerEvent: SwiftProtobuf.Message, Swift
       try { if let v = _storage._targetWeight {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
       } }()
+      try { if let v = _storage._exitSignal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1575,6 +1591,7 @@ nonisolated extension Keel_Planner_V1_PlannerEvent: SwiftProtobuf.Message, Swift
         if _storage._deltaCount != rhs_storage._deltaCount {return false}
         if _storage._intent != rhs_storage._intent {return false}
         if _storage._targetWeight != rhs_storage._targetWeight {return false}
+        if _storage._exitSignal != rhs_storage._exitSignal {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -3461,7 +3461,7 @@ const ProtobufCMessageDescriptor keel__gateway__v1__order_update__descriptor =
   (ProtobufCMessageInit) keel__gateway__v1__order_update__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor keel__gateway__v1__gateway_event__field_descriptors[6] =
+static const ProtobufCFieldDescriptor keel__gateway__v1__gateway_event__field_descriptors[7] =
 {
   {
     "seq",
@@ -3535,8 +3535,21 @@ static const ProtobufCFieldDescriptor keel__gateway__v1__gateway_event__field_de
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "exit_signal",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Keel__Gateway__V1__GatewayEvent, event_case),
+    offsetof(Keel__Gateway__V1__GatewayEvent, exit_signal),
+    &keel__gateway__v1__exit_signal_record__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned keel__gateway__v1__gateway_event__field_indices_by_name[] = {
+  6,   /* field[6] = exit_signal */
   4,   /* field[4] = order */
   3,   /* field[3] = planned */
   5,   /* field[5] = schedule */
@@ -3547,7 +3560,7 @@ static const unsigned keel__gateway__v1__gateway_event__field_indices_by_name[] 
 static const ProtobufCIntRange keel__gateway__v1__gateway_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor keel__gateway__v1__gateway_event__descriptor =
 {
@@ -3557,7 +3570,7 @@ const ProtobufCMessageDescriptor keel__gateway__v1__gateway_event__descriptor =
   "Keel__Gateway__V1__GatewayEvent",
   "keel.gateway.v1",
   sizeof(Keel__Gateway__V1__GatewayEvent),
-  6,
+  7,
   keel__gateway__v1__gateway_event__field_descriptors,
   keel__gateway__v1__gateway_event__field_indices_by_name,
   1,  keel__gateway__v1__gateway_event__number_ranges,
@@ -3838,7 +3851,7 @@ const ProtobufCEnumDescriptor keel__gateway__v1__order_status__descriptor =
   keel__gateway__v1__order_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor keel__gateway__v1__gateway__method_descriptors[13] =
+static const ProtobufCMethodDescriptor keel__gateway__v1__gateway__method_descriptors[15] =
 {
   { "Plan", &keel__planner__v1__plan_request__descriptor, &keel__planner__v1__plan_response__descriptor },
   { "Execute", &keel__gateway__v1__execute_request__descriptor, &keel__gateway__v1__execute_response__descriptor },
@@ -3853,14 +3866,18 @@ static const ProtobufCMethodDescriptor keel__gateway__v1__gateway__method_descri
   { "GetSchedule", &keel__gateway__v1__get_schedule_request__descriptor, &keel__gateway__v1__schedule__descriptor },
   { "ListSchedules", &keel__gateway__v1__list_schedules_request__descriptor, &keel__gateway__v1__list_schedules_response__descriptor },
   { "CancelSchedule", &keel__gateway__v1__cancel_schedule_request__descriptor, &keel__gateway__v1__schedule__descriptor },
+  { "ListExitSignals", &keel__gateway__v1__list_exit_signals_request__descriptor, &keel__gateway__v1__list_exit_signals_response__descriptor },
+  { "DecideExitSignal", &keel__gateway__v1__decide_exit_signal_request__descriptor, &keel__gateway__v1__exit_signal_record__descriptor },
 };
 const unsigned keel__gateway__v1__gateway__method_indices_by_name[] = {
   12,        /* CancelSchedule */
+  14,        /* DecideExitSignal */
   1,        /* Execute */
   3,        /* GetBalance */
   2,        /* GetPositions */
   10,        /* GetSchedule */
   6,        /* ListAuditEvents */
+  13,        /* ListExitSignals */
   4,        /* ListOrders */
   11,        /* ListSchedules */
   0,        /* Plan */
@@ -3876,7 +3893,7 @@ const ProtobufCServiceDescriptor keel__gateway__v1__gateway__descriptor =
   "Gateway",
   "Keel__Gateway__V1__Gateway",
   "keel.gateway.v1",
-  13,
+  15,
   keel__gateway__v1__gateway__method_descriptors,
   keel__gateway__v1__gateway__method_indices_by_name
 };
@@ -3983,6 +4000,22 @@ void keel__gateway__v1__gateway__cancel_schedule(ProtobufCService *service,
 {
   assert(service->descriptor == &keel__gateway__v1__gateway__descriptor);
   service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void keel__gateway__v1__gateway__list_exit_signals(ProtobufCService *service,
+                                                   const Keel__Gateway__V1__ListExitSignalsRequest *input,
+                                                   Keel__Gateway__V1__ListExitSignalsResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &keel__gateway__v1__gateway__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void keel__gateway__v1__gateway__decide_exit_signal(ProtobufCService *service,
+                                                    const Keel__Gateway__V1__DecideExitSignalRequest *input,
+                                                    Keel__Gateway__V1__ExitSignalRecord_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &keel__gateway__v1__gateway__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void keel__gateway__v1__gateway__init (Keel__Gateway__V1__Gateway_Service *service,
                                        Keel__Gateway__V1__Gateway_ServiceDestroy destroy)

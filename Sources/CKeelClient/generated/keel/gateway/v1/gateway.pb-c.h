@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "keel/planner/v1/planner.pb-c.h"
 #include "keel/gateway/v1/order_side.pb-c.h"
+#include "keel/gateway/v1/exit.pb-c.h"
 #include "keel/gateway/v1/schedule.pb-c.h"
 
 typedef struct Keel__Gateway__V1__Order Keel__Gateway__V1__Order;
@@ -500,7 +501,7 @@ struct  Keel__Gateway__V1__WatchRequest
 {
   ProtobufCMessage base;
   /*
-   * rebalancing.planned, orders, schedule.progress
+   * rebalancing.planned, orders, schedule.progress, exit.signals
    */
   size_t n_topics;
   char **topics;
@@ -531,7 +532,8 @@ typedef enum {
   KEEL__GATEWAY__V1__GATEWAY_EVENT__EVENT__NOT_SET = 0,
   KEEL__GATEWAY__V1__GATEWAY_EVENT__EVENT_PLANNED = 4,
   KEEL__GATEWAY__V1__GATEWAY_EVENT__EVENT_ORDER = 5,
-  KEEL__GATEWAY__V1__GATEWAY_EVENT__EVENT_SCHEDULE = 6
+  KEEL__GATEWAY__V1__GATEWAY_EVENT__EVENT_SCHEDULE = 6,
+  KEEL__GATEWAY__V1__GATEWAY_EVENT__EVENT_EXIT_SIGNAL = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(KEEL__GATEWAY__V1__GATEWAY_EVENT__EVENT__CASE)
 } Keel__Gateway__V1__GatewayEvent__EventCase;
 
@@ -546,6 +548,10 @@ struct  Keel__Gateway__V1__GatewayEvent
     Keel__Planner__V1__PlannerEvent *planned;
     Keel__Gateway__V1__OrderUpdate *order;
     Keel__Gateway__V1__ScheduleEvent *schedule;
+    /*
+     * topic exit.signals
+     */
+    Keel__Gateway__V1__ExitSignalRecord *exit_signal;
   };
 };
 #define KEEL__GATEWAY__V1__GATEWAY_EVENT__INIT \
@@ -1164,6 +1170,14 @@ struct Keel__Gateway__V1__Gateway_Service
                           const Keel__Gateway__V1__CancelScheduleRequest *input,
                           Keel__Gateway__V1__Schedule_Closure closure,
                           void *closure_data);
+  void (*list_exit_signals)(Keel__Gateway__V1__Gateway_Service *service,
+                            const Keel__Gateway__V1__ListExitSignalsRequest *input,
+                            Keel__Gateway__V1__ListExitSignalsResponse_Closure closure,
+                            void *closure_data);
+  void (*decide_exit_signal)(Keel__Gateway__V1__Gateway_Service *service,
+                             const Keel__Gateway__V1__DecideExitSignalRequest *input,
+                             Keel__Gateway__V1__ExitSignalRecord_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Keel__Gateway__V1__Gateway_ServiceDestroy)(Keel__Gateway__V1__Gateway_Service *);
 void keel__gateway__v1__gateway__init (Keel__Gateway__V1__Gateway_Service *service,
@@ -1184,7 +1198,9 @@ void keel__gateway__v1__gateway__init (Keel__Gateway__V1__Gateway_Service *servi
       function_prefix__ ## start_schedule,\
       function_prefix__ ## get_schedule,\
       function_prefix__ ## list_schedules,\
-      function_prefix__ ## cancel_schedule  }
+      function_prefix__ ## cancel_schedule,\
+      function_prefix__ ## list_exit_signals,\
+      function_prefix__ ## decide_exit_signal  }
 void keel__gateway__v1__gateway__plan(ProtobufCService *service,
                                       const Keel__Planner__V1__PlanRequest *input,
                                       Keel__Planner__V1__PlanResponse_Closure closure,
@@ -1237,6 +1253,14 @@ void keel__gateway__v1__gateway__cancel_schedule(ProtobufCService *service,
                                                  const Keel__Gateway__V1__CancelScheduleRequest *input,
                                                  Keel__Gateway__V1__Schedule_Closure closure,
                                                  void *closure_data);
+void keel__gateway__v1__gateway__list_exit_signals(ProtobufCService *service,
+                                                   const Keel__Gateway__V1__ListExitSignalsRequest *input,
+                                                   Keel__Gateway__V1__ListExitSignalsResponse_Closure closure,
+                                                   void *closure_data);
+void keel__gateway__v1__gateway__decide_exit_signal(ProtobufCService *service,
+                                                    const Keel__Gateway__V1__DecideExitSignalRequest *input,
+                                                    Keel__Gateway__V1__ExitSignalRecord_Closure closure,
+                                                    void *closure_data);
 
 /* --- descriptors --- */
 

@@ -2535,7 +2535,7 @@ const ProtobufCMessageDescriptor keel__planner__v1__planner_event__intent_entry_
   (ProtobufCMessageInit) keel__planner__v1__planner_event__intent_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor keel__planner__v1__planner_event__field_descriptors[14] =
+static const ProtobufCFieldDescriptor keel__planner__v1__planner_event__field_descriptors[15] =
 {
   {
     "seq",
@@ -2705,11 +2705,24 @@ static const ProtobufCFieldDescriptor keel__planner__v1__planner_event__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "exit_signal",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Keel__Planner__V1__PlannerEvent, exit_signal),
+    &keel__planner__v1__exit_signal__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned keel__planner__v1__planner_event__field_indices_by_name[] = {
   11,   /* field[11] = delta_count */
   9,   /* field[9] = deltas */
   2,   /* field[2] = event_id */
+  14,   /* field[14] = exit_signal */
   12,   /* field[12] = intent */
   6,   /* field[6] = mode */
   10,   /* field[10] = overlay_deltas */
@@ -2725,7 +2738,7 @@ static const unsigned keel__planner__v1__planner_event__field_indices_by_name[] 
 static const ProtobufCIntRange keel__planner__v1__planner_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor keel__planner__v1__planner_event__descriptor =
 {
@@ -2735,7 +2748,7 @@ const ProtobufCMessageDescriptor keel__planner__v1__planner_event__descriptor =
   "Keel__Planner__V1__PlannerEvent",
   "keel.planner.v1",
   sizeof(Keel__Planner__V1__PlannerEvent),
-  14,
+  15,
   keel__planner__v1__planner_event__field_descriptors,
   keel__planner__v1__planner_event__field_indices_by_name,
   1,  keel__planner__v1__planner_event__number_ranges,
@@ -2838,13 +2851,15 @@ const ProtobufCEnumDescriptor keel__planner__v1__skip_reason__descriptor =
   keel__planner__v1__skip_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor keel__planner__v1__planner__method_descriptors[3] =
+static const ProtobufCMethodDescriptor keel__planner__v1__planner__method_descriptors[4] =
 {
   { "Plan", &keel__planner__v1__plan_request__descriptor, &keel__planner__v1__plan_response__descriptor },
   { "GetPlan", &keel__planner__v1__get_plan_request__descriptor, &keel__planner__v1__get_plan_response__descriptor },
   { "Watch", &keel__planner__v1__watch_request__descriptor, &keel__planner__v1__planner_event__descriptor },
+  { "EvaluateRisk", &keel__planner__v1__evaluate_risk_request__descriptor, &keel__planner__v1__evaluate_risk_response__descriptor },
 };
 const unsigned keel__planner__v1__planner__method_indices_by_name[] = {
+  3,        /* EvaluateRisk */
   1,        /* GetPlan */
   0,        /* Plan */
   2         /* Watch */
@@ -2856,7 +2871,7 @@ const ProtobufCServiceDescriptor keel__planner__v1__planner__descriptor =
   "Planner",
   "Keel__Planner__V1__Planner",
   "keel.planner.v1",
-  3,
+  4,
   keel__planner__v1__planner__method_descriptors,
   keel__planner__v1__planner__method_indices_by_name
 };
@@ -2883,6 +2898,14 @@ void keel__planner__v1__planner__watch(ProtobufCService *service,
 {
   assert(service->descriptor == &keel__planner__v1__planner__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void keel__planner__v1__planner__evaluate_risk(ProtobufCService *service,
+                                               const Keel__Planner__V1__EvaluateRiskRequest *input,
+                                               Keel__Planner__V1__EvaluateRiskResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &keel__planner__v1__planner__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void keel__planner__v1__planner__init (Keel__Planner__V1__Planner_Service *service,
                                        Keel__Planner__V1__Planner_ServiceDestroy destroy)
