@@ -125,13 +125,23 @@ public struct ExitPolicy: Sendable {
         case approval
     }
 
+    /// Where a world's positions come from for its reduce plan.
+    public enum Positions: String, Sendable, CaseIterable {
+        /// The gateway's fills per (world, strategy) (GetPositions' `attributed`).
+        case attributed
+        /// The broker positions of `account_id`: an account that holds one world's book.
+        case account
+    }
+
     public var mode = Mode.off
     /// The broker account the reduce orders go to.
     public var accountID = "default"
+    public var positions = Positions.attributed
 
-    public init(mode: Mode = .off, accountID: String = "default") {
+    public init(mode: Mode = .off, accountID: String = "default", positions: Positions = .attributed) {
         self.mode = mode
         self.accountID = accountID
+        self.positions = positions
     }
 }
 
@@ -181,7 +191,13 @@ public struct GatewayConfig: Sendable {
         }
         if let exit = top["exit_policy"] {
             let r = reader.child("exit_policy")
-            let object = try r.object(exit, keys: ["mode", "account_id"])
+            let object = try r.object(exit, keys: ["mode", "account_id", "positions"])
+            if let text = try r.child("positions").optionalString(object["positions"]) {
+                guard let positions = ExitPolicy.Positions(rawValue: text) else {
+                    throw Invalid(path: r.child("positions").path, message: "positions must be attributed or account, got \"\(text)\"")
+                }
+                config.exitPolicy.positions = positions
+            }
             if let text = try r.child("mode").optionalString(object["mode"]) {
                 guard let mode = ExitPolicy.Mode(rawValue: text) else {
                     throw Invalid(path: r.child("mode").path, message: "mode must be off, auto or approval, got \"\(text)\"")

@@ -88,9 +88,9 @@ public final class GatewayServer: DrainableService {
         let health = HealthService(services: ["keel.gateway.v1.Gateway"])
         var router = RPCRouter()
         health.register(into: &router)
-        GatewayService(config: configuration.config, planner: planner, store: store, broker: broker, dispatcher: dispatcher, schedules: schedules,
-                       clock: clock, logger: logger)
-            .register(into: &router)
+        let service = GatewayService(config: configuration.config, planner: planner, store: store, broker: broker, dispatcher: dispatcher,
+                                     schedules: schedules, clock: clock, logger: logger)
+        service.register(into: &router)
         let server = KWPServer(
             configuration: .init(host: configuration.host, port: configuration.port, maxFrameBytes: configuration.maxFrameBytes,
                                  token: configuration.token, serverName: "keel-gateway"),
@@ -106,8 +106,12 @@ public final class GatewayServer: DrainableService {
         // Schedules that were running are reconciled with the broker before serving (twap.md P.6).
         try await schedules.load()
         if configuration.runsScheduleLoop { schedules.startLoop() }
-        let relay = PlannerRelay(store: store, planner: planner, logger: logger)
+        let relay = PlannerRelay(store: store, planner: planner, logger: logger, exitPolicy: configuration.config.exitPolicy.mode) { record in
+            await service.exitSignalReceived(record)
+        }
         relay.start()
+        // Exit signals approved before a stop but not yet applied (Execute's idempotency key makes it safe).
+        Task { await service.applyApprovedExitSignals() }
         health.setAll(.serving)
         logger.info("keel-gateway ready", metadata: [
             "store": "\(path)",

@@ -42,6 +42,7 @@ public final class GatewayService: Sendable {
         }
         registerReads(into: &router)
         registerSchedules(into: &router)
+        registerExitSignals(into: &router)
     }
 
     // MARK: Plan (§1)

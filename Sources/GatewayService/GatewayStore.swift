@@ -158,6 +158,7 @@ public final class GatewayStore: Sendable {
                 ALTER TABLE paper_orders ADD COLUMN broker_order_id TEXT NOT NULL DEFAULT '';
                 """)
         }
+        registerExitSignals(&migrator)
         return migrator
     }
 
@@ -199,9 +200,11 @@ public final class GatewayStore: Sendable {
 
     public enum RelayOutcome: Sendable, Equatable {
         case forwarded(GatewayEvent)
+        /// An exit signal, recorded with the state the exit policy gives it.
+        case exitSignal(ExitSignalRecord)
         /// seq at or below the cursor, or an event id already relayed.
         case duplicate
-        /// no event id or no plan id: dropped, the cursor moves past it.
+        /// no event id, or no plan id (no signal for an exit signal): dropped, the cursor moves past it.
         case invalid
     }
 
@@ -214,16 +217,33 @@ public final class GatewayStore: Sendable {
     }
 
     /// One planner event: appended to the gateway outbox with the cursor and its event id, in one
-    /// transaction — or dropped.
-    public func relay(_ event: Keel_Planner_V1_PlannerEvent, nowMs: Int64) async throws -> RelayOutcome {
-        let outcome = try await pool.write { db -> RelayOutcome in
+    /// transaction — or dropped. An exit signal is recorded in the state `exitPolicy` gives it.
+    public func relay(_ event: Keel_Planner_V1_PlannerEvent, nowMs: Int64, exitPolicy: ExitPolicy.Mode = .off) async throws -> RelayOutcome {
+        let (outcome, seq) = try await pool.write { db -> (RelayOutcome, UInt64) in
             let cursor = try UInt64.fetchOne(db, sql: "SELECT cursor FROM relay_state WHERE id = 1") ?? 0
-            if event.seq <= cursor { return .duplicate }
+            if event.seq <= cursor { return (.duplicate, 0) }
             if !event.eventID.isEmpty, try Bool.fetchOne(db, sql: "SELECT 1 FROM relayed_events WHERE event_id = ?", arguments: [event.eventID]) ?? false {
-                return .duplicate
+                return (.duplicate, 0)
             }
             try db.execute(sql: "UPDATE relay_state SET cursor = ? WHERE id = 1", arguments: [event.seq])
-            if event.eventID.isEmpty || event.planID.isEmpty { return .invalid }
+            if event.topic == "exit_signal_emitted" {
+                guard !event.eventID.isEmpty, event.hasExitSignal, !event.exitSignal.signalID.isEmpty else { return (.invalid, 0) }
+                try db.execute(sql: "INSERT INTO relayed_events (event_id) VALUES (?)", arguments: [event.eventID])
+                let record = ExitSignalRecord.with {
+                    $0.signal = event.exitSignal
+                    $0.receivedAtMs = nowMs
+                    switch exitPolicy {
+                    case .off: $0.state = .ignored
+                    case .approval: $0.state = .awaitingApproval
+                    case .auto:
+                        $0.state = .approved
+                        $0.decidedBy = "policy:auto"
+                        $0.decidedAtMs = nowMs
+                    }
+                }
+                return (.exitSignal(record), try Self.receiveExitSignal(record, db: db))
+            }
+            if event.eventID.isEmpty || event.planID.isEmpty { return (.invalid, 0) }
             try db.execute(sql: "INSERT INTO relayed_events (event_id) VALUES (?)", arguments: [event.eventID])
             var forwarded = GatewayEvent.with {
                 $0.topic = "rebalancing.planned"
@@ -231,9 +251,9 @@ public final class GatewayStore: Sendable {
                 $0.planned = event
             }
             forwarded.seq = try Self.appendEvent(forwarded, db: db)
-            return .forwarded(forwarded)
+            return (.forwarded(forwarded), forwarded.seq)
         }
-        if case .forwarded(let event) = outcome { events.committed(upTo: event.seq) }
+        if seq > 0 { events.committed(upTo: seq) }
         return outcome
     }
 

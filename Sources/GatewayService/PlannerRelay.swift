@@ -1,4 +1,5 @@
 import Contracts
+import Execution
 import KeelStore
 import KeelWire
 import Logging
@@ -11,17 +12,24 @@ import NIOCore
 /// jitter, and resuming from `oldest_seq − 1` when the planner no longer has the cursor.
 public final class PlannerRelay: Sendable {
     static let topic = "rebalancing.planned"
+    static let exitTopic = "exit_signal_emitted"
     let store: GatewayStore
     let planner: KWPClient
     let clock: @Sendable () -> Int64
     let logger: Logger
+    let exitPolicy: ExitPolicy.Mode
+    /// Called with each exit signal once it is recorded (the exit policy acts on approved ones).
+    let onExitSignal: @Sendable (ExitSignalRecord) async -> Void
     private let task: NIOLockedValueBoxTask
 
-    public init(store: GatewayStore, planner: KWPClient, clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger) {
+    public init(store: GatewayStore, planner: KWPClient, clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger,
+                exitPolicy: ExitPolicy.Mode = .off, onExitSignal: @escaping @Sendable (ExitSignalRecord) async -> Void = { _ in }) {
         self.store = store
         self.planner = planner
         self.clock = clock
         self.logger = logger
+        self.exitPolicy = exitPolicy
+        self.onExitSignal = onExitSignal
         task = NIOLockedValueBoxTask()
     }
 
@@ -39,7 +47,7 @@ public final class PlannerRelay: Sendable {
             do {
                 let cursor = try await store.relayCursor()
                 let stream = planner.serverStream(
-                    KeelRPC.plannerWatch, Keel_Planner_V1_WatchRequest.with { $0.topics = [Self.topic]; $0.afterSeq = cursor },
+                    KeelRPC.plannerWatch, Keel_Planner_V1_WatchRequest.with { $0.topics = [Self.topic, Self.exitTopic]; $0.afterSeq = cursor },
                     as: Keel_Planner_V1_PlannerEvent.self)
                 for try await event in stream {
                     attempt = 0
@@ -62,7 +70,15 @@ public final class PlannerRelay: Sendable {
     }
 
     func handle(_ event: Keel_Planner_V1_PlannerEvent) async throws {
-        switch try await store.relay(event, nowMs: clock()) {
+        switch try await store.relay(event, nowMs: clock(), exitPolicy: exitPolicy) {
+        case .exitSignal(let record):
+            Counter(label: "event_relay_events_total", dimensions: [("topic", Self.exitTopic)]).increment()
+            Counter(label: "exit_signals_received_total", dimensions: [("state", "\(record.state)")]).increment()
+            logger.info("exit signal received", metadata: [
+                "signal_id": "\(record.signal.signalID)", "world_id": "\(record.signal.worldID)", "action": "\(record.signal.action)",
+                "reduce_fraction": "\(record.signal.reduceFraction)", "state": "\(record.state)", "reason": "\(record.signal.reason)",
+            ])
+            await onExitSignal(record)
         case .forwarded:
             Counter(label: "event_relay_events_total", dimensions: [("topic", Self.topic)]).increment()
             Counter(label: "rebalance_plans_observed_total", dimensions: [("world_id", event.worldID)]).increment()

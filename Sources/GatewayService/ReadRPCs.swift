@@ -66,13 +66,13 @@ extension GatewayService {
         }
     }
 
-    static let topics: Set<String> = ["rebalancing.planned", "orders", "schedule.progress"]
+    static let topics: Set<String> = ["rebalancing.planned", "orders", "schedule.progress", "exit.signals"]
 
     /// §7: the gateway's outbox from a resume point (or from now with `live_only`), following new
     /// commits; a slow reader holds its cursor, not memory.
     func watch(_ request: Keel_Gateway_V1_WatchRequest, writer: ResponseStreamWriter<GatewayEvent>) async throws {
         for (i, topic) in request.topics.enumerated() where !Self.topics.contains(topic) {
-            throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_TOPIC", field: "topics[\(i)]", "unknown topic \"\(topic)\" (rebalancing.planned, orders, schedule.progress)")
+            throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_TOPIC", field: "topics[\(i)]", "unknown topic \"\(topic)\" (rebalancing.planned, orders, schedule.progress, exit.signals)")
         }
         let topics = Set(request.topics)
         var cursor: UInt64
