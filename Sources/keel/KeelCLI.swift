@@ -13,7 +13,7 @@ struct Keel: AsyncParsableCommand {
         abstract: "Use Keel's services over KWP/1: any RPC with a JSON body, and the everyday commands.",
         discussion: "Every command prints a non-OK status as {code, message, reason, metadata} on stderr and exits 1.",
         subcommands: [Call.self, PlanCommand.self, ExecuteCommand.self, OrdersCommand.self, PositionsCommand.self, CapitalCommand.self,
-                      ScheduleCommand.self, WatchCommand.self, Health.self, Methods.self])
+                      ScheduleCommand.self, RiskCommand.self, ExitCommand.self, WatchCommand.self, Health.self, Methods.self])
 }
 
 struct Connection: ParsableArguments {
