@@ -136,6 +136,10 @@ import Testing
         let config = try GatewayConfig.parse(json: Data(contentsOf: url))
         #expect(config.sharedAccountPolicy.enabled)
         #expect(config.policy(for: "binance")?.instrument(for: "btc/usdt")?.key == "BTCUSDT")
+        #expect(config.exitPolicy.mode == .off)
+        #expect(config.exitPolicy.positions == .attributed)
+        let approval = try GatewayConfig.parse(json: Data(#"{"exit_policy": {"mode": "approval", "positions": "account", "account_id": "book"}}"#.utf8))
+        #expect(approval.exitPolicy.mode == .approval && approval.exitPolicy.positions == .account && approval.exitPolicy.accountID == "book")
     }
 
     @Test(arguments: [
@@ -145,6 +149,9 @@ import Testing
         (#"{"venues": {"Binance": {}, "binance": {}}}"#, "venues.binance"),
         (#"{"venues": {"x": {"instruments": {"BTC": {"aliases": ["btc"]}}}}}"#, "venues.x.instruments.BTC"),
         (#"{"live_guard": {"enforce": "yes"}}"#, "live_guard.enforce"),
+        (#"{"exit_policy": {"mode": "sometimes"}}"#, "exit_policy.mode"),
+        (#"{"exit_policy": {"positions": "ledger"}}"#, "exit_policy.positions"),
+        (#"{"exit_policy": {"account_id": ""}}"#, "exit_policy.account_id"),
         (#"{"shared_account_policy": {"max_gross_notional": 5}}"#, "shared_account_policy.max_gross_notional"),
         (#"[1]"#, "$"),
         (#"{"#, "$"),
