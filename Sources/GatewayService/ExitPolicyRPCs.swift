@@ -16,13 +16,7 @@ extension GatewayService {
                 throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_ENUM", field: "state", "state \(number) is not an ExitSignalState")
             }
             let limit = try Self.listLimit(request.limit)
-            var after: Int64 = 0
-            if !request.pageToken.isEmpty {
-                guard request.pageToken.hasPrefix("x"), let id = Int64(request.pageToken.dropFirst()), id >= 0 else {
-                    throw RPCError.field(.invalidArgument, reason: "E_INVALID_PAGE_TOKEN", field: "page_token", "page_token is not one this gateway issued")
-                }
-                after = id
-            }
+            let after = try Self.position(ofPageToken: request.pageToken, prefix: "x")
             let rows = try await self.storeCall { try await self.store.exitSignals(state: request.state, afterID: after, limit: limit + 1) }
             return .with {
                 $0.signals = rows.prefix(limit).map(\.record)

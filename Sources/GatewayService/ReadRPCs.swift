@@ -18,13 +18,7 @@ extension GatewayService {
         }
         router.unary(KeelRPC.gatewayListOrders) { (request: Keel_Gateway_V1_ListOrdersRequest, _: ServerContext) -> Keel_Gateway_V1_ListOrdersResponse in
             let limit = try Self.listLimit(request.limit)
-            var after: Int64 = 0
-            if !request.pageToken.isEmpty {
-                guard request.pageToken.hasPrefix("o"), let seq = Int64(request.pageToken.dropFirst()), seq >= 0 else {
-                    throw RPCError.field(.invalidArgument, reason: "E_INVALID_PAGE_TOKEN", field: "page_token", "page_token is not one this gateway issued")
-                }
-                after = seq
-            }
+            let after = try Self.position(ofPageToken: request.pageToken, prefix: "o")
             if case .UNRECOGNIZED(let number) = request.status {
                 throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_ENUM", field: "status", "status \(number) is not an OrderStatus")
             }
@@ -102,6 +96,15 @@ extension GatewayService {
             throw RPCError.field(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id", "the broker has no account \(account)", metadata: ["account_id": account])
         }
         return account
+    }
+
+    /// The row a page token (`<prefix><row>`, as this gateway issues them) continues after; 0 for none.
+    static func position(ofPageToken token: String, prefix: Character) throws(RPCError) -> Int64 {
+        guard !token.isEmpty else { return 0 }
+        guard token.first == prefix, let row = Int64(token.dropFirst()), row >= 0 else {
+            throw RPCError.field(.invalidArgument, reason: "E_INVALID_PAGE_TOKEN", field: "page_token", "page_token is not one this gateway issued")
+        }
+        return row
     }
 
     /// `limit` 0 = 100, at most 1,000 (spec/gateway.md §8).
