@@ -260,20 +260,13 @@ extension GatewayService {
         return schedule
     }
 
-    /// The request with the effective policy, maps in key order (protobuf leaves map order open).
+    /// The request with the effective policy, encoded with map entries in key order.
     static func scheduleDigest(_ request: StartScheduleRequest, policy: SchedulePolicy) -> String {
         var copy = request
         copy.policy = policy
-        let maps = [("intent", copy.intent), ("target_weights", copy.target.targetWeights), ("lot_size_by_symbol", copy.target.lotSizeBySymbol)]
-        copy.intent = [:]
-        copy.target.targetWeights = [:]
-        copy.target.lotSizeBySymbol = [:]
-        var text = ((try? copy.serializedBytes() as [UInt8]) ?? []).map { String(format: "%02x", $0) }.joined()
-        for (name, map) in maps {
-            text += "|\(name)"
-            for (key, value) in map.sorted(by: { $0.key < $1.key }) { text += "|\(key)=\(value)" }
-        }
-        return SHA256.hex(text)
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        return SHA256.hex((try? copy.serializedBytes(options: options) as [UInt8]) ?? [])
     }
 
     // MARK: ListSchedules
