@@ -170,6 +170,14 @@ let package = Package(
         .executableTarget(
             name: "planner-bench", dependencies: ["Planning", "Contracts", "PlannerService", "KeelWire"],
             path: "Benchmarks/planner-bench"),
+        .executableTarget(
+            name: "keel-bench",
+            dependencies: [
+                "Contracts", "Execution", "KeelWire", "PlannerService", "GatewayService", "CapitalService",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/keel-bench"),
         .testTarget(
             name: "PlannerServiceTests",
             dependencies: ["PlannerService", "Planning", "KeelWire", "Contracts", "KeelStore", "KeelOps", "KeelTestSupport"]),
