@@ -249,7 +249,7 @@ func submit(ordersPerBatch: Int, repeats: Int) async throws {
 func capital(accounts: Int, strategies: Int) async throws {
     let directory = NSTemporaryDirectory() + "keel-bench-capital-\(UUID().uuidString)"
     let server = try await CapitalServer.start(.init(port: 0, dataDirectory: directory), startScheduler: false, followFills: false)
-    let client = KWPClient(host: "127.0.0.1", port: server.address.port!)
+    let client = KWPClient(host: "127.0.0.1", port: server.address.port!, configuration: .init(maxFrameBytes: 64 * 1024 * 1024))
     let setup = nanos()
     try await withThrowingTaskGroup(of: Void.self) { group in
         for lane in 0..<16 {

@@ -324,6 +324,20 @@ actor AccountLocks {
     private var held: Set<String> = []
     private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
 
+    /// Every key's lock, taken in sorted order (so two bulk calls cannot deadlock), around `body`.
+    func withLocks<T: Sendable>(_ keys: [String], _ body: @Sendable () async throws -> T) async throws -> T {
+        let sorted = Set(keys).sorted()
+        for key in sorted { await lock(key) }
+        do {
+            let value = try await body()
+            for key in sorted { unlock(key) }
+            return value
+        } catch {
+            for key in sorted { unlock(key) }
+            throw error
+        }
+    }
+
     func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async throws -> T {
         await lock(key)
         do {

@@ -475,27 +475,39 @@ public final class CapitalStore: Sendable {
 
     // MARK: allocations and runs
 
-    /// Writes an allocation (§4 Persistence) in one transaction: every active strategy account's
-    /// capital, the account's previous total and last rebalance, the PnL the balance already holds
-    /// marked as applied by the run, the run, and the idempotency record when the call has a key.
-    func writeAllocation(accountID: String, total: ExactDecimal, lines: [(strategyAccountID: String, allocated: ExactDecimal)],
-                         atMs: Int64, run: RebalanceRun, answer: (key: String, StoredAnswer)?) async throws {
+    /// One allocation to write (§4 Persistence): every active strategy account's capital, the
+    /// account's previous total and last rebalance, the PnL the balance already holds marked as
+    /// applied by the run, the run, and the idempotency record when the call has a key.
+    struct AllocationWrite: Sendable {
+        var accountID: String
+        var total: ExactDecimal
+        var lines: [(strategyAccountID: String, allocated: ExactDecimal)]
+        var atMs: Int64
+        var run: RebalanceRun
+        var answer: (key: String, StoredAnswer)?
+    }
+
+    /// Writes allocations in one transaction.
+    func writeAllocations(_ writes: [AllocationWrite]) async throws {
+        guard !writes.isEmpty else { return }
         try await pool.write { db in
-            for line in lines {
-                try db.execute(sql: """
-                    INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (strategy_account_id) DO UPDATE SET allocated_capital = excluded.allocated_capital,
-                        last_updated_ms = excluded.last_updated_ms, last_rebalance_at_ms = excluded.last_rebalance_at_ms
-                    """, arguments: [line.strategyAccountID, line.allocated.description, atMs, atMs])
-                try db.execute(sql: """
-                    UPDATE trade_executions SET applied_by = ? WHERE strategy_account_id = ? AND applied_by IS NULL AND realized_pnl IS NOT NULL
-                    """, arguments: [run.runID, line.strategyAccountID])
+            for write in writes {
+                for line in write.lines {
+                    try db.execute(sql: """
+                        INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (strategy_account_id) DO UPDATE SET allocated_capital = excluded.allocated_capital,
+                            last_updated_ms = excluded.last_updated_ms, last_rebalance_at_ms = excluded.last_rebalance_at_ms
+                        """, arguments: [line.strategyAccountID, line.allocated.description, write.atMs, write.atMs])
+                    try db.execute(sql: """
+                        UPDATE trade_executions SET applied_by = ? WHERE strategy_account_id = ? AND applied_by IS NULL AND realized_pnl IS NOT NULL
+                        """, arguments: [write.run.runID, line.strategyAccountID])
+                }
+                try db.execute(sql: "UPDATE accounts SET previous_total_capital = ?, last_rebalance_at_ms = ? WHERE account_id = ?",
+                               arguments: [write.total.description, write.atMs, write.accountID])
+                try db.execute(sql: "INSERT INTO rebalance_runs (run_id, account_id, started_at_ms, run) VALUES (?, ?, ?, ?)",
+                               arguments: [write.run.runID, write.accountID, write.run.startedAtMs, try write.run.serializedBytes() as Data])
+                if let (key, answer) = write.answer { try Self.insert(db, key: key, answer) }
             }
-            try db.execute(sql: "UPDATE accounts SET previous_total_capital = ?, last_rebalance_at_ms = ? WHERE account_id = ?",
-                           arguments: [total.description, atMs, accountID])
-            try db.execute(sql: "INSERT INTO rebalance_runs (run_id, account_id, started_at_ms, run) VALUES (?, ?, ?, ?)",
-                           arguments: [run.runID, accountID, run.startedAtMs, try run.serializedBytes() as Data])
-            if let (key, answer) = answer { try Self.insert(db, key: key, answer) }
         }
     }
 

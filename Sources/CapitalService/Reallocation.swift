@@ -84,6 +84,22 @@ extension CapitalService {
     func allocate(_ account: Account, resolved: TotalCapital.Resolved, trigger: Keel_Capital_V1_RunTrigger,
                   reason: Keel_Capital_V1_RebalanceReason, converge: Keel_Capital_V1_ConvergeMode,
                   answer: (key: String, method: String, digest: String)? = nil) async throws -> ReallocateResponse {
+        let prepared = try await prepareAllocation(account, resolved: resolved, trigger: trigger, reason: reason, converge: converge, answer: answer)
+        guard let write = prepared.write else { return prepared.response }
+        try await store.writeAllocations([write])
+        allocated(prepared.response, trigger: trigger, resolved: resolved, strategies: write.lines.count, summary: false)
+        return prepared.response
+    }
+
+    /// What to write for an allocation, computed but not yet written (ReallocateAll writes many in one transaction).
+    struct PreparedAllocation: Sendable {
+        var response: ReallocateResponse
+        var write: CapitalStore.AllocationWrite?
+    }
+
+    func prepareAllocation(_ account: Account, resolved: TotalCapital.Resolved, trigger: Keel_Capital_V1_RunTrigger,
+                           reason: Keel_Capital_V1_RebalanceReason, converge: Keel_Capital_V1_ConvergeMode,
+                           answer: (key: String, method: String, digest: String)? = nil) async throws -> PreparedAllocation {
         let active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive)
         let result = try CapitalAllocator.allocate(
             total: resolved.total, weights: active.map { CapitalValidation.stored($0.weight) },
@@ -99,7 +115,7 @@ extension CapitalService {
         response.unallocated = result.unallocated.description
         if result.noActiveStrategies {
             response.note = .noActiveStrategies
-            return response
+            return PreparedAllocation(response: response, write: nil)
         }
         for (sa, line) in zip(active, result.lines) {
             var out = Keel_Capital_V1_AllocationLine()
@@ -126,15 +142,20 @@ extension CapitalService {
         let stored = try answer.map { a in
             (key: a.key, StoredAnswer(method: a.method, digest: a.digest, response: try response.serializedBytes() as Data, runID: response.runID))
         }
-        try await store.writeAllocation(
+        let write = CapitalStore.AllocationWrite(
             accountID: account.accountID, total: resolved.total,
             lines: zip(active, result.lines).map { ($0.strategyAccountID, $1.allocatedCapital) }, atMs: now, run: run, answer: stored)
+        return PreparedAllocation(response: response, write: write)
+    }
+
+    /// The metric and the log line of a written allocation (debug only inside a bulk call, which logs a summary).
+    func allocated(_ response: ReallocateResponse, trigger: Keel_Capital_V1_RunTrigger, resolved: TotalCapital.Resolved, strategies: Int, summary: Bool) {
         Counter(label: "keel_capital_allocations_total", dimensions: [("trigger", Self.triggerName(trigger))]).increment()
-        logger.info("capital reallocated", metadata: [
-            "account_id": "\(account.accountID)", "run_id": "\(response.runID)", "total_capital": "\(resolved.total)",
-            "source": "\(resolved.source)", "strategies": "\(active.count)", "unallocated": "\(result.unallocated)",
-        ])
-        return response
+        let metadata: Logger.Metadata = [
+            "account_id": "\(response.accountID)", "run_id": "\(response.runID)", "total_capital": "\(resolved.total)",
+            "source": "\(resolved.source)", "strategies": "\(strategies)", "unallocated": "\(response.unallocated)",
+        ]
+        if summary { logger.debug("capital reallocated", metadata: metadata) } else { logger.info("capital reallocated", metadata: metadata) }
     }
 
     static func triggerName(_ trigger: Keel_Capital_V1_RunTrigger) -> String {
@@ -225,6 +246,18 @@ extension CapitalService {
         }
         let down = downstream(context)
         var response = BulkRebalanceResponse()
+        if mode == .none {
+            // Without converge nothing leaves the service: allocations are written in chunks, one
+            // transaction (one fsync) per chunk, under the chunk's account locks.
+            for start in stride(from: 0, to: ids.count, by: Self.bulkChunk) {
+                let chunk = Array(ids[start..<min(ids.count, start + Self.bulkChunk)])
+                for result in try await reallocateChunk(chunk, useLive: request.useLive, down) { response.add(result, trigger: .reallocateAll) }
+            }
+            logger.info("capital reallocated in bulk", metadata: [
+                "accounts": "\(response.totalAccounts)", "rebalanced": "\(response.rebalanced)", "failed": "\(response.failed)",
+            ])
+            ids = []
+        }
         for id in ids {
             var result = AccountRunResult()
             result.accountID = id
@@ -260,6 +293,57 @@ extension CapitalService {
             try await storeBulkAnswer(response, key: key, method: method, digest: digest)
         }
         return response
+    }
+
+    static let bulkChunk = 500
+
+    /// One chunk of a bulk reallocation without converge: each account prepared (its own failure
+    /// is its result), then every allocation of the chunk written in one transaction.
+    func reallocateChunk(_ chunk: [String], useLive: Bool, _ down: Downstream) async throws -> [AccountRunResult] {
+        try await locks.withLocks(chunk) {
+            var results: [AccountRunResult] = []
+            var writes: [(index: Int, write: CapitalStore.AllocationWrite, resolved: TotalCapital.Resolved)] = []
+            for id in chunk {
+                var result = AccountRunResult()
+                result.accountID = id
+                do {
+                    let account = try await self.existingAccount(id)
+                    result.accountName = account.name
+                    guard account.isActive else {
+                        throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(id) is inactive")
+                    }
+                    let resolved = try await self.resolveTotal(account, useLive: useLive, down)
+                    let prepared = try await self.prepareAllocation(account, resolved: resolved, trigger: .reallocateAll, reason: .forced, converge: .none)
+                    if let write = prepared.write {
+                        result.outcome = .rebalanced
+                        result.result = prepared.response
+                        writes.append((results.count, write, resolved))
+                    } else {
+                        result.outcome = .skipped
+                        result.reason = .noActiveStrategies
+                    }
+                } catch let error where !(error is CancellationError) {
+                    result.outcome = .failed
+                    result.error = ErrorDetail(self.status(of: error))
+                }
+                results.append(result)
+            }
+            do {
+                try await self.store.writeAllocations(writes.map(\.write))
+                for entry in writes {
+                    self.allocated(results[entry.index].result, trigger: .reallocateAll, resolved: entry.resolved, strategies: entry.write.lines.count, summary: true)
+                }
+            } catch {
+                self.logger.error("store failed", metadata: ["error": "\(error)"])
+                let failure = RPCError(.unavailable, "the allocations could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
+                for entry in writes {
+                    results[entry.index].outcome = .failed
+                    results[entry.index].clearResult()
+                    results[entry.index].error = ErrorDetail(self.status(of: failure))
+                }
+            }
+            return results
+        }
     }
 
     func storeBulkAnswer(_ response: BulkRebalanceResponse, key: String, method: String, digest: String) async throws {

@@ -39,6 +39,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var nextCallID: UInt64 = 1
     private var peerMaxFrameBytes = KWP.defaultMaxFrameBytes
     private var context: ChannelHandlerContext?
+    private var flushScheduled = false
     /// Completed by the server's Hello.
     let ready: EventLoopPromise<Void>
     /// Called once when the server sends GoAway (the connection takes no new calls).
@@ -180,7 +181,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             }
         }
         calls[callID] = call
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context.write(wrapOutboundOut(frame), promise: nil)
+        // One flush for the calls started together.
+        if !flushScheduled {
+            flushScheduled = true
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                bound.value.flushScheduled = false
+                bound.value.context?.flush()
+            }
+        }
         return callID
     }
 
@@ -198,6 +208,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func close() {
+        context?.flush()
         context?.close(promise: nil)
     }
 

@@ -28,6 +28,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private let router: RPCRouter
+    private var flushScheduled = false
     private let configuration: Configuration
     private let logger: Logger
     private var state = State.awaitingHello
@@ -235,10 +236,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                     writeStatus(callID, tooLarge)
                 } else {
                     context.write(wrapOutboundOut(.response(callID: callID, body: body)), promise: nil)
-                    context.writeAndFlush(wrapOutboundOut(.okStatus(callID: callID)), promise: nil)
+                    writeSoon(.okStatus(callID: callID))
                 }
             } else {
-                context.writeAndFlush(wrapOutboundOut(.okStatus(callID: callID)), promise: nil)
+                writeSoon(.okStatus(callID: callID))
             }
             logger.debug("call ok")
         case .failure(let error as RPCError):
@@ -275,6 +276,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         lastActivity = .now()
         if calls.isEmpty {
             if state == .draining {
+                // The last answers may still wait for their coalesced flush.
+                context?.flush()
                 context?.close(promise: nil)
             } else {
                 scheduleIdleCheck(at: lastActivity + configuration.idleTimeout)
@@ -288,7 +291,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let context = self.context!  // set in handlerAdded, before any call can exist
         guard isCurrent(callID, serial), state != .closed else { return context.eventLoop.makeFailedFuture(CancellationError()) }
         if let tooLarge = oversize(body) { return context.eventLoop.makeFailedFuture(tooLarge) }
-        context.writeAndFlush(wrapOutboundOut(.response(callID: callID, body: body)), promise: nil)
+        writeSoon(.response(callID: callID, body: body))
         if context.channel.isWritable { return context.eventLoop.makeSucceededVoidFuture() }
         let promise = context.eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(promise)
@@ -302,7 +305,21 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func writeStatus(_ callID: UInt64, _ error: RPCError) {
-        context?.writeAndFlush(wrapOutboundOut(.status(callID: callID, error.status)), promise: nil)
+        writeSoon(.status(callID: callID, error.status))
+    }
+
+    /// Writes now and flushes once the event loop has run what is queued: the answers of calls that
+    /// finish together leave in one write.
+    private func writeSoon(_ frame: Frame) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            bound.value.flushScheduled = false
+            bound.value.context?.flush()
+        }
     }
 
     private func failWritabilityWaiters() {
@@ -337,6 +354,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             writeStatus(callID, RPCError(.unavailable, "the server shut down before the call finished", reason: "E_GOING_AWAY"))
         }
         calls.removeAll()
+        context?.flush()
         context?.close(promise: nil)
     }
 
