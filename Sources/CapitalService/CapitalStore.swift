@@ -175,7 +175,7 @@ public final class CapitalStore: Sendable {
     }
 
     func account(id: String) async throws -> Account? {
-        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE account_id = ?", arguments: [id]).map(Self.account) }
+        try await pool.read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM accounts WHERE account_id = ?"), arguments: [id]).map(Self.account) }
     }
 
     /// Active accounts in id (byte) order.
@@ -258,7 +258,7 @@ public final class CapitalStore: Sendable {
     }
 
     static func strategyAccounts(_ db: Database, accountID: String) throws -> [StrategyAccount] {
-        try Row.fetchAll(db, sql: strategyAccountSelect + " WHERE s.account_id = ? ORDER BY s.strategy_account_id", arguments: [accountID]).map(strategyAccount)
+        try Row.fetchAll(db.cachedStatement(sql: strategyAccountSelect + " WHERE s.account_id = ? ORDER BY s.strategy_account_id"), arguments: [accountID]).map(strategyAccount)
     }
 
     func upsert(_ sa: StrategyAccount) async throws -> StrategyAccount {
@@ -302,16 +302,19 @@ public final class CapitalStore: Sendable {
         }
     }
 
+    static func dailyBalance(_ row: Row) -> Keel_Capital_V1_DailyBalance {
+        var balance = Keel_Capital_V1_DailyBalance()
+        balance.accountID = row["account_id"]
+        balance.date = row["date"]
+        balance.endingBalance = row["ending_balance"]
+        return balance
+    }
+
     /// The row with the greatest date.
     func latestBalance(accountID: String) async throws -> Keel_Capital_V1_DailyBalance? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1", arguments: [accountID]).map { row in
-                var balance = Keel_Capital_V1_DailyBalance()
-                balance.accountID = row["account_id"]
-                balance.date = row["date"]
-                balance.endingBalance = row["ending_balance"]
-                return balance
-            }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [accountID])
+                .map(Self.dailyBalance)
         }
     }
 
@@ -475,6 +478,21 @@ public final class CapitalStore: Sendable {
 
     // MARK: allocations and runs
 
+    /// For each existing account of `accountIDs`: the account, its latest daily balance and its
+    /// strategy accounts, read in one transaction.
+    func allocationInputs(accountIDs: [String]) async throws -> [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] {
+        try await pool.read { db in
+            var out: [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] = [:]
+            for id in accountIDs {
+                guard let account = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM accounts WHERE account_id = ?"), arguments: [id]).map(Self.account) else { continue }
+                let balance = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [id])
+                    .map(Self.dailyBalance)
+                out[id] = (account, balance, try Self.strategyAccounts(db, accountID: id))
+            }
+            return out
+        }
+    }
+
     /// One allocation to write (§4 Persistence): every active strategy account's capital, the
     /// account's previous total and last rebalance, the PnL the balance already holds marked as
     /// applied by the run, the run, and the idempotency record when the call has a key.
@@ -493,19 +511,19 @@ public final class CapitalStore: Sendable {
         try await pool.write { db in
             for write in writes {
                 for line in write.lines {
-                    try db.execute(sql: """
+                    try db.cachedStatement(sql: """
                         INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms) VALUES (?, ?, ?, ?)
                         ON CONFLICT (strategy_account_id) DO UPDATE SET allocated_capital = excluded.allocated_capital,
                             last_updated_ms = excluded.last_updated_ms, last_rebalance_at_ms = excluded.last_rebalance_at_ms
-                        """, arguments: [line.strategyAccountID, line.allocated.description, write.atMs, write.atMs])
-                    try db.execute(sql: """
+                        """).execute(arguments: [line.strategyAccountID, line.allocated.description, write.atMs, write.atMs])
+                    try db.cachedStatement(sql: """
                         UPDATE trade_executions SET applied_by = ? WHERE strategy_account_id = ? AND applied_by IS NULL AND realized_pnl IS NOT NULL
-                        """, arguments: [write.run.runID, line.strategyAccountID])
+                        """).execute(arguments: [write.run.runID, line.strategyAccountID])
                 }
-                try db.execute(sql: "UPDATE accounts SET previous_total_capital = ?, last_rebalance_at_ms = ? WHERE account_id = ?",
-                               arguments: [write.total.description, write.atMs, write.accountID])
-                try db.execute(sql: "INSERT INTO rebalance_runs (run_id, account_id, started_at_ms, run) VALUES (?, ?, ?, ?)",
-                               arguments: [write.run.runID, write.accountID, write.run.startedAtMs, try write.run.serializedBytes() as Data])
+                try db.cachedStatement(sql: "UPDATE accounts SET previous_total_capital = ?, last_rebalance_at_ms = ? WHERE account_id = ?")
+                    .execute(arguments: [write.total.description, write.atMs, write.accountID])
+                try db.cachedStatement(sql: "INSERT INTO rebalance_runs (run_id, account_id, started_at_ms, run) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [write.run.runID, write.accountID, write.run.startedAtMs, try write.run.serializedBytes() as Data])
                 if let (key, answer) = write.answer { try Self.insert(db, key: key, answer) }
             }
         }

@@ -47,7 +47,12 @@ extension CapitalService {
 
     /// §3: the db balance and at most one live `GetBalance`; a failed live read is never 0.
     func resolveTotal(_ account: Account, useLive: Bool, _ down: Downstream) async throws -> TotalCapital.Resolved {
-        let db = try await store.latestBalance(accountID: account.accountID).map { CapitalValidation.stored($0.endingBalance) }
+        try await resolveTotal(account, balance: try await store.latestBalance(accountID: account.accountID), useLive: useLive, down)
+    }
+
+    /// The same with the latest db balance already read.
+    func resolveTotal(_ account: Account, balance: Keel_Capital_V1_DailyBalance?, useLive: Bool, _ down: Downstream) async throws -> TotalCapital.Resolved {
+        let db = balance.map { CapitalValidation.stored($0.endingBalance) }
         let gateway = self.gateway
         return try await TotalCapital.resolve(useLive: useLive, quoteCurrency: account.quoteCurrency, dbBalance: db) {
             var request = Keel_Gateway_V1_GetBalanceRequest()
@@ -100,7 +105,14 @@ extension CapitalService {
     func prepareAllocation(_ account: Account, resolved: TotalCapital.Resolved, trigger: Keel_Capital_V1_RunTrigger,
                            reason: Keel_Capital_V1_RebalanceReason, converge: Keel_Capital_V1_ConvergeMode,
                            answer: (key: String, method: String, digest: String)? = nil) async throws -> PreparedAllocation {
-        let active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive)
+        try prepareAllocation(account, strategies: try await store.strategyAccounts(accountID: account.accountID), resolved: resolved,
+                              trigger: trigger, reason: reason, converge: converge, answer: answer)
+    }
+
+    func prepareAllocation(_ account: Account, strategies: [StrategyAccount], resolved: TotalCapital.Resolved, trigger: Keel_Capital_V1_RunTrigger,
+                           reason: Keel_Capital_V1_RebalanceReason, converge: Keel_Capital_V1_ConvergeMode,
+                           answer: (key: String, method: String, digest: String)? = nil) throws -> PreparedAllocation {
+        let active = strategies.filter(\.isActive)
         let result = try CapitalAllocator.allocate(
             total: resolved.total, weights: active.map { CapitalValidation.stored($0.weight) },
             oldCapitals: active.map { $0.hasCapital ? CapitalValidation.stored($0.capital.allocatedCapital) : .zero },
@@ -303,17 +315,24 @@ extension CapitalService {
         try await locks.withLocks(chunk) {
             var results: [AccountRunResult] = []
             var writes: [(index: Int, write: CapitalStore.AllocationWrite, resolved: TotalCapital.Resolved)] = []
+            // Every input of the chunk in one read (one hop to the store, not three per account).
+            let inputs = try await self.store.allocationInputs(accountIDs: chunk)
             for id in chunk {
                 var result = AccountRunResult()
                 result.accountID = id
                 do {
-                    let account = try await self.existingAccount(id)
+                    try CapitalValidation.id(id, field: "account_id")
+                    guard let input = inputs[id] else {
+                        throw FieldError(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id", message: "no account \(id)")
+                    }
+                    let account = input.account
                     result.accountName = account.name
                     guard account.isActive else {
                         throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(id) is inactive")
                     }
-                    let resolved = try await self.resolveTotal(account, useLive: useLive, down)
-                    let prepared = try await self.prepareAllocation(account, resolved: resolved, trigger: .reallocateAll, reason: .forced, converge: .none)
+                    let resolved = try await self.resolveTotal(account, balance: input.balance, useLive: useLive, down)
+                    let prepared = try self.prepareAllocation(account, strategies: input.strategies, resolved: resolved, trigger: .reallocateAll,
+                                                              reason: .forced, converge: .none)
                     if let write = prepared.write {
                         result.outcome = .rebalanced
                         result.result = prepared.response
