@@ -40,11 +40,9 @@ extension GatewayService {
                     await self.store.commits.wait(after: next - 1)
                     continue
                 }
-                for record in records {
-                    try await writer.send(record)
-                    next = record.offset + 1
-                    remaining -= 1
-                }
+                try await writer.send(contentsOf: records)
+                next = records.last!.offset + 1
+                remaining -= records.count
             }
         }
         router.serverStreaming(KeelRPC.gatewayWatch) { (request: Keel_Gateway_V1_WatchRequest, writer: ResponseStreamWriter<GatewayEvent>, _: ServerContext) in
@@ -80,7 +78,7 @@ extension GatewayService {
         }
         while !Task.isCancelled {
             let (events, scanned) = try await storeCall { try await self.store.events(after: cursor, topics: topics, limit: 256) }
-            for event in events { try await writer.send(event) }
+            try await writer.send(contentsOf: events)
             if scanned == cursor {
                 await store.events.wait(after: cursor)
             }

@@ -9,13 +9,21 @@ public struct ResponseStreamWriter<Message: SwiftProtobuf.Message>: Sendable {
 
     public func send(_ message: Message) async throws {
         let bytes: [UInt8] = try message.serializedBytes()
-        try await sink.send(bytes)
+        try await sink.send([bytes])
+    }
+
+    /// Several messages in order, handed to the connection at once (one trip to its event loop,
+    /// one flush), for a reader that already holds a page of them.
+    public func send(contentsOf messages: some Sequence<Message>) async throws {
+        let bodies: [[UInt8]] = try messages.map { try $0.serializedBytes() }
+        guard !bodies.isEmpty else { return }
+        try await sink.send(bodies)
     }
 }
 
 /// The transport side of a streaming reply (implemented by the server connection).
 protocol RawResponseSink: Sendable {
-    func send(_ body: [UInt8]) async throws
+    func send(_ bodies: [[UInt8]]) async throws
 }
 
 /// A method handler with its types erased to bytes, as the connection runs it.

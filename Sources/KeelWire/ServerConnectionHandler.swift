@@ -287,11 +287,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     /// A streamed message: written when the call is still open; the returned future completes when
     /// the channel can take more.
-    fileprivate func writeStreamMessage(callID: UInt64, serial: UInt64, body: [UInt8]) -> EventLoopFuture<Void> {
+    fileprivate func writeStreamMessages(callID: UInt64, serial: UInt64, bodies: [[UInt8]]) -> EventLoopFuture<Void> {
         let context = self.context!  // set in handlerAdded, before any call can exist
         guard isCurrent(callID, serial), state != .closed else { return context.eventLoop.makeFailedFuture(CancellationError()) }
-        if let tooLarge = oversize(body) { return context.eventLoop.makeFailedFuture(tooLarge) }
-        writeSoon(.response(callID: callID, body: body))
+        for body in bodies {
+            if let tooLarge = oversize(body) { return context.eventLoop.makeFailedFuture(tooLarge) }
+            writeSoon(.response(callID: callID, body: body))
+        }
         if context.channel.isWritable { return context.eventLoop.makeSucceededVoidFuture() }
         let promise = context.eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(promise)
@@ -399,13 +401,13 @@ private struct StreamSink: RawResponseSink {
     let callID: UInt64
     let serial: UInt64
 
-    func send(_ body: [UInt8]) async throws {
+    func send(_ bodies: [[UInt8]]) async throws {
         try Task.checkCancellation()
         let handler = self.handler
         let callID = self.callID
         let serial = self.serial
         try await eventLoop.flatSubmit {
-            handler.value.writeStreamMessage(callID: callID, serial: serial, body: body)
+            handler.value.writeStreamMessages(callID: callID, serial: serial, bodies: bodies)
         }.get()
     }
 }

@@ -214,10 +214,8 @@ public final class PlannerService: Sendable {
                 await store.commits.wait(after: cursor)
                 continue
             }
-            for event in batch {
-                if topics.isEmpty || topics.contains(event.topic) { try await writer.send(event) }
-                cursor = event.seq
-            }
+            try await writer.send(contentsOf: batch.filter { topics.isEmpty || topics.contains($0.topic) })
+            cursor = batch.last!.seq
         }
         throw CancellationError()
     }
