@@ -313,8 +313,9 @@ switch arguments.count > 1 ? arguments[1] : "" {
 case "wire": try await wire(seconds: arguments.count > 2 ? Double(arguments[2])! : 2)
 case "stream": try await stream(records: arguments.count > 2 ? Int(arguments[2])! : 10_000)
 case "submit": try await submit(ordersPerBatch: arguments.count > 2 ? Int(arguments[2])! : 1_000, repeats: arguments.count > 3 ? Int(arguments[3])! : 5)
+case "rss": try await memory(binaries: arguments.count > 2 ? arguments[2] : ".build/release")
 case "capital": try await capital(accounts: arguments.count > 2 ? Int(arguments[2])! : 10_000, strategies: arguments.count > 3 ? Int(arguments[3])! : 10)
 default:
-    print("usage: keel-bench wire [seconds] | stream [records] | submit [orders per batch] [repeats] | capital [accounts] [strategies]")
+    print("usage: keel-bench wire [seconds] | stream [records] | submit [orders per batch] [repeats] | capital [accounts] [strategies] | rss [bin dir]")
     exit(2)
 }
