@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Glibc
 import KeelWire
 import NIOCore
 import NIOPosix
@@ -128,15 +129,29 @@ import Testing
     }
 
     @Test func callsToAnAddressWithNothingListeningFailFastWithUnavailable() async throws {
-        // Find a free port, then leave it closed.
-        let probe = KWPServer(configuration: .init(), router: RPCRouter())
-        let port = try await probe.start().port!
-        await probe.shutdown()
+        // A port held bound but never listening: connecting is refused, and no other test's
+        // server can take the port meanwhile (as it could after a probe server had shut down).
+        let (socket, port) = try Self.boundButNotListening()
+        defer { close(socket) }
         try await withClient(port: port) { client in
             await expectRPCError(.unavailable) { _ = try await client.unary(TestMethod.echo, Ping(), as: Pong.self) }
             // While backing off, further calls fail at once without trying to connect.
             await expectRPCError(.unavailable) { _ = try await client.unary(TestMethod.echo, Ping(), as: Pong.self) }
         }
+    }
+
+    static func boundButNotListening() throws -> (Int32, Int) {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard fd >= 0, bound else { throw POSIXError(.EADDRNOTAVAIL) }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     @Test func clientTimesOutLocallyAgainstASilentServerAndSendsCancel() async throws {
