@@ -653,7 +653,7 @@ public final class ScheduleEngine: @unchecked Sendable {
             entry.schedule.finishedAtMs = now
             entry.schedule.stateReason = shortfall(entry)
             logger.info("schedule completed", metadata: ["schedule_id": "\(entry.schedule.scheduleID)", "short": "\(entry.schedule.stateReason)"])
-            return [event(.completed, entry, message: entry.schedule.stateReason.isEmpty ? "every round issued and filled" : entry.schedule.stateReason)]
+            return [event(.completed, entry, message: entry.schedule.stateReason.isEmpty ? "every round issued, nothing working" : entry.schedule.stateReason)]
         }
         let sellsToIssue = entry.schedule.legs.contains { $0.side == .sell && $0.rounds.contains { $0.state == .pending || $0.state == .queued } }
         if entry.schedule.buyStartedAtMs != 0 {
