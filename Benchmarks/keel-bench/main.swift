@@ -274,6 +274,11 @@ func capital(accounts: Int, strategies: Int) async throws {
         try await group.waitForAll()
     }
     let setupSeconds = Double(nanos() - setup) / 1e9
+    if let pause = ProcessInfo.processInfo.environment["KEEL_BENCH_PROFILE_PAUSE_S"], let seconds = Double(pause) {
+        // Time for a profiler to attach to just the measured part (`perf record -p`).
+        FileHandle.standardError.write(Data("profile from here: pid \(ProcessInfo.processInfo.processIdentifier)\n".utf8))
+        try await Task.sleep(for: .seconds(seconds))
+    }
     var runs: [Double] = []
     var reads: [Double] = []
     for _ in 0..<3 {
