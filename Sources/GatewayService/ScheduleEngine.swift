@@ -200,7 +200,10 @@ public final class ScheduleEngine: @unchecked Sendable {
             for (i, leg) in entry.schedule.legs.enumerated() {
                 for (k, round) in leg.rounds.enumerated() where round.state == .working {
                     guard let order = try await broker.restingOrder(clientOrderID: round.clientOrderID) else {
+                        // Acknowledged before the stop, unknown now: it cannot be reconciled.
                         unknown.append(round.clientOrderID)
+                        entry.schedule.legs[i].rounds[k].state = .failed
+                        entry.schedule.legs[i].rounds[k].note = "unknown to the broker after acknowledgement"
                         continue
                     }
                     let (more, row) = apply(order, to: &entry, leg: i, round: k, now: now)

@@ -23,8 +23,17 @@ final class ScriptedBroker: PacedBroker {
     let paper: PaperBroker
     let rejected = Mutex<Set<String>>([])
     let unreachable = Mutex<Set<String>>([])
+    /// Orders the broker says it never saw (shared across restarts of the gateway).
+    let forgotten: Forgotten
 
-    init(_ paper: PaperBroker) { self.paper = paper }
+    final class Forgotten: Sendable {
+        let ids = Mutex<Set<String>>([])
+    }
+
+    init(_ paper: PaperBroker, forgotten: Forgotten = Forgotten()) {
+        self.paper = paper
+        self.forgotten = forgotten
+    }
 
     func hasAccount(_ accountID: String) async throws -> Bool { try await paper.hasAccount(accountID) }
     func submit(_ order: Order, accountID: String) async throws -> BrokerFill { try await paper.submit(order, accountID: accountID) }
@@ -45,7 +54,10 @@ final class ScriptedBroker: PacedBroker {
         try await paper.amend(clientOrderID: clientOrderID, remaining: remaining, limit: limit)
     }
     func cancel(clientOrderID: String) async throws -> RestingOrder { try await paper.cancel(clientOrderID: clientOrderID) }
-    func restingOrder(clientOrderID: String) async throws -> RestingOrder? { try await paper.restingOrder(clientOrderID: clientOrderID) }
+    func restingOrder(clientOrderID: String) async throws -> RestingOrder? {
+        if forgotten.ids.withLock({ $0.contains(clientOrderID) }) { return nil }
+        return try await paper.restingOrder(clientOrderID: clientOrderID)
+    }
 }
 
 /// A planner and a gateway whose schedule engine moves only on `tick(at:)`, on one data directory
@@ -57,6 +69,7 @@ final class ScheduleHarness: @unchecked Sendable {
     var broker: ScriptedBroker?
     let clock: TestClock
     let config: GatewayConfig
+    let forgotten = ScriptedBroker.Forgotten()
     let dataDirectory = NSTemporaryDirectory() + "keel-schedules-\(UUID().uuidString)"
 
     /// 2026-12-02 09:00 in Seoul.
@@ -67,17 +80,18 @@ final class ScheduleHarness: @unchecked Sendable {
         self.config = config
         self.clock = clock
         planner = try await PlannerServer.start(.init(port: 0, dataDirectory: dataDirectory + "-planner", drainTimeout: .seconds(2)))
-        (gateway, client, broker) = try await Self.startGateway(planner: planner, config: config, clock: clock, dataDirectory: dataDirectory)
+        (gateway, client, broker) = try await Self.startGateway(planner: planner, config: config, clock: clock, dataDirectory: dataDirectory, forgotten: forgotten)
     }
 
-    static func startGateway(planner: PlannerServer, config: GatewayConfig, clock: TestClock, dataDirectory: String) async throws -> (GatewayServer, KWPClient, ScriptedBroker?) {
+    static func startGateway(planner: PlannerServer, config: GatewayConfig, clock: TestClock, dataDirectory: String,
+                             forgotten: ScriptedBroker.Forgotten) async throws -> (GatewayServer, KWPClient, ScriptedBroker?) {
         let made = Mutex<ScriptedBroker?>(nil)
         var configuration = GatewayServer.Configuration(
             port: 0, dataDirectory: dataDirectory, planner: "127.0.0.1:\(planner.address.port!)", config: config, drainTimeout: .seconds(2))
         configuration.clock = { clock.now() }
         configuration.runsScheduleLoop = false
         configuration.broker = { store, settings, clock in
-            let broker = ScriptedBroker(try PaperBroker(store: store, settings: settings, clock: clock))
+            let broker = ScriptedBroker(try PaperBroker(store: store, settings: settings, clock: clock), forgotten: forgotten)
             made.withLock { $0 = broker }
             return broker
         }
@@ -89,7 +103,7 @@ final class ScheduleHarness: @unchecked Sendable {
     func restartGateway() async throws {
         await client.close()
         await gateway.stop()
-        (gateway, client, broker) = try await Self.startGateway(planner: planner, config: config, clock: clock, dataDirectory: dataDirectory)
+        (gateway, client, broker) = try await Self.startGateway(planner: planner, config: config, clock: clock, dataDirectory: dataDirectory, forgotten: forgotten)
     }
 
     func stop() async {
@@ -489,6 +503,27 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
             #expect(done.legs[0].rounds.map(\.state) == [.filled, .filled])
             #expect(done.legs[0].rounds.map(\.amendCount) == [0, 0])
             #expect(done.legs[0].rounds.map(\.filledAmount) == ["160000", "153000"])
+        }
+    }
+
+    /// P.6: an order acknowledged before a restart that the broker no longer knows cannot be
+    /// reconciled: the round and the schedule are FAILED, and nothing more is issued.
+    @Test func anAcknowledgedOrderUnknownAfterARestartFailsTheSchedule() async throws {
+        try await withSchedules(config: Self.config(fillDelayMs: 10 * 3_600_000)) { h in
+            let id = try await h.start(Self.request(sellRounds: 3, buys: false)).scheduleID
+            await h.run(from: Self.nine, through: Self.nine + 10_000)
+            let first = try await h.schedule(id).legs[0].rounds[0]
+            #expect(first.state == .working)
+            h.forgotten.ids.withLock { _ = $0.insert(first.clientOrderID) }
+            try await h.restartGateway()
+            await h.run(from: Self.nine + 5 * Self.minute, through: Self.nine + 6 * Self.minute)
+            let failed = try await h.schedule(id)
+            #expect(failed.state == .failed)
+            #expect(failed.stateReason == "orders unknown to the broker after acknowledgement: \(first.clientOrderID)")
+            #expect(failed.legs[0].rounds.map(\.state) == [.failed, .pending, .pending])
+            #expect(try await h.events(id).map(\.kind).suffix(2) == [.resumed, .failed])
+            #expect(try await h.gateway.store.liveSchedules().isEmpty)
+            #expect(try await h.orders(id).count == 1)
         }
     }
 }
