@@ -7,7 +7,7 @@ import Foundation
 enum CapitalValidation {
     /// `[A-Za-z0-9._:-]{1,64}`: empty → `E_MISSING_FIELD`, else `E_INVALID_ID`.
     static func id(_ value: String, field: String) throws(FieldError) {
-        if value.isEmpty { throw FieldError(reason: "E_MISSING_FIELD", field: field, message: "\(field) is required") }
+        if value.isEmpty { throw FieldError.missing(field) }
         let allowed = value.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x5f || c == 0x3a || c == 0x2d
         }
@@ -17,7 +17,7 @@ enum CapitalValidation {
     }
 
     static func required(_ value: String, field: String) throws(FieldError) {
-        if value.isEmpty { throw FieldError(reason: "E_MISSING_FIELD", field: field, message: "\(field) is required") }
+        if value.isEmpty { throw FieldError.missing(field) }
     }
 
     /// A decimal within `[low, high]`; `""` = `fallback`.

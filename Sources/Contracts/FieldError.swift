@@ -46,6 +46,11 @@ public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
         self.init(.invalidArgument, reason: reason, field: field, message: message)
     }
 
+    /// INVALID_ARGUMENT `E_MISSING_FIELD`: a required field is empty or unset.
+    public static func missing(_ field: String) -> FieldError {
+        FieldError(reason: "E_MISSING_FIELD", field: field, message: "\(field) is required")
+    }
+
     /// `field` plus the other facts, as `ErrorInfo.metadata`.
     public var allMetadata: [String: String] {
         var all = metadata

@@ -31,8 +31,8 @@ extension GatewayService {
     /// Approval mode: an operator approves (the reduce plan is submitted; live guard as `Execute`)
     /// or rejects a held signal. Each decision is audited.
     func decideExitSignal(_ request: Keel_Gateway_V1_DecideExitSignalRequest, context: ServerContext) async throws -> ExitSignalRecord {
-        if request.signalID.isEmpty { throw Self.missingField("signal_id") }
-        if request.operator.isEmpty { throw Self.missingField("operator") }
+        if request.signalID.isEmpty { throw RPCError(FieldError.missing("signal_id")) }
+        if request.operator.isEmpty { throw RPCError(FieldError.missing("operator")) }
         guard var record = try await storeCall({ try await self.store.exitSignal(id: request.signalID) }) else {
             throw RPCError.field(.notFound, reason: "E_EXIT_SIGNAL_NOT_FOUND", field: "signal_id", "no exit signal \(request.signalID)")
         }

@@ -19,7 +19,7 @@ extension GatewayService {
             try await self.startSchedule(request, context: context)
         }
         router.unary(KeelRPC.gatewayGetSchedule) { (request: Keel_Gateway_V1_GetScheduleRequest, _: ServerContext) -> Schedule in
-            guard !request.scheduleID.isEmpty else { throw Self.missingField("schedule_id") }
+            guard !request.scheduleID.isEmpty else { throw RPCError(FieldError.missing("schedule_id")) }
             guard let stored = try await self.storeCall({ try await self.store.storedSchedule(id: request.scheduleID) }) else {
                 throw RPCError.field(.notFound, reason: "E_SCHEDULE_NOT_FOUND", field: "schedule_id", "no schedule \(request.scheduleID)")
             }
@@ -29,7 +29,7 @@ extension GatewayService {
             try await self.listSchedules(request)
         }
         router.unary(KeelRPC.gatewayCancelSchedule) { (request: Keel_Gateway_V1_CancelScheduleRequest, context: ServerContext) -> Schedule in
-            guard !request.scheduleID.isEmpty else { throw Self.missingField("schedule_id") }
+            guard !request.scheduleID.isEmpty else { throw RPCError(FieldError.missing("schedule_id")) }
             do {
                 return try await self.schedules.cancel(request.scheduleID, reason: request.reason)
             } catch let error as RPCError {
@@ -46,9 +46,9 @@ extension GatewayService {
     /// P.7 in order: required fields, `fill_from_account` exclusions, the target (TW.6 under
     /// `target.`), the policy, the session, the venue. Answers the effective policy.
     func checkSchedule(_ request: StartScheduleRequest, now: Int64) throws(RPCError) -> ResolvedSchedulePolicy {
-        if request.accountID.isEmpty { throw Self.missingField("account_id") }
-        if request.venue.isEmpty { throw Self.missingField("venue") }
-        guard request.hasTarget else { throw Self.missingField("target") }
+        if request.accountID.isEmpty { throw RPCError(FieldError.missing("account_id")) }
+        if request.venue.isEmpty { throw RPCError(FieldError.missing("venue")) }
+        guard request.hasTarget else { throw RPCError(FieldError.missing("target")) }
         if request.fillFromAccount {
             if !request.target.positions.isEmpty { throw Self.notAllowed("target.positions") }
             if !request.target.cash.isEmpty { throw Self.notAllowed("target.cash") }
@@ -69,10 +69,6 @@ extension GatewayService {
         } catch {
             throw RPCError(error)
         }
-    }
-
-    static func missingField(_ field: String) -> RPCError {
-        RPCError.field(.invalidArgument, reason: "E_MISSING_FIELD", field: field, "\(field) is required")
     }
 
     static func notAllowed(_ field: String) -> RPCError {

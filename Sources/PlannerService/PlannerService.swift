@@ -167,7 +167,7 @@ public final class PlannerService: Sendable {
 
     func getPlan(_ request: Keel_Planner_V1_GetPlanRequest) async throws -> [UInt8] {
         guard !request.planID.isEmpty else {
-            throw RPCError.field(.invalidArgument, reason: "E_MISSING_FIELD", field: "plan_id", "plan_id is required")
+            throw RPCError(FieldError.missing("plan_id"))
         }
         let stored: PlannerStore.StoredPlan?
         do {

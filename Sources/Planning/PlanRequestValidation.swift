@@ -40,9 +40,9 @@ public enum PlanRequestValidation {
         rows.reserveCapacity(request.positions.count)
         for (i, position) in request.positions.enumerated() {
             // Field paths are only built on failure: this loop runs once per position.
-            if position.worldID.isEmpty { throw missing("positions[\(i)].world_id") }
-            if position.strategyID.isEmpty { throw missing("positions[\(i)].strategy_id") }
-            if position.symbol.isEmpty { throw missing("positions[\(i)].symbol") }
+            if position.worldID.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
+            if position.strategyID.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
+            if position.symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
             let quantity = try DecimalText.parseExact(position.qty, field: "positions[\(i)].qty")
             let mark = try DecimalText.parseExactNonNegative(position.mark, field: "positions[\(i)].mark")
             rows.append(PositionRow(worldID: position.worldID, strategyID: position.strategyID, venue: position.venue, symbol: position.symbol, quantity: quantity, mark: mark))
@@ -63,7 +63,7 @@ public enum PlanRequestValidation {
         if request.hasOverlay {
             let config = request.overlay
             for world in FieldPath.sortedKeys(config.instrumentByWorld) where config.instrumentByWorld[world]!.isEmpty {
-                throw missing("overlay.instrument_by_world[\(world)]")
+                throw FieldError.missing("overlay.instrument_by_world[\(world)]")
             }
             let prices = try nonNegativeMap(config.priceBySymbol, field: "overlay.price_by_symbol")
             let minimum = config.minOrderNotional.isEmpty ? ExactDecimal.zero : try DecimalText.parseExactNonNegative(config.minOrderNotional, field: "overlay.min_order_notional")
@@ -91,7 +91,7 @@ public enum PlanRequestValidation {
                 throw FieldError(.failedPrecondition, reason: "E_OVERLAY_CONFIG", field: "overlay", message: "mode \(mode == .overlay ? "PLAN_MODE_OVERLAY" : "PLAN_MODE_HYBRID") needs an overlay config")
             }
             if mode == .hybrid {
-                guard let ratio = hybridRatio else { throw missing("overlay.hybrid_ratio") }
+                guard let ratio = hybridRatio else { throw FieldError.missing("overlay.hybrid_ratio") }
                 guard ratio.signum >= 0, ratio <= .one else {
                     throw FieldError(reason: "E_OUT_OF_RANGE", field: "overlay.hybrid_ratio", message: "overlay.hybrid_ratio must be within [0, 1], got \(request.overlay.hybridRatio)")
                 }
@@ -123,13 +123,10 @@ public enum PlanRequestValidation {
         if let (field, _) = notAllowed.first(where: { $0.1 }) {
             throw FieldError(reason: "E_FIELD_NOT_ALLOWED", field: field, message: "\(field) is not allowed with mode PLAN_MODE_TARGET_WEIGHT")
         }
-        guard request.hasTargetWeight else { throw missing("target_weight") }
+        guard request.hasTargetWeight else { throw FieldError.missing("target_weight") }
         return try TargetWeightValidation.validate(request.targetWeight, prefix: "target_weight.")
     }
 
-    static func missing(_ field: String) -> FieldError {
-        FieldError(reason: "E_MISSING_FIELD", field: field, message: "\(field) is required")
-    }
 
     static func nonNegativeMap(_ map: [String: String], field: String) throws(FieldError) -> [String: ExactDecimal] {
         var result: [String: ExactDecimal] = [:]

@@ -52,7 +52,7 @@ public enum TargetWeightValidation {
         var listed = Set<String>()
         for (i, position) in request.positions.enumerated() {
             let base = "positions[\(i)]"
-            if position.symbol.isEmpty { throw PlanRequestValidation.missing(field("\(base).symbol")) }
+            if position.symbol.isEmpty { throw FieldError.missing(field("\(base).symbol")) }
             let quantity = try optionalNonNegative(position.qty, "\(base).qty") ?? .zero
             let price = try optionalNonNegative(position.price, "\(base).price") ?? .zero
             let evalAmount = try optionalNonNegative(position.evalAmount, "\(base).eval_amount") ?? quantity * price
@@ -68,7 +68,7 @@ public enum TargetWeightValidation {
         }
         var additions: [TargetWeightInput.Addition] = []
         for (i, added) in request.addedSymbols.enumerated() {
-            if added.symbol.isEmpty { throw PlanRequestValidation.missing(field("added_symbols[\(i)].symbol")) }
+            if added.symbol.isEmpty { throw FieldError.missing(field("added_symbols[\(i)].symbol")) }
             let price = try optionalNonNegative(added.price, "added_symbols[\(i)].price") ?? .zero
             additions.append(.init(symbol: added.symbol, name: added.name, price: price))
         }
