@@ -90,11 +90,8 @@ public final class PaperBroker: Broker {
         guard let mark = DecimalGrammar.parse(order.referenceMark), mark.signum > 0 else {
             return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "no reference mark to fill at")
         }
-        if settings.rejectRatio.signum > 0 {
-            let draw = SHA256.hash(Array(order.clientOrderID.utf8)).prefix(2).reduce(0) { $0 << 8 | Int($1) }
-            if Rational(BigInt(draw)) / Rational(65_536) < settings.rejectRatio.rational {
-                return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "rejected by the paper broker's reject_ratio")
-            }
+        if rejects(order.clientOrderID, settings: settings) {
+            return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "rejected by the paper broker's reject_ratio")
         }
         let slip = settings.slippageBps.rational / Rational(10_000)
         let factor = order.side == .buy ? Rational.one + slip : Rational.one - slip
@@ -106,6 +103,13 @@ public final class PaperBroker: Broker {
             status = filled.isZero ? .rejected : .partiallyFilled
         }
         return BrokerFill(status: status, filledQuantity: filled, price: price, reason: status == .rejected ? "nothing filled" : "")
+    }
+
+    /// `reject_ratio` of orders are rejected, chosen by a hash of the client order id so a run repeats exactly.
+    static func rejects(_ clientOrderID: String, settings: PaperBrokerSettings) -> Bool {
+        guard settings.rejectRatio.signum > 0 else { return false }
+        let draw = SHA256.hash(Array(clientOrderID.utf8)).prefix(2).reduce(0) { $0 << 8 | Int($1) }
+        return Rational(BigInt(draw)) / Rational(65_536) < settings.rejectRatio.rational
     }
 
     /// Moves the position and the cash: cash −= signed quantity × price; the average price follows

@@ -90,7 +90,7 @@ extension PaperBroker: PacedBroker {
                 (status, reason) = (.rejected, "quantity is not a positive decimal")
             } else if let limit, limit.signum <= 0 {
                 (status, reason) = (.rejected, "limit price is not positive")
-            } else if self.rejects(order.clientOrderID) {
+            } else if Self.rejects(order.clientOrderID, settings: self.settings) {
                 (status, reason) = (.rejected, "rejected by the paper broker's reject_ratio")
             } else if limit == nil, try self.quote(venue: order.venue, symbol: order.symbol, accountID: accountID, now: now, db: db) == nil {
                 (status, reason) = (.rejected, "no quote to fill a market order at")
@@ -136,12 +136,6 @@ extension PaperBroker: PacedBroker {
     }
 
     // MARK: matching
-
-    func rejects(_ clientOrderID: String) -> Bool {
-        guard settings.rejectRatio.signum > 0 else { return false }
-        let draw = SHA256.hash(Array(clientOrderID.utf8)).prefix(2).reduce(0) { $0 << 8 | Int($1) }
-        return Rational(BigInt(draw)) / Rational(65_536) < settings.rejectRatio.rational
-    }
 
     /// One match of a working order against the quote at `now`; answers the order as it then stands.
     func match(_ row: Row, now: Int64, db: Database) throws -> RestingOrder {
