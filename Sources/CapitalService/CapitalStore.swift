@@ -175,7 +175,11 @@ public final class CapitalStore: Sendable {
     }
 
     func account(id: String) async throws -> Account? {
-        try await pool.read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM accounts WHERE account_id = ?"), arguments: [id]).map(Self.account) }
+        try await pool.read { db in try Self.account(db, id: id) }
+    }
+
+    static func account(_ db: Database, id: String) throws -> Account? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM accounts WHERE account_id = ?"), arguments: [id]).map(account)
     }
 
     /// Active accounts in id (byte) order.
@@ -312,10 +316,12 @@ public final class CapitalStore: Sendable {
 
     /// The row with the greatest date.
     func latestBalance(accountID: String) async throws -> Keel_Capital_V1_DailyBalance? {
-        try await pool.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [accountID])
-                .map(Self.dailyBalance)
-        }
+        try await pool.read { db in try Self.latestBalance(db, accountID: accountID) }
+    }
+
+    static func latestBalance(_ db: Database, accountID: String) throws -> Keel_Capital_V1_DailyBalance? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [accountID])
+            .map(dailyBalance)
     }
 
     // MARK: trades, positions, PnL
@@ -484,10 +490,8 @@ public final class CapitalStore: Sendable {
         try await pool.read { db in
             var out: [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] = [:]
             for id in accountIDs {
-                guard let account = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM accounts WHERE account_id = ?"), arguments: [id]).map(Self.account) else { continue }
-                let balance = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [id])
-                    .map(Self.dailyBalance)
-                out[id] = (account, balance, try Self.strategyAccounts(db, accountID: id))
+                guard let account = try Self.account(db, id: id) else { continue }
+                out[id] = (account, try Self.latestBalance(db, accountID: id), try Self.strategyAccounts(db, accountID: id))
             }
             return out
         }
