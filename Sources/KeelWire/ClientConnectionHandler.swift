@@ -39,7 +39,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var nextCallID: UInt64 = 1
     private var peerMaxFrameBytes = KWP.defaultMaxFrameBytes
     private var context: ChannelHandlerContext?
-    private var flushScheduled = false
+    private let flushes = CoalescedFlush()
     /// Completed by the server's Hello.
     let ready: EventLoopPromise<Void>
     /// Called once when the server sends GoAway (the connection takes no new calls).
@@ -182,15 +182,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         calls[callID] = call
         context.write(wrapOutboundOut(frame), promise: nil)
-        // One flush for the calls started together.
-        if !flushScheduled {
-            flushScheduled = true
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            context.eventLoop.execute {
-                bound.value.flushScheduled = false
-                bound.value.context?.flush()
-            }
-        }
+        flushes.request(on: context.eventLoop) { self.context?.flush() }
         return callID
     }
 

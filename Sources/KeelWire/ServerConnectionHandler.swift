@@ -28,7 +28,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private let router: RPCRouter
-    private var flushScheduled = false
+    private let flushes = CoalescedFlush()
     private let configuration: Configuration
     private let logger: Logger
     private var state = State.awaitingHello
@@ -310,18 +310,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         writeSoon(.status(callID: callID, error.status))
     }
 
-    /// Writes now and flushes once the event loop has run what is queued: the answers of calls that
-    /// finish together leave in one write.
+    /// Writes now; the flush is shared with whatever else this turn of the event loop writes.
     private func writeSoon(_ frame: Frame) {
         guard let context else { return }
         context.write(wrapOutboundOut(frame), promise: nil)
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            bound.value.flushScheduled = false
-            bound.value.context?.flush()
-        }
+        flushes.request(on: context.eventLoop) { self.context?.flush() }
     }
 
     private func failWritabilityWaiters() {
