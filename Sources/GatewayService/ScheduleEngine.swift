@@ -286,8 +286,6 @@ public final class ScheduleEngine: @unchecked Sendable {
         let before = entry.schedule.state
         events += settleState(&entry, now: now)
         guard !events.isEmpty || !due.isEmpty || before != entry.schedule.state else { return }
-        // Events that were built before the state settled report the state after this change.
-        for j in events.indices { events[j].state = entry.schedule.state }
         try await save(&entry, events: events, now: now)
         for (leg, round) in due { enqueue(.submit, entry, leg: leg, round: round, now: now) }
     }
@@ -451,7 +449,7 @@ public final class ScheduleEngine: @unchecked Sendable {
                 entry.schedule.legs[i].rounds[k].note = "no quote for \(leg.symbol)"
                 events.append(event(.roundFailed, entry, leg: i, round: k, message: "no quote for \(leg.symbol)"))
                 events += settleState(&entry, now: now)
-                try await save(&entry, events: stamped(events, entry), now: now)
+                try await save(&entry, events: events, now: now)
                 return
             }
             let limit = entry.times.marketOrders ? quote : PacedExecution.limitPrice(quote: quote, tick: config.tickSize(venue: venue, symbol: leg.symbol), sell: sell)
@@ -493,7 +491,7 @@ public final class ScheduleEngine: @unchecked Sendable {
                 entry.schedule.legs[i].rounds[k].orderQty = "0"
                 events.append(event(.roundSkipped, entry, leg: i, round: k, qty: .zero, message: sell ? "nothing sellable for this round" : "no budget or cash for this round"))
                 events += settleState(&entry, now: now)
-                try await save(&entry, events: stamped(events, entry), now: now)
+                try await save(&entry, events: events, now: now)
                 return
             }
             round.clientOrderID = PacedExecution.clientOrderID(scheduleID: entry.schedule.scheduleID, sell: sell, symbol: leg.symbol, round: k + 1)
@@ -501,7 +499,7 @@ public final class ScheduleEngine: @unchecked Sendable {
             round.limitPrice = limit.description
             entry.schedule.legs[i].rounds[k] = round
             // The outbox: the round and its order row, before the broker sees anything.
-            try await save(&entry, events: stamped(events, entry), orders: [orderRow(entry, leg: i, round: k, status: .pending)], now: now)
+            try await save(&entry, events: events, orders: [orderRow(entry, leg: i, round: k, status: .pending)], now: now)
             events = []
             Failpoint.hit("schedule.after_outbox")
         } else if let known = try await broker.restingOrder(clientOrderID: round.clientOrderID) {
@@ -535,7 +533,7 @@ public final class ScheduleEngine: @unchecked Sendable {
         let (fills, row) = apply(answer, to: &entry, leg: i, round: k, now: now)
         events += fills
         events += settleState(&entry, now: now)
-        try await save(&entry, events: stamped(events, entry), orders: [row], now: now)
+        try await save(&entry, events: events, orders: [row], now: now)
     }
 
     func amend(_ task: PacedTask) async throws {
@@ -583,7 +581,7 @@ public final class ScheduleEngine: @unchecked Sendable {
             }
         }
         events += settleState(&entry, now: now)
-        try await save(&entry, events: stamped(events, entry), orders: rows, now: now)
+        try await save(&entry, events: events, orders: rows, now: now)
     }
 
     func cancelOrder(_ task: PacedTask) async throws {
@@ -604,7 +602,7 @@ public final class ScheduleEngine: @unchecked Sendable {
         events.append(event(.orderCancelled, entry, leg: i, round: k, qty: Self.decimal(round.orderQty) - Self.decimal(entry.schedule.legs[i].rounds[k].filledQty),
                             message: "cancelled with \(entry.schedule.legs[i].rounds[k].filledQty) of \(round.orderQty) filled"))
         events += settleState(&entry, now: now)
-        try await save(&entry, events: stamped(events, entry), orders: [row], now: now)
+        try await save(&entry, events: events, orders: [row], now: now)
     }
 
     // MARK: fills
@@ -747,6 +745,7 @@ public final class ScheduleEngine: @unchecked Sendable {
     // MARK: writing
 
     /// Leg totals from the rounds, then the schedule, its order rows and events in one transaction.
+    /// Every event reports the schedule's state after this change, however early it was built.
     func save(_ entry: inout Live, events: [ScheduleEvent], orders: [ScheduleOrderRow] = [], now: Int64) async throws {
         for i in entry.schedule.legs.indices {
             var leg = entry.schedule.legs[i]
@@ -756,17 +755,14 @@ public final class ScheduleEngine: @unchecked Sendable {
             leg.committedAmount = committedAmount(leg, before: leg.rounds.count).description
             entry.schedule.legs[i] = leg
         }
+        let state = entry.schedule.state
         try await store.saveSchedule(entry.schedule, live: isLive(entry), buysWaitingEmitted: entry.buysWaitingEmitted,
-                                     events: events, orders: orders, nowMs: now)
+                                     events: events.map { event in
+                                         var event = event
+                                         event.state = state
+                                         return event
+                                     }, orders: orders, nowMs: now)
         live[entry.schedule.scheduleID] = entry
-    }
-
-    func stamped(_ events: [ScheduleEvent], _ entry: Live) -> [ScheduleEvent] {
-        events.map { event in
-            var event = event
-            event.state = entry.schedule.state
-            return event
-        }
     }
 
     func event(_ kind: Keel_Gateway_V1_ScheduleEventKind, _ entry: Live, side: Keel_Gateway_V1_OrderSide = .unspecified, leg: Int? = nil, round: Int? = nil,
@@ -775,7 +771,6 @@ public final class ScheduleEngine: @unchecked Sendable {
             $0.scheduleID = entry.schedule.scheduleID
             $0.kind = kind
             $0.timeMs = clock()
-            $0.state = entry.schedule.state
             $0.message = message
             $0.intent = entry.schedule.intent
             $0.side = side
