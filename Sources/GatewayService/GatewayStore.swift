@@ -226,7 +226,7 @@ public final class GatewayStore: Sendable {
                 return (.duplicate, 0)
             }
             try db.execute(sql: "UPDATE relay_state SET cursor = ? WHERE id = 1", arguments: [event.seq])
-            if event.topic == "exit_signal_emitted" {
+            if event.topic == PlannerRelay.exitTopic {
                 guard !event.eventID.isEmpty, event.hasExitSignal, !event.exitSignal.signalID.isEmpty else { return (.invalid, 0) }
                 try db.execute(sql: "INSERT INTO relayed_events (event_id) VALUES (?)", arguments: [event.eventID])
                 let record = ExitSignalRecord.with {

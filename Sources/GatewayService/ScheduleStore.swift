@@ -17,6 +17,9 @@ extension ScheduleState {
         default: false
         }
     }
+
+    /// The states that are not terminal, as stored (what "active" means to Start and List).
+    static let activeRawValues: [Int] = [ScheduleState.scheduled, .selling, .waiting, .buying].map(\.rawValue)
 }
 
 /// A schedule as stored, with what the engine keeps beside it.
@@ -118,10 +121,8 @@ extension GatewayStore {
     /// The non-terminal schedule of (account, venue), if one exists.
     func activeScheduleID(accountID: String, venue: String) async throws -> String? {
         try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT schedule_id FROM schedules WHERE account_id = ? AND venue = ? AND state IN (?, ?, ?, ?) LIMIT 1", arguments: [
-                accountID, venue.lowercased(), ScheduleState.scheduled.rawValue, ScheduleState.selling.rawValue,
-                ScheduleState.waiting.rawValue, ScheduleState.buying.rawValue,
-            ])
+            try String.fetchOne(db, sql: "SELECT schedule_id FROM schedules WHERE account_id = ? AND venue = ? AND state IN (?, ?, ?, ?) LIMIT 1",
+                                arguments: StatementArguments([accountID, venue.lowercased()]) + StatementArguments(ScheduleState.activeRawValues))
         }
     }
 
@@ -133,7 +134,7 @@ extension GatewayStore {
             if !accountID.isEmpty { sql += " AND account_id = ?"; arguments += [accountID] }
             if activeOnly {
                 sql += " AND state IN (?, ?, ?, ?)"
-                arguments += [ScheduleState.scheduled.rawValue, ScheduleState.selling.rawValue, ScheduleState.waiting.rawValue, ScheduleState.buying.rawValue]
+                arguments += StatementArguments(ScheduleState.activeRawValues)
             }
             if let before {
                 sql += " AND (created_at_ms < ? OR (created_at_ms = ? AND schedule_id < ?))"
