@@ -146,10 +146,24 @@ public final class CapitalService: Sendable {
 
     func existingAccount(_ id: String, field: String = "account_id") async throws -> Account {
         try CapitalValidation.id(id, field: field)
-        guard let account = try await store.account(id: id) else {
-            throw FieldError(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: field, message: "no account \(id)")
-        }
+        return try Self.found(try await store.account(id: id), id: id, field: field)
+    }
+
+    /// The looked-up account of `id`, or NOT_FOUND `E_ACCOUNT_NOT_FOUND`.
+    static func found(_ account: Account?, id: String, field: String = "account_id") throws(FieldError) -> Account {
+        guard let account else { throw notFound(id, field: field) }
         return account
+    }
+
+    static func notFound(_ id: String, field: String = "account_id") -> FieldError {
+        FieldError(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: field, message: "no account \(id)")
+    }
+
+    /// FAILED_PRECONDITION `E_ACCOUNT_INACTIVE` for an inactive account (reallocation needs an active one).
+    static func requireActive(_ account: Account) throws(FieldError) {
+        guard account.isActive else {
+            throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(account.accountID) is inactive")
+        }
     }
 
     func existingStrategyAccount(_ id: String) async throws -> StrategyAccount {

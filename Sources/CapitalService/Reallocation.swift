@@ -217,9 +217,7 @@ extension CapitalService {
         let digest = try Self.digest(method: method, canonical)
         if let stored = try await replay(key, digest: digest, as: ReallocateResponse.self) { return stored }
         let account = try await existingAccount(request.accountID)
-        guard account.isActive else {
-            throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(account.accountID) is inactive")
-        }
+        try Self.requireActive(account)
         let down = downstream(context)
         var response: ReallocateResponse
         do {
@@ -276,9 +274,7 @@ extension CapitalService {
             do {
                 let account = try await existingAccount(id)
                 result.accountName = account.name
-                guard account.isActive else {
-                    throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(id) is inactive")
-                }
+                try Self.requireActive(account)
                 var allocation = try await locks.withLock(id) {
                     let resolved = try await self.resolveTotal(account, useLive: request.useLive, down)
                     return try await self.allocate(account, resolved: resolved, trigger: .reallocateAll, reason: .forced, converge: mode)
@@ -322,14 +318,10 @@ extension CapitalService {
                 result.accountID = id
                 do {
                     try CapitalValidation.id(id, field: "account_id")
-                    guard let input = inputs[id] else {
-                        throw FieldError(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id", message: "no account \(id)")
-                    }
+                    guard let input = inputs[id] else { throw Self.notFound(id) }
                     let account = input.account
                     result.accountName = account.name
-                    guard account.isActive else {
-                        throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(id) is inactive")
-                    }
+                    try Self.requireActive(account)
                     let resolved = try await self.resolveTotal(account, balance: input.balance, useLive: useLive, down)
                     let prepared = try self.prepareAllocation(account, strategies: input.strategies, resolved: resolved, trigger: .reallocateAll,
                                                               reason: .forced, converge: .none)
