@@ -463,9 +463,10 @@ public final class ScheduleEngine: @unchecked Sendable {
                     .reduce(ExactDecimal.zero) { $0 + Self.remaining(entry.schedule.legs[$1.0].rounds[$1.1]) }
                 let sellable = max(.zero, holding - workingSells).roundedToLot(lot)
                 if isLast {
-                    quantity = PacedExecution.lastSellQuantity(total: Self.decimal(leg.totalQty), committed: committedQuantity(leg, before: k), sellable: sellable, lot: lot)
+                    let committed = committedQuantity(leg, before: k)
+                    quantity = PacedExecution.lastSellQuantity(total: Self.decimal(leg.totalQty), committed: committed, sellable: sellable, lot: lot)
                     corrected = quantity != Self.decimal(round.plannedQty)
-                    message = "last round \(quantity) instead of \(round.plannedQty) (total \(leg.totalQty), committed \(committedQuantity(leg, before: k)), sellable \(sellable))"
+                    message = "last round \(quantity) instead of \(round.plannedQty) (total \(leg.totalQty), committed \(committed)), sellable \(sellable))"
                 } else {
                     quantity = min(Self.decimal(round.plannedQty), sellable).roundedToLot(lot)
                 }
