@@ -110,6 +110,15 @@ extension GatewayService {
         return target
     }
 
+    /// The target-weight plan from the pure function the planner uses; nothing is stored.
+    static func localPlan(_ target: Keel_Planner_V1_TargetWeightRequest) throws(RPCError) -> Keel_Planner_V1_TargetWeightPlan {
+        do throws(FieldError) {
+            return PlanComputation.encode(TargetWeightPlanner.plan(try TargetWeightValidation.validate(target, prefix: "target.")))
+        } catch {
+            throw RPCError(error)
+        }
+    }
+
     // MARK: PreviewSchedule
 
     /// The plan from the same pure function the planner uses, and every round with its due time as
@@ -118,13 +127,7 @@ extension GatewayService {
         let now = clock()
         let resolved = try checkSchedule(request, now: now)
         if request.fillFromAccount { _ = try await existingAccount(request.accountID) }
-        let target = try await filledTarget(request)
-        let plan: Keel_Planner_V1_TargetWeightPlan
-        do throws(FieldError) {
-            plan = PlanComputation.encode(TargetWeightPlanner.plan(try TargetWeightValidation.validate(target, prefix: "target.")))
-        } catch {
-            throw RPCError(error)
-        }
+        let plan = try Self.localPlan(try await filledTarget(request))
         var rounds: [Keel_Gateway_V1_PreviewRound] = []
         var lastSellDue: Int64?
         if let sellStart = resolved.sellStartMs {
@@ -183,15 +186,18 @@ extension GatewayService {
                                  "schedule \(active) is still running for \(account) at \(request.venue)", metadata: ["schedule_id": active])
         }
         let target = try await filledTarget(request)
+        // Decided with the planner's own pure function before asking it, so that a rejected start
+        // leaves no plan stored at the planner either.
+        let local = try Self.localPlan(target)
+        guard !local.sellLegs.isEmpty || !local.buyLegs.isEmpty else {
+            throw RPCError.field(.failedPrecondition, reason: "E_NOTHING_TO_DO", field: "target", "the plan has no sell and no buy leg: the account is at its targets")
+        }
         var planRequest = PlanRequest()
         planRequest.mode = .targetWeight
         planRequest.targetWeight = target
         planRequest.intent = request.intent
         let plan = try await self.plan(planRequest, context: context, idempotencyKey: key.map { "schedule:\($0)" })
         let weights = plan.targetWeight
-        guard !weights.sellLegs.isEmpty || !weights.buyLegs.isEmpty else {
-            throw RPCError.field(.failedPrecondition, reason: "E_NOTHING_TO_DO", field: "target", "the plan has no sell and no buy leg: the account is at its targets")
-        }
         let schedule = Schedule.with {
             $0.scheduleID = "sch_" + ULID.make(timeMs: now)
             $0.accountID = account

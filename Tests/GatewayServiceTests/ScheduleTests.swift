@@ -382,6 +382,17 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
             #expect(try await h.gateway.store.liveSchedules().isEmpty)
 
             let first = try await h.start(Self.request(), key: "k1")
+            // None of the refused starts left a plan at the planner: the first plan it stored is this one.
+            let planner = KWPClient(host: "127.0.0.1", port: h.planner.address.port!)
+            let stream = planner.serverStream(KeelRPC.plannerWatch, Keel_Planner_V1_WatchRequest(), as: Keel_Planner_V1_PlannerEvent.self, timeout: .seconds(20))
+            var firstPlanned: Keel_Planner_V1_PlannerEvent?
+            for try await event in stream {
+                firstPlanned = event
+                break
+            }
+            stream.cancel()
+            await planner.close()
+            #expect(firstPlanned?.planID == first.planID)
             let replay = try await h.start(Self.request(), key: "k1")
             #expect(replay.replayed)
             #expect(replay.scheduleID == first.scheduleID)
