@@ -3,39 +3,68 @@
 public struct DecimalSum: Sendable {
     @usableFromInline var small: Int128 = 0
     @usableFromInline var exponent: Int = 0
-    @usableFromInline var large: ExactDecimal?
+    /// Boxed so that a sum stays 32 bytes: planning keeps one per (strategy, key) and per row.
+    @usableFromInline var large: LargeValue?
+
+    /// An immutable box: a sum that changes gets a new one, so copies of a sum stay independent.
+    @usableFromInline final class LargeValue: Sendable {
+        @usableFromInline let value: ExactDecimal
+        @usableFromInline init(_ value: ExactDecimal) { self.value = value }
+    }
 
     public init() {}
 
-    @usableFromInline static let powers: [Int128] = (0...38).map { n in (0..<n).reduce(Int128(1)) { acc, _ in acc * 10 } }
-
-    /// Adds `significand × 10^exponent`.
-    @inlinable
+    /// Adds `significand × 10^exponent`. The common cases (first term, same exponent) stay inline.
+    @inlinable @inline(__always)
     public mutating func add(significand: Int128, exponent e: Int) {
+        if large == nil {
+            if small == 0 {
+                small = significand
+                exponent = e
+                return
+            }
+            if e == exponent {
+                let (sum, overflow) = small.addingReportingOverflow(significand)
+                if !overflow {
+                    small = sum
+                    return
+                }
+            }
+        }
+        addAligning(significand: significand, exponent: e)
+    }
+
+    /// Different exponents: both at the smaller one, or the exact `ExactDecimal` once Int128 overflows.
+    @usableFromInline mutating func addAligning(significand: Int128, exponent e: Int) {
         guard large == nil else { return addLarge(significand: significand, exponent: e) }
         if significand == 0 { return }
-        if small == 0 { small = significand; exponent = e; return }
         var a = small
         var b = significand
         var target = exponent
         if e < exponent {
-            let shift = exponent - e
-            guard shift < 39 else { return addLarge(significand: significand, exponent: e) }
-            let (scaled, overflow) = a.multipliedReportingOverflow(by: Self.powers[shift])
-            if overflow { return addLarge(significand: significand, exponent: e) }
+            guard let scaled = Self.scaled(a, by: exponent - e) else { return addLarge(significand: significand, exponent: e) }
             a = scaled
             target = e
         } else if e > exponent {
-            let shift = e - exponent
-            guard shift < 39 else { return addLarge(significand: significand, exponent: e) }
-            let (scaled, overflow) = b.multipliedReportingOverflow(by: Self.powers[shift])
-            if overflow { return addLarge(significand: significand, exponent: e) }
+            guard let scaled = Self.scaled(b, by: e - exponent) else { return addLarge(significand: significand, exponent: e) }
             b = scaled
         }
         let (sum, overflow) = a.addingReportingOverflow(b)
         if overflow { return addLarge(significand: significand, exponent: e) }
         small = sum
         exponent = target
+    }
+
+    /// `value × 10^shift`, or nil when it does not fit.
+    @usableFromInline static func scaled(_ value: Int128, by shift: Int) -> Int128? {
+        guard shift < 39 else { return nil }
+        var result = value
+        for _ in 0..<shift {
+            let (next, overflow) = result.multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            result = next
+        }
+        return result
     }
 
     /// Adds `value` exactly.
@@ -58,18 +87,28 @@ public struct DecimalSum: Sendable {
         addLarge(a * b)
     }
 
+    /// Adds another sum's value exactly.
+    @inlinable
+    public mutating func add(_ other: DecimalSum) {
+        if let large = other.large {
+            addLarge(large.value)
+        } else {
+            add(significand: other.small, exponent: other.exponent)
+        }
+    }
+
     @usableFromInline mutating func addLarge(significand: Int128, exponent e: Int) {
         addLarge(ExactDecimal(significand: BigInt(significand), exponent: e))
     }
 
     @usableFromInline mutating func addLarge(_ value: ExactDecimal) {
-        let current = large ?? ExactDecimal(significand: BigInt(small), exponent: exponent)
-        large = current + value
+        let current = large?.value ?? ExactDecimal(significand: BigInt(small), exponent: exponent)
+        large = LargeValue(current + value)
     }
 
     public var value: ExactDecimal {
-        large ?? ExactDecimal(significand: BigInt(small), exponent: exponent)
+        large?.value ?? ExactDecimal(significand: BigInt(small), exponent: exponent)
     }
 
-    public var isZero: Bool { large.map(\.isZero) ?? (small == 0) }
+    public var isZero: Bool { large.map(\.value.isZero) ?? (small == 0) }
 }

@@ -92,6 +92,12 @@ public struct ExactDecimal: Sendable, Comparable, CustomStringConvertible {
         return ExactDecimal(significand: units * lot.significand, exponent: lot.exponent)
     }
 
+    /// Rounded half-even to `digits` significant digits; itself when it has no more than that.
+    public func roundedToSignificantDigits(_ digits: Int = 34) -> ExactDecimal {
+        if significand.magnitude < BigInt.pow10(digits) { return self }
+        return rational.roundedToSignificantDigits(digits)
+    }
+
     /// Truncated toward zero to `scale` fraction digits.
     public func truncated(toScale scale: Int) -> ExactDecimal {
         if -exponent <= scale { return self }

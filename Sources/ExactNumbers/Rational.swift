@@ -78,6 +78,13 @@ public struct Rational: Sendable, Comparable, CustomStringConvertible {
         return ExactDecimal(significand: units * lot.significand, exponent: lot.exponent).rational
     }
 
+    /// `round_lot(x, L)` as an exact decimal, for a non-zero lot.
+    public func lotMultiple(_ lot: ExactDecimal) -> ExactDecimal {
+        precondition(!lot.isZero, "zero lot")
+        let units = (self / lot.rational).truncated()
+        return ExactDecimal(significand: units * lot.significand, exponent: lot.exponent)
+    }
+
     /// Rounded half-even to `digits` significant digits, as an exact decimal. Values that already
     /// are decimals of at most `digits` significant digits come back unchanged.
     public func roundedToSignificantDigits(_ digits: Int = 34) -> ExactDecimal {

@@ -117,6 +117,22 @@ import Testing
         #expect(d("-0.3333333333333333").rational.roundedToLot(d("0.001")).outputString == "-0.333")
         #expect(d("2.9").roundedToLot(d("0.5")).description == "2.5")
         #expect(d("5").roundedToLot(d("0")).description == "5")
+        // the exact-decimal form agrees with the rational one, sign and truncation included
+        #expect(n.lotMultiple(d("1")).description == "-1")
+        #expect(d("-0.3333333333333333").rational.lotMultiple(d("0.001")).description == "-0.333")
+        #expect((Rational(7) / Rational(3)).lotMultiple(d("0.5")).description == "2")
+        #expect((Rational(1) / Rational(3)).lotMultiple(d("0.5")).isZero)
+    }
+
+    @Test func decimalsRoundToSignificantDigitsOnlyWhenLonger() {
+        let short = d("123.456")
+        #expect(short.roundedToSignificantDigits(34) == short)
+        #expect(short.roundedToSignificantDigits(4).description == "123.5")
+        // 35 digits, half-even at 34: the same as the rational rounding
+        let long = ExactDecimal(significand: BigInt(asciiDigits: Array("12345678901234567890123456789012345".utf8)), exponent: -1)
+        #expect(long.roundedToSignificantDigits(34).description == "1234567890123456789012345678901234")
+        #expect(long.roundedToSignificantDigits(34) == long.rational.roundedToSignificantDigits(34))
+        #expect(d("-9.99").roundedToSignificantDigits(2).description == "-10")
     }
 
     @Test func decimalsAddExactly() {
@@ -194,5 +210,33 @@ extension Rational {
             #expect(fast.value.description == exact.description)
         }
         #expect(DecimalSum().isZero && DecimalSum().value == .zero)
+    }
+
+    /// Sums of sums are exact, and a copy taken before a sum leaves Int128 does not change with it.
+    @Test func sumsAddAndCopiesStayIndependent() {
+        var g = SeededGenerator(seed: 9)
+        var total = DecimalSum()
+        var exact = ExactDecimal.zero
+        for _ in 0..<100 {
+            var part = DecimalSum()
+            for _ in 0..<5 {
+                let x = ExactDecimal(significand: BigInt(Int128(truncatingIfNeeded: Int64(bitPattern: g.next())) << 60), exponent: Int.random(in: -8...8, using: &g))
+                part.add(x)
+                exact += x
+            }
+            total.add(part)
+        }
+        #expect(total.value == exact)
+
+        var big = DecimalSum()
+        big.add(significand: Int128.max, exponent: 0)
+        let before = big
+        big.add(significand: Int128.max, exponent: 0)
+        #expect(before.value == ExactDecimal(BigInt(Int128.max)))
+        #expect(big.value == ExactDecimal(BigInt(Int128.max)) + ExactDecimal(BigInt(Int128.max)))
+        var copy = big
+        copy.add(ExactDecimal.one)
+        #expect(big.value + .one == copy.value)
+        #expect(copy.value != big.value)
     }
 }
