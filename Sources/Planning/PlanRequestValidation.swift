@@ -36,16 +36,19 @@ public enum PlanRequestValidation {
         let strategyBefore = try strategyMap(request.strategyAllocBeforeTotal, field: "strategy_alloc_before_total")
         let strategyAfter = try strategyMap(request.strategyAllocAfterTotal, field: "strategy_alloc_after_total")
         // 5. positions
-        var rows: [PositionRow] = []
-        rows.reserveCapacity(request.positions.count)
-        for (i, position) in request.positions.enumerated() {
-            // Field paths are only built on failure: this loop runs once per position.
-            if position.worldID.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
-            if position.strategyID.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
-            if position.symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
-            let quantity = try DecimalText.parseExact(position.qty, field: "positions[\(i)].qty")
-            let mark = try DecimalText.parseExactNonNegative(position.mark, field: "positions[\(i)].mark")
-            rows.append(PositionRow(worldID: position.worldID, strategyID: position.strategyID, venue: position.venue, symbol: position.symbol, quantity: quantity, mark: mark))
+        var book = PositionBook()
+        book.reserveCapacity(request.positions.count)
+        // Field paths are only built on failure: this loop runs once per position. Elements are
+        // borrowed from the buffer rather than copied out of the array.
+        try request.positions.withUnsafeBufferPointer { (positions) throws(FieldError) in
+            for i in positions.indices {
+                if positions[i].worldID.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
+                if positions[i].strategyID.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
+                if positions[i].symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
+                let quantity = try DecimalText.parseExact(positions[i].qty, field: "positions[\(i)].qty")
+                let mark = try DecimalText.parseExactNonNegative(positions[i].mark, field: "positions[\(i)].mark")
+                book.append(worldID: positions[i].worldID, strategyID: positions[i].strategyID, venue: positions[i].venue, symbol: positions[i].symbol, quantity: quantity, mark: mark)
+            }
         }
         // 6. min_trade_notional, lots, scale_combination
         let minTradeNotional = request.minTradeNotional.isEmpty ? ExactDecimal.zero : try DecimalText.parseExactNonNegative(request.minTradeNotional, field: "min_trade_notional")
@@ -73,15 +76,12 @@ public enum PlanRequestValidation {
             overlay = OverlaySettings(instrumentByWorld: config.instrumentByWorld, priceBySymbol: prices, minOrderNotional: minimum)
         }
         // 8. every world with positions has an after allocation
-        // The first row whose world is missing is that world's first appearance.
-        var previous: String?
-        for row in rows where row.worldID != previous {
-            previous = row.worldID
-            guard after[row.worldID] == nil else { continue }
+        // The book lists worlds in first-appearance order: the first missing one is the first row's.
+        for world in book.worlds where after[world] == nil {
             throw FieldError(
-                reason: "E_WORLD_ALLOC_MISSING", field: "world_alloc_after[\(row.worldID)]",
-                message: "world \(row.worldID) has positions but no after-allocation; liquidation is requested with \"0\"",
-                metadata: ["world_id": row.worldID])
+                reason: "E_WORLD_ALLOC_MISSING", field: "world_alloc_after[\(world)]",
+                message: "world \(world) has positions but no after-allocation; liquidation is requested with \"0\"",
+                metadata: ["world_id": world])
         }
         // 9. the mode's own requirements
         let rebalanceMode: RebalanceMode
@@ -104,7 +104,7 @@ public enum PlanRequestValidation {
         }
         return .proportional(RebalanceContext(
             totalEquity: totalEquity, worldAllocBefore: before, worldAllocAfter: after,
-            strategyAllocBefore: strategyBefore, strategyAllocAfter: strategyAfter, positions: rows,
+            strategyAllocBefore: strategyBefore, strategyAllocAfter: strategyAfter, book: book,
             minTradeNotional: minTradeNotional, lotSizeBySymbol: lots, mode: rebalanceMode, scaleCombination: combination))
     }
 
@@ -131,8 +131,15 @@ public enum PlanRequestValidation {
     static func nonNegativeMap(_ map: [String: String], field: String) throws(FieldError) -> [String: ExactDecimal] {
         var result: [String: ExactDecimal] = [:]
         result.reserveCapacity(map.count)
-        for key in FieldPath.sortedKeys(map) {
-            result[key] = try DecimalText.parseExactNonNegative(map[key]!, field: "\(field)[\(key)]")
+        for (key, text) in map {
+            guard let value = try? DecimalText.parseExactNonNegative(text, field: "") else {
+                // The first bad entry in key order answers, so sort only when there is one.
+                for key in FieldPath.sortedKeys(map) {
+                    _ = try DecimalText.parseExactNonNegative(map[key]!, field: "\(field)[\(key)]")
+                }
+                preconditionFailure("an entry failed unsorted but not sorted")
+            }
+            result[key] = value
         }
         return result
     }

@@ -7,7 +7,7 @@ public struct ProportionalRebalancer: Rebalancer {
     public init() {}
 
     public func plan(_ context: RebalanceContext) throws(PlanningFailure) -> RebalancePlan {
-        let index = RowIndex(context.positions)
+        let index = RowIndex(context.book)
         var plan = RebalancePlan()
         let hybridRatio: Rational?
         let overlay: OverlaySettings?
@@ -18,6 +18,8 @@ public struct ProportionalRebalancer: Rebalancer {
         case .hybrid(let settings, let ratio): (overlay, hybridRatio, scales) = (settings, ratio.rational, true)
         }
 
+        // Per world plan, the key id of each delta (for the global netting).
+        var deltaKeyIDs: [[Int32]] = []
         for world in index.worlds {
             let factors = WorldFactors(world: world, context: context)
             // HYBRID: scaling carries (1 − h) of each factor's change.
@@ -29,7 +31,9 @@ public struct ProportionalRebalancer: Rebalancer {
                 worldID: world.id, scaleWorld: adjust(factors.worldScale),
                 scaleByStrategy: factors.strategyScales.mapValues(adjust), deltas: [], skipped: [])
             if scales {
-                materialise(world: world, factors: factors.factorTable.map(adjust), context: context, into: &worldPlan)
+                var keyIDs: [Int32] = []
+                materialise(world: world, factors: factors.factorTable.map(adjust), context: context, into: &worldPlan, keyIDs: &keyIDs)
+                deltaKeyIDs.append(keyIDs)
             }
             plan.perWorld.append(worldPlan)
 
@@ -37,61 +41,71 @@ public struct ProportionalRebalancer: Rebalancer {
                 try overlayLeg(world: world, worldScale: factors.worldScale, share: hybridRatio ?? .one, overlay: overlay, context: context, into: &plan)
             }
         }
-        if scales { globalDeltas(index: index, context: context, into: &plan) }
+        if scales { globalDeltas(index: index, deltaKeyIDs: deltaKeyIDs, context: context, into: &plan) }
         return plan
     }
 
     /// §3.5–§3.6: per key, the netted notional change, then a delta or a skip record.
-    private func materialise(world: RowIndex.World, factors: [Rational], context: RebalanceContext, into plan: inout WorldPlan) {
+    private func materialise(world: RowIndex.World, factors: [Rational], context: RebalanceContext, into plan: inout WorldPlan, keyIDs: inout [Int32]) {
         let minimum = context.minTradeNotional.rational
+        let changes = FactorChanges(factors)
         for accumulator in world.keys {
             let key = accumulator.key
-            let changing = accumulator.nonZeroQuantityFactors.contains { factors[$0] != .one }
             if accumulator.positiveMarkCount == 0 {
-                if changing {
+                if accumulator.nonZeroQuantityFactors.contains(where: { factors[$0] != .one }) {
                     plan.skipped.append(SkippedDelta(worldID: world.id, key: key, reason: .missingMark, notional: .zero, rawQuantity: nil))
                 }
                 continue
             }
-            var notional = Rational.zero
+            // n = Σ notional_f × (g_f − 1), summed exactly over the world's common denominator.
+            var scaledNotional = DecimalSum()
             for sum in accumulator.sums where !sum.notional.isZero {
-                notional += sum.notional.value.rational * (factors[sum.factor] - .one)
+                scaledNotional.add(product: sum.notional.value, changes.numerators[Int(sum.factor)])
             }
-            if notional.isZero { continue }
+            if scaledNotional.isZero { continue }
+            let notional = scaledNotional.value.rational / changes.denominator
             if notional.magnitude < minimum {
                 plan.skipped.append(SkippedDelta(worldID: world.id, key: key, reason: .belowMinNotional, notional: notional, rawQuantity: nil))
                 continue
             }
             // raw = n / (S / c)
             let raw = notional * Rational(BigInt(accumulator.positiveMarkCount)) / accumulator.positiveMarkSum.rational
-            let quantity = raw.roundedToLot(context.lotSizeBySymbol[key.symbol] ?? .zero)
-            if quantity.isZero {
-                plan.skipped.append(SkippedDelta(worldID: world.id, key: key, reason: .roundedToZero, notional: notional, rawQuantity: raw))
-                continue
+            let lot = context.lotSizeBySymbol[key.symbol] ?? .zero
+            let quantity: ExactDecimal
+            if lot.isZero {
+                quantity = raw.roundedToSignificantDigits(34)
+            } else {
+                quantity = raw.lotMultiple(lot)
+                if quantity.isZero {
+                    plan.skipped.append(SkippedDelta(worldID: world.id, key: key, reason: .roundedToZero, notional: notional, rawQuantity: raw))
+                    continue
+                }
             }
             plan.deltas.append(SymbolDelta(key: key, quantity: quantity.roundedToSignificantDigits(34)))
+            keyIDs.append(accumulator.keyID)
         }
     }
 
     /// §3.7: per-world quantities as written, netted per key; the floor again at the all-rows mean mark.
-    private func globalDeltas(index: RowIndex, context: RebalanceContext, into plan: inout RebalancePlan) {
-        var order: [SymbolKey] = []
-        var sums: [SymbolKey: ExactDecimal] = [:]
-        for world in plan.perWorld {
-            for delta in world.deltas {
-                if let sum = sums[delta.key] {
-                    sums[delta.key] = sum + delta.quantity
+    private func globalDeltas(index: RowIndex, deltaKeyIDs: [[Int32]], context: RebalanceContext, into plan: inout RebalancePlan) {
+        var order: [Int32] = []
+        var sums = [ExactDecimal?](repeating: nil, count: index.keys.count)
+        for (world, keyIDs) in zip(plan.perWorld, deltaKeyIDs) {
+            for (delta, keyID) in zip(world.deltas, keyIDs) {
+                if let sum = sums[Int(keyID)] {
+                    sums[Int(keyID)] = sum + delta.quantity
                 } else {
-                    sums[delta.key] = delta.quantity
-                    order.append(delta.key)
+                    sums[Int(keyID)] = delta.quantity
+                    order.append(keyID)
                 }
             }
         }
         let minimum = context.minTradeNotional.rational
-        for key in order {
-            let quantity = sums[key]!
+        for keyID in order {
+            let key = index.keys[Int(keyID)]
+            let quantity = sums[Int(keyID)]!
             if quantity.isZero { continue }
-            let marks = index.marks(of: key)
+            let marks = index.globalMarks[Int(keyID)]
             let mark = marks.sum.rational / Rational(BigInt(marks.count))
             let notional = quantity.rational * mark
             if notional.magnitude < minimum {
@@ -138,6 +152,23 @@ public struct ProportionalRebalancer: Rebalancer {
             return
         }
         plan.overlayDeltas.append(OverlayDelta(worldID: world.id, instrument: instrument, quantity: quantity.roundedToSignificantDigits(34), notional: change))
+    }
+}
+
+/// A world's factor changes g_f − 1 over one common denominator D: `numerators[f]` / D each, so a
+/// key's notional change is one exact decimal sum and one division.
+struct FactorChanges {
+    let numerators: [ExactDecimal]
+    let denominator: Rational
+
+    init(_ factors: [Rational]) {
+        let changes = factors.map { ($0 - .one).reduced() }
+        var common = BigInt.one
+        for change in changes where !change.isZero {
+            common = common / BigInt.gcd(common, change.denominator) * change.denominator
+        }
+        numerators = changes.map { ExactDecimal($0.numerator * (common / $0.denominator)) }
+        denominator = Rational(common)
     }
 }
 
@@ -214,14 +245,14 @@ struct WorldFactors {
     }
 }
 
-/// The one pass over the rows: worlds in first-appearance order, and per world its keys (first
-/// appearance), per key the notional per factor and the positive marks; across worlds the positive
-/// marks per key (for the global mean). Keys are interned once, so each row costs one hash of its
-/// key, one of its world (skipped when it repeats the previous row's) and one of its strategy.
+/// The one pass over the rows of the interned book: worlds in first-appearance order, and per world
+/// its keys (first appearance), per key the notional per factor and the positive marks; across worlds
+/// the positive marks per key (for the global mean). A row costs one integer-keyed lookup (its
+/// world's slot for its key) and one product of its quantity and mark.
 struct RowIndex {
     struct FactorSum {
         /// 0 = the world scale; i = the world's i-th strategy (1-based).
-        var factor: Int
+        var factor: Int32
         /// Σ qty × mark of the key's rows with this factor.
         var notional: DecimalSum
         var hasNonZeroQuantity: Bool
@@ -229,6 +260,7 @@ struct RowIndex {
 
     struct KeyAccumulator {
         let key: SymbolKey
+        let keyID: Int32
         /// Few entries (one per strategy holding the key): a list beats a hash table here.
         var sums: [FactorSum] = []
         var positiveMarks = DecimalSum()
@@ -237,20 +269,18 @@ struct RowIndex {
         var positiveMarkSum: ExactDecimal { positiveMarks.value }
 
         /// Factors of rows with a non-zero quantity (for MISSING_MARK).
-        var nonZeroQuantityFactors: [Int] { sums.filter(\.hasNonZeroQuantity).map(\.factor) }
+        var nonZeroQuantityFactors: [Int] { sums.filter(\.hasNonZeroQuantity).map { Int($0.factor) } }
     }
 
     struct World {
         let id: String
+        var netSum: DecimalSum
         /// In first-appearance order among the world's rows.
         var keys: [KeyAccumulator] = []
-        var slotByKeyID: [Int: Int] = [:]
         /// Strategies in first-appearance order; a row's factor is 1 + its strategy's position here.
         var strategyOrder: [String] = []
-        var strategyIndex: [String: Int] = [:]
         /// Σ qty × mark per strategy (signed), parallel to `strategyOrder`.
         var strategySums: [DecimalSum] = []
-        var netSum = DecimalSum()
 
         var strategyNotional: [ExactDecimal] { strategySums.map(\.value) }
         var netNotional: ExactDecimal { netSum.value }
@@ -262,80 +292,69 @@ struct RowIndex {
         var sum: ExactDecimal { total.value }
     }
 
-    var worlds: [World] = []
-    var keyIDs: [SymbolKey: Int] = [:]
-    var globalMarks: [MarkSum] = []
+    var worlds: [World]
+    /// By key id of the book.
+    var globalMarks: [MarkSum]
+    let keys: [SymbolKey]
 
-    init(_ rows: [PositionRow]) {
-        var worldIndex: [String: Int] = [:]
-        var previousWorld: (id: String, index: Int)?
-        for row in rows {
-            let w: Int
-            if let previous = previousWorld, previous.id == row.worldID {
-                w = previous.index
-            } else if let existing = worldIndex[row.worldID] {
-                w = existing
-            } else {
-                w = worlds.count
-                worldIndex[row.worldID] = w
-                worlds.append(World(id: row.worldID))
+    init(_ book: PositionBook) {
+        keys = book.keys
+        var marks = Array(repeating: MarkSum(), count: book.keys.count)
+        var strategySums = Array(repeating: DecimalSum(), count: book.strategies.count)
+        var netSums = Array(repeating: DecimalSum(), count: book.worlds.count)
+        // A cell is a (strategy, key) pair, a holding a (world, key) pair.
+        var cells = PairIndex(aCount: book.strategies.count, bCount: book.keys.count, rows: book.count)
+        var cellSums: [DecimalSum] = []
+        var cellNonZero: [Bool] = []
+        var cellHolding: [Int32] = []
+        var cellFactor: [Int32] = []
+        let factors = book.strategies.map(\.factor)
+        var holdings = PairIndex(aCount: book.worlds.count, bCount: book.keys.count, rows: book.count)
+        var accumulators: [KeyAccumulator] = []
+        var holdingWorld: [Int32] = []
+        book.rows.withUnsafeBufferPointer { rows in
+            for row in rows {
+                let (cell, newCell) = cells.id(row.strategy, row.key)
+                if newCell {
+                    let (holding, newHolding) = holdings.id(row.world, row.key)
+                    if newHolding {
+                        accumulators.append(KeyAccumulator(key: book.keys[Int(row.key)], keyID: row.key))
+                        holdingWorld.append(row.world)
+                    }
+                    cellSums.append(DecimalSum())
+                    cellNonZero.append(false)
+                    cellHolding.append(Int32(holding))
+                    cellFactor.append(factors[Int(row.strategy)])
+                }
+                // qty × mark once, added to the strategy's, the world's and the cell's sums.
+                var product = DecimalSum()
+                product.add(product: row.quantity, row.mark)
+                strategySums[Int(row.strategy)].add(product)
+                netSums[Int(row.world)].add(product)
+                cellSums[cell].add(product)
+                if !row.quantity.isZero { cellNonZero[cell] = true }
+                if row.mark.signum > 0 {
+                    let holding = Int(cellHolding[cell])
+                    accumulators[holding].positiveMarks.add(row.mark)
+                    accumulators[holding].positiveMarkCount += 1
+                    marks[Int(row.key)].total.add(row.mark)
+                    marks[Int(row.key)].count += 1
+                }
             }
-            previousWorld = (row.worldID, w)
-
-            let keyID: Int
-            if let existing = keyIDs[row.key] {
-                keyID = existing
-            } else {
-                keyID = globalMarks.count
-                keyIDs[row.key] = keyID
-                globalMarks.append(MarkSum())
-            }
-            if row.mark.signum > 0 {
-                globalMarks[keyID].total.add(row.mark)
-                globalMarks[keyID].count += 1
-            }
-            worlds[w].add(row, keyID: keyID)
         }
-    }
-
-    func marks(of key: SymbolKey) -> MarkSum { globalMarks[keyIDs[key]!] }
-}
-
-extension RowIndex.World {
-    mutating func add(_ row: PositionRow, keyID: Int) {
-        let strategy: Int
-        if let s = strategyIndex[row.strategyID] {
-            strategy = s
-        } else {
-            strategy = strategyOrder.count
-            strategyIndex[row.strategyID] = strategy
-            strategyOrder.append(row.strategyID)
-            strategySums.append(DecimalSum())
+        // Each holding's factor sums in the order its cells appeared.
+        for cell in cellSums.indices {
+            accumulators[Int(cellHolding[cell])].sums.append(FactorSum(factor: cellFactor[cell], notional: cellSums[cell], hasNonZeroQuantity: cellNonZero[cell]))
         }
-        strategySums[strategy].add(product: row.quantity, row.mark)
-        netSum.add(product: row.quantity, row.mark)
-
-        let slot: Int
-        if let existing = slotByKeyID[keyID] {
-            slot = existing
-        } else {
-            slot = keys.count
-            slotByKeyID[keyID] = slot
-            keys.append(RowIndex.KeyAccumulator(key: row.key))
+        globalMarks = marks
+        var worlds = book.worlds.indices.map { World(id: book.worlds[$0], netSum: netSums[$0]) }
+        for (strategy, sum) in zip(book.strategies, strategySums) {
+            worlds[Int(strategy.world)].strategyOrder.append(strategy.id)
+            worlds[Int(strategy.world)].strategySums.append(sum)
         }
-        let factor = strategy + 1
-        let nonZero = !row.quantity.isZero
-        if let i = keys[slot].sums.firstIndex(where: { $0.factor == factor }) {
-            keys[slot].sums[i].notional.add(product: row.quantity, row.mark)
-            if nonZero { keys[slot].sums[i].hasNonZeroQuantity = true }
-        } else {
-            var sum = DecimalSum()
-            sum.add(product: row.quantity, row.mark)
-            keys[slot].sums.append(RowIndex.FactorSum(factor: factor, notional: sum, hasNonZeroQuantity: nonZero))
+        for (accumulator, world) in zip(accumulators, holdingWorld) {
+            worlds[Int(world)].keys.append(accumulator)
         }
-        if row.mark.signum > 0 {
-            keys[slot].positiveMarks.add(row.mark)
-            keys[slot].positiveMarkCount += 1
-        }
+        self.worlds = worlds
     }
 }

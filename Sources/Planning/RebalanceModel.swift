@@ -64,7 +64,12 @@ public struct RebalanceContext: Sendable {
     /// world → strategy → allocation; a present world entry (even empty) is explicit.
     public var strategyAllocBefore: [String: [String: ExactDecimal]]
     public var strategyAllocAfter: [String: [String: ExactDecimal]]
-    public var positions: [PositionRow]
+    /// The positions, interned (see `PositionBook`).
+    public var book: PositionBook
+    public var positions: [PositionRow] {
+        get { book.positionRows }
+        set { book = PositionBook(newValue) }
+    }
     public var minTradeNotional: ExactDecimal
     /// symbol → lot (0 = no rounding), for every venue.
     public var lotSizeBySymbol: [String: ExactDecimal]
@@ -77,12 +82,24 @@ public struct RebalanceContext: Sendable {
         positions: [PositionRow], minTradeNotional: ExactDecimal = .zero, lotSizeBySymbol: [String: ExactDecimal] = [:],
         mode: RebalanceMode = .scaling, scaleCombination: ScaleCombination = .strategyScale
     ) {
+        self.init(
+            totalEquity: totalEquity, worldAllocBefore: worldAllocBefore, worldAllocAfter: worldAllocAfter,
+            strategyAllocBefore: strategyAllocBefore, strategyAllocAfter: strategyAllocAfter, book: PositionBook(positions),
+            minTradeNotional: minTradeNotional, lotSizeBySymbol: lotSizeBySymbol, mode: mode, scaleCombination: scaleCombination)
+    }
+
+    public init(
+        totalEquity: ExactDecimal, worldAllocBefore: [String: ExactDecimal], worldAllocAfter: [String: ExactDecimal],
+        strategyAllocBefore: [String: [String: ExactDecimal]] = [:], strategyAllocAfter: [String: [String: ExactDecimal]] = [:],
+        book: PositionBook, minTradeNotional: ExactDecimal = .zero, lotSizeBySymbol: [String: ExactDecimal] = [:],
+        mode: RebalanceMode = .scaling, scaleCombination: ScaleCombination = .strategyScale
+    ) {
         self.totalEquity = totalEquity
         self.worldAllocBefore = worldAllocBefore
         self.worldAllocAfter = worldAllocAfter
         self.strategyAllocBefore = strategyAllocBefore
         self.strategyAllocAfter = strategyAllocAfter
-        self.positions = positions
+        self.book = book
         self.minTradeNotional = minTradeNotional
         self.lotSizeBySymbol = lotSizeBySymbol
         self.mode = mode

@@ -1,0 +1,237 @@
+import ExactNumbers
+
+/// The positions of a rebalance with their names interned once: worlds, (world, strategy) pairs and
+/// (venue, symbol) keys get dense ids in first-appearance order, and each row refers to them. Planning
+/// then groups rows by integer ids instead of hashing strings per row, which is where the time of a
+/// 100,000-position plan went.
+public struct PositionBook: Sendable {
+    public struct Row: Sendable {
+        public var world: Int32
+        /// A (world, strategy) pair: `strategies[strategy]`.
+        public var strategy: Int32
+        public var key: Int32
+        public var quantity: ExactDecimal
+        public var mark: ExactDecimal
+    }
+
+    public struct Strategy: Sendable {
+        public var world: Int32
+        public var id: String
+        /// 1 + the strategy's place among its world's strategies (first appearance), the planner's factor slot.
+        public var factor: Int32
+    }
+
+    public private(set) var worlds: [String] = []
+    public private(set) var strategies: [Strategy] = []
+    public private(set) var keys: [SymbolKey] = []
+    public private(set) var rows: [Row] = []
+    /// Per world, how many strategies it has.
+    public private(set) var strategyCountByWorld: [Int32] = []
+
+    private var worldIndex = HashIndex()
+    private var strategyIndex = HashIndex()
+    private var keyIndex = HashIndex()
+    private var previousWorld: (name: String, id: Int32)?
+
+    public init() {}
+
+    public init(_ positions: [PositionRow]) {
+        reserveCapacity(positions.count)
+        for row in positions {
+            append(worldID: row.worldID, strategyID: row.strategyID, venue: row.key.venue, symbol: row.key.symbol, quantity: row.quantity, mark: row.mark)
+        }
+    }
+
+    public mutating func reserveCapacity(_ count: Int) { rows.reserveCapacity(count) }
+
+    public var count: Int { rows.count }
+
+    public mutating func append(worldID: String, strategyID: String, venue: String, symbol: String, quantity: ExactDecimal, mark: ExactDecimal) {
+        let world: Int32
+        // Rows usually come grouped by world: one comparison instead of a lookup.
+        if let previous = previousWorld, previous.name == worldID {
+            world = previous.id
+        } else {
+            let (id, inserted) = worldIndex.id(hash: NameHash.of(worldID)) { worlds[$0] == worldID }
+            if inserted {
+                worlds.append(worldID)
+                strategyCountByWorld.append(0)
+            }
+            world = Int32(id)
+            previousWorld = (worldID, world)
+        }
+
+        let (strategy, newStrategy) = strategyIndex.id(hash: NameHash.combine(UInt64(UInt32(bitPattern: world)), NameHash.of(strategyID))) {
+            strategies[$0].world == world && strategies[$0].id == strategyID
+        }
+        if newStrategy {
+            strategyCountByWorld[Int(world)] += 1
+            strategies.append(Strategy(world: world, id: strategyID, factor: strategyCountByWorld[Int(world)]))
+        }
+
+        let (key, newKey) = keyIndex.id(hash: NameHash.combine(NameHash.of(venue), NameHash.of(symbol))) {
+            keys[$0].symbol == symbol && keys[$0].venue == venue
+        }
+        if newKey { keys.append(SymbolKey(venue: venue, symbol: symbol)) }
+
+        rows.append(Row(world: world, strategy: Int32(strategy), key: Int32(key), quantity: quantity, mark: mark))
+    }
+
+    /// The rows as written, with their names.
+    public var positionRows: [PositionRow] {
+        rows.map { row in
+            let key = keys[Int(row.key)]
+            return PositionRow(worldID: worlds[Int(row.world)], strategyID: strategies[Int(row.strategy)].id, venue: key.venue, symbol: key.symbol, quantity: row.quantity, mark: row.mark)
+        }
+    }
+
+    public func keyID(of key: SymbolKey) -> Int? {
+        keyIndex.find(hash: NameHash.combine(NameHash.of(key.venue), NameHash.of(key.symbol))) { keys[$0] == key }
+    }
+}
+
+/// A cheap seeded hash of a name's UTF-8 bytes, for the planner's own tables. The seed is drawn per
+/// process, so a caller cannot choose names that collide.
+enum NameHash {
+    static let seed = UInt64.random(in: .min ... .max)
+
+    @inline(__always)
+    static func of(_ name: String) -> UInt64 {
+        if let hash = name.utf8.withContiguousStorageIfAvailable({ bytes(UnsafeRawBufferPointer($0)) }) { return hash }
+        var copy = name
+        return copy.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    @inline(__always)
+    static func bytes(_ p: UnsafeRawBufferPointer) -> UInt64 {
+        let n = p.count
+        var h = seed ^ (UInt64(n) &* 0x9E37_79B9_7F4A_7C15)
+        var i = 0
+        while i + 8 <= n {
+            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        let rest = n - i
+        if rest > 0 {
+            // The last 1–7 bytes in at most two loads (overlapping when 5–7, 3 or 2), the length
+            // mixed in above tells apart what overlaps.
+            let tail: UInt64
+            if n >= 8 {
+                tail = p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            } else if rest >= 4 {
+                tail = UInt64(p.loadUnaligned(fromByteOffset: i, as: UInt32.self)) << 32 | UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+            } else {
+                tail = UInt64(p[i]) << 16 | UInt64(p[i + rest / 2]) << 8 | UInt64(p[n - 1])
+            }
+            h = (h ^ tail) &* 0xBF58_476D_1CE4_E5B9
+        }
+        return finalize(h)
+    }
+
+    @inline(__always)
+    static func combine(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        finalize(a ^ (b &+ 0x9E37_79B9_7F4A_7C15 &+ (a << 6) &+ (a >> 2)))
+    }
+
+    /// The 64-bit finaliser of MurmurHash3: every input bit reaches every output bit.
+    @inline(__always)
+    static func finalize(_ x: UInt64) -> UInt64 {
+        var h = x
+        h ^= h >> 33
+        h = h &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        h = h &* 0xC4CE_B9FE_1A85_EC53
+        h ^= h >> 33
+        return h
+    }
+}
+
+/// Open addressing from a hash to dense ids 0, 1, 2… in insertion order. The caller keeps the entries
+/// (in arrays indexed by id) and says whether an id's entry is the one looked up.
+struct HashIndex: Sendable {
+    /// 0 = empty, else id + 1.
+    private var slots = [Int32](repeating: 0, count: 16)
+    private var hashes: [UInt64] = []
+    private var mask = 15
+
+    var count: Int { hashes.count }
+
+    func find(hash: UInt64, matches: (Int) -> Bool) -> Int? {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let slot = slots[i]
+            if slot == 0 { return nil }
+            let id = Int(slot) - 1
+            if hashes[id] == hash, matches(id) { return id }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// The id of the matching entry, or the next id (`inserted`), whose entry the caller appends.
+    @inline(__always)
+    mutating func id(hash: UInt64, matches: (Int) -> Bool) -> (id: Int, inserted: Bool) {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let slot = slots[i]
+            if slot == 0 { break }
+            let id = Int(slot) - 1
+            if hashes[id] == hash, matches(id) { return (id, false) }
+            i = (i + 1) & mask
+        }
+        let id = hashes.count
+        slots[i] = Int32(id + 1)
+        hashes.append(hash)
+        if hashes.count * 2 > slots.count { grow() }
+        return (id, true)
+    }
+
+    private mutating func grow() {
+        let capacity = slots.count * 2
+        mask = capacity - 1
+        slots = [Int32](repeating: 0, count: capacity)
+        for (id, hash) in hashes.enumerated() {
+            var i = Int(truncatingIfNeeded: hash) & mask
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = Int32(id + 1)
+        }
+    }
+}
+
+/// Dense ids for (a, b) pairs of small integers in first-appearance order: a flat table of
+/// `aCount × bCount` ids when that is at most a few entries per row (one load, no hashing), else a
+/// `HashIndex` of the packed pair.
+struct PairIndex {
+    private let bCount: Int
+    private var table: [Int32]
+    private var hashed: HashIndex?
+    private(set) var count = 0
+
+    init(aCount: Int, bCount: Int, rows: Int) {
+        self.bCount = bCount
+        let (cells, overflow) = aCount.multipliedReportingOverflow(by: bCount)
+        if !overflow, cells <= 4 * rows + 4096 {
+            table = [Int32](repeating: -1, count: cells)
+            hashed = nil
+        } else {
+            table = []
+            hashed = HashIndex()
+        }
+    }
+
+    @inline(__always)
+    mutating func id(_ a: Int32, _ b: Int32) -> (id: Int, inserted: Bool) {
+        if hashed == nil {
+            let cell = Int(a) * bCount + Int(b)
+            let existing = table[cell]
+            if existing >= 0 { return (Int(existing), false) }
+            table[cell] = Int32(count)
+            count += 1
+            return (count - 1, true)
+        }
+        // The finaliser is a bijection of the packed pair: equal hashes mean equal pairs.
+        let found = hashed!.id(hash: NameHash.finalize(UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)))) { _ in true }
+        if found.inserted { count += 1 }
+        return found
+    }
+}

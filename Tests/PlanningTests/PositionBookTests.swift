@@ -1,0 +1,77 @@
+import ExactNumbers
+import KeelTestSupport
+@testable import Planning
+import Testing
+
+/// The interned positions the planner groups by: ids in first-appearance order, names kept exactly.
+@Suite struct PositionBookTests {
+    static func row(_ world: String, _ strategy: String, _ venue: String, _ symbol: String) -> PositionRow {
+        PositionRow(worldID: world, strategyID: strategy, venue: venue, symbol: symbol, quantity: .one, mark: .one)
+    }
+
+    @Test func idsFollowFirstAppearanceAndStrategiesBelongToTheirWorld() {
+        let book = PositionBook([
+            Self.row("w1", "s", "x", "BTC"),
+            Self.row("w2", "s", "x", "BTC"),   // the same strategy name in another world: another strategy
+            Self.row("w1", "t", "", "BTC"),    // the absent venue is a key of its own
+            Self.row("w1", "s", "x", "ETH"),
+            Self.row("w2", "s", "x", "BTC"),
+        ])
+        #expect(book.worlds == ["w1", "w2"])
+        #expect(book.strategies.map { "\($0.world):\($0.id):\($0.factor)" } == ["0:s:1", "1:s:1", "0:t:2"])
+        #expect(book.keys == [SymbolKey(venue: "x", symbol: "BTC"), SymbolKey(venue: "", symbol: "BTC"), SymbolKey(venue: "x", symbol: "ETH")])
+        #expect(book.rows.map { [$0.world, $0.strategy, $0.key] } == [[0, 0, 0], [1, 1, 0], [0, 2, 1], [0, 0, 2], [1, 1, 0]])
+        #expect(book.strategyCountByWorld == [2, 1])
+        #expect(book.keyID(of: SymbolKey(venue: "", symbol: "BTC")) == 1)
+        #expect(book.keyID(of: SymbolKey(venue: "y", symbol: "BTC")) == nil)
+    }
+
+    /// Many names (the tables grow many times), long and non-ASCII ones, names that are prefixes of
+    /// others, and equal names built in different ways all intern as a dictionary would.
+    @Test func internsLikeADictionary() {
+        var g = SeededGenerator(seed: 11)
+        let alphabet = Array("ab-é🙂0123456789")
+        var rows: [PositionRow] = []
+        var expectedKeys: [SymbolKey] = []
+        var seen: Set<SymbolKey> = []
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 1...40, using: &g)
+            // a few short names repeat often; long ones are mostly new
+            let symbol = String((0..<(length < 30 ? length % 4 + 1 : length)).map { _ in alphabet.randomElement(using: &g)! })
+            let venue = ["", "x", "venue-with-a-long-name-over-sixteen"].randomElement(using: &g)!
+            // rebuild the string from its bytes so storage differs from the literal's
+            let copy = String(decoding: Array(symbol.utf8), as: UTF8.self)
+            rows.append(Self.row("w\(Int.random(in: 0..<7, using: &g))", "s\(Int.random(in: 0..<3, using: &g))", venue, copy))
+            let key = SymbolKey(venue: venue, symbol: symbol)
+            if seen.insert(key).inserted { expectedKeys.append(key) }
+        }
+        let book = PositionBook(rows)
+        #expect(book.keys == expectedKeys)
+        #expect(book.count == rows.count)
+        for (row, interned) in zip(rows, book.rows) {
+            #expect(book.keys[Int(interned.key)] == row.key)
+            #expect(book.worlds[Int(interned.world)] == row.worldID)
+            #expect(book.strategies[Int(interned.strategy)].id == row.strategyID)
+        }
+        #expect(book.positionRows.map(\.key) == rows.map(\.key))
+    }
+
+    /// The flat table and the hashed one hand out the same ids.
+    @Test func pairIndexIsTheSameDenseOrHashed() {
+        var g = SeededGenerator(seed: 12)
+        var dense = PairIndex(aCount: 300, bCount: 300, rows: 100_000)
+        var hashed = PairIndex(aCount: 300, bCount: 300, rows: 1)
+        var reference: [Int: Int] = [:]
+        for _ in 0..<50_000 {
+            let a = Int32.random(in: 0..<300, using: &g)
+            let b = Int32.random(in: 0..<300, using: &g)
+            let expected = reference[Int(a) * 300 + Int(b)]
+            let fromDense = dense.id(a, b)
+            let fromHashed = hashed.id(a, b)
+            #expect(fromDense == fromHashed)
+            #expect(fromDense.inserted == (expected == nil))
+            if let expected { #expect(fromDense.id == expected) } else { reference[Int(a) * 300 + Int(b)] = fromDense.id }
+        }
+        #expect(dense.count == reference.count && hashed.count == reference.count)
+    }
+}
