@@ -31,7 +31,6 @@ public struct PositionBook: Sendable {
     private var worldIndex = HashIndex()
     private var strategyIndex = HashIndex()
     private var keyIndex = HashIndex()
-    private var previousWorld: (name: String, id: Int32)?
 
     public init() {}
 
@@ -47,26 +46,18 @@ public struct PositionBook: Sendable {
     public var count: Int { rows.count }
 
     public mutating func append(worldID: String, strategyID: String, venue: String, symbol: String, quantity: ExactDecimal, mark: ExactDecimal) {
+        // A (world, strategy) pair is found by the strategy's hash alone and both names compared:
+        // the world is hashed only when a pair is new.
+        let (strategy, newStrategy) = strategyIndex.id(hash: NameHash.of(strategyID)) {
+            strategies[$0].id == strategyID && worlds[Int(strategies[$0].world)] == worldID
+        }
         let world: Int32
-        // Rows usually come grouped by world: one comparison instead of a lookup.
-        if let previous = previousWorld, previous.name == worldID {
-            world = previous.id
-        } else {
-            let (id, inserted) = worldIndex.id(hash: NameHash.of(worldID)) { worlds[$0] == worldID }
-            if inserted {
-                worlds.append(worldID)
-                strategyCountByWorld.append(0)
-            }
-            world = Int32(id)
-            previousWorld = (worldID, world)
-        }
-
-        let (strategy, newStrategy) = strategyIndex.id(hash: NameHash.combine(UInt64(UInt32(bitPattern: world)), NameHash.of(strategyID))) {
-            strategies[$0].world == world && strategies[$0].id == strategyID
-        }
         if newStrategy {
+            world = internWorld(worldID)
             strategyCountByWorld[Int(world)] += 1
             strategies.append(Strategy(world: world, id: strategyID, factor: strategyCountByWorld[Int(world)]))
+        } else {
+            world = strategies[strategy].world
         }
 
         let (key, newKey) = keyIndex.id(hash: NameHash.combine(NameHash.of(venue), NameHash.of(symbol))) {
@@ -75,6 +66,15 @@ public struct PositionBook: Sendable {
         if newKey { keys.append(SymbolKey(venue: venue, symbol: symbol)) }
 
         rows.append(Row(world: world, strategy: Int32(strategy), key: Int32(key), quantity: quantity, mark: mark))
+    }
+
+    private mutating func internWorld(_ name: String) -> Int32 {
+        let (id, inserted) = worldIndex.id(hash: NameHash.of(name)) { worlds[$0] == name }
+        if inserted {
+            worlds.append(name)
+            strategyCountByWorld.append(0)
+        }
+        return Int32(id)
     }
 
     /// The rows as written, with their names.

@@ -286,6 +286,21 @@ struct RowIndex {
         var netNotional: ExactDecimal { netSum.value }
     }
 
+    /// A (strategy, key) pair's sums while the rows are read.
+    struct CellSum {
+        var notional = DecimalSum()
+        var positiveMarks = DecimalSum()
+        var positiveMarkCount = 0
+        let holding: Int32
+        let factor: Int32
+        var hasNonZeroQuantity = false
+
+        init(holding: Int32, factor: Int32) {
+            self.holding = holding
+            self.factor = factor
+        }
+    }
+
     struct MarkSum {
         var total = DecimalSum()
         var count = 0
@@ -302,13 +317,10 @@ struct RowIndex {
         var marks = Array(repeating: MarkSum(), count: book.keys.count)
         var strategySums = Array(repeating: DecimalSum(), count: book.strategies.count)
         var netSums = Array(repeating: DecimalSum(), count: book.worlds.count)
-        // A cell is a (strategy, key) pair, a holding a (world, key) pair.
+        // A cell is a (strategy, key) pair, a holding a (world, key) pair. A row touches only its
+        // cell (one struct, so mostly one cache line); holdings are summed from cells afterwards.
         var cells = PairIndex(aCount: book.strategies.count, bCount: book.keys.count, rows: book.count)
-        var cellSums: [DecimalSum] = []
-        var cellNonZero: [Bool] = []
-        var cellHolding: [Int32] = []
-        var cellFactor: [Int32] = []
-        let factors = book.strategies.map(\.factor)
+        var cellSums: [CellSum] = []
         var holdings = PairIndex(aCount: book.worlds.count, bCount: book.keys.count, rows: book.count)
         var accumulators: [KeyAccumulator] = []
         var holdingWorld: [Int32] = []
@@ -321,30 +333,29 @@ struct RowIndex {
                         accumulators.append(KeyAccumulator(key: book.keys[Int(row.key)], keyID: row.key))
                         holdingWorld.append(row.world)
                     }
-                    cellSums.append(DecimalSum())
-                    cellNonZero.append(false)
-                    cellHolding.append(Int32(holding))
-                    cellFactor.append(factors[Int(row.strategy)])
+                    cellSums.append(CellSum(holding: Int32(holding), factor: book.strategies[Int(row.strategy)].factor))
                 }
                 // qty × mark once, added to the strategy's, the world's and the cell's sums.
                 var product = DecimalSum()
                 product.add(product: row.quantity, row.mark)
                 strategySums[Int(row.strategy)].add(product)
                 netSums[Int(row.world)].add(product)
-                cellSums[cell].add(product)
-                if !row.quantity.isZero { cellNonZero[cell] = true }
+                cellSums[cell].notional.add(product)
+                if !row.quantity.isZero { cellSums[cell].hasNonZeroQuantity = true }
                 if row.mark.signum > 0 {
-                    let holding = Int(cellHolding[cell])
-                    accumulators[holding].positiveMarks.add(row.mark)
-                    accumulators[holding].positiveMarkCount += 1
+                    cellSums[cell].positiveMarks.add(row.mark)
+                    cellSums[cell].positiveMarkCount += 1
                     marks[Int(row.key)].total.add(row.mark)
                     marks[Int(row.key)].count += 1
                 }
             }
         }
         // Each holding's factor sums in the order its cells appeared.
-        for cell in cellSums.indices {
-            accumulators[Int(cellHolding[cell])].sums.append(FactorSum(factor: cellFactor[cell], notional: cellSums[cell], hasNonZeroQuantity: cellNonZero[cell]))
+        for cell in cellSums {
+            let h = Int(cell.holding)
+            accumulators[h].sums.append(FactorSum(factor: cell.factor, notional: cell.notional, hasNonZeroQuantity: cell.hasNonZeroQuantity))
+            accumulators[h].positiveMarks.add(cell.positiveMarks)
+            accumulators[h].positiveMarkCount += cell.positiveMarkCount
         }
         globalMarks = marks
         var worlds = book.worlds.indices.map { World(id: book.worlds[$0], netSum: netSums[$0]) }
