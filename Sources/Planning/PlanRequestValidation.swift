@@ -42,12 +42,16 @@ public enum PlanRequestValidation {
         // borrowed from the buffer rather than copied out of the array.
         try request.positions.withUnsafeBufferPointer { (positions) throws(FieldError) in
             for i in positions.indices {
-                if positions[i].worldID.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
-                if positions[i].strategyID.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
-                if positions[i].symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
+                // Each field is read once (every read of a string costs a retain and a release).
+                let world = positions[i].worldID
+                if world.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
+                let strategy = positions[i].strategyID
+                if strategy.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
+                let symbol = positions[i].symbol
+                if symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
                 let quantity = try DecimalText.parseExact(positions[i].qty, field: "positions[\(i)].qty")
                 let mark = try DecimalText.parseExactNonNegative(positions[i].mark, field: "positions[\(i)].mark")
-                book.append(worldID: positions[i].worldID, strategyID: positions[i].strategyID, venue: positions[i].venue, symbol: positions[i].symbol, quantity: quantity, mark: mark)
+                book.append(worldID: world, strategyID: strategy, venue: positions[i].venue, symbol: symbol, quantity: quantity, mark: mark)
             }
         }
         // 6. min_trade_notional, lots, scale_combination

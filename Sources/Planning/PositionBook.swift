@@ -5,13 +5,23 @@ import ExactNumbers
 /// then groups rows by integer ids instead of hashing strings per row, which is where the time of a
 /// 100,000-position plan went.
 public struct PositionBook: Sendable {
+    /// Plain values only, so rows copy and free without reference counting.
     public struct Row: Sendable {
+        public var quantity: StoredDecimal
+        public var mark: StoredDecimal
         public var world: Int32
         /// A (world, strategy) pair: `strategies[strategy]`.
         public var strategy: Int32
         public var key: Int32
-        public var quantity: ExactDecimal
-        public var mark: ExactDecimal
+    }
+
+    /// `significand × 10^exponent`; a value wider than that (never one the decimal grammar accepts)
+    /// has `exponent == .min` and its index in the book's `wideDecimals` as significand.
+    public struct StoredDecimal: Sendable {
+        public var significand: Int128
+        public var exponent: Int32
+
+        public var isWide: Bool { exponent == .min }
     }
 
     public struct Strategy: Sendable {
@@ -25,6 +35,7 @@ public struct PositionBook: Sendable {
     public private(set) var strategies: [Strategy] = []
     public private(set) var keys: [SymbolKey] = []
     public private(set) var rows: [Row] = []
+    public private(set) var wideDecimals: [ExactDecimal] = []
     /// Per world, how many strategies it has.
     public private(set) var strategyCountByWorld: [Int32] = []
 
@@ -65,7 +76,7 @@ public struct PositionBook: Sendable {
         }
         if newKey { keys.append(SymbolKey(venue: venue, symbol: symbol)) }
 
-        rows.append(Row(world: world, strategy: Int32(strategy), key: Int32(key), quantity: quantity, mark: mark))
+        rows.append(Row(quantity: stored(quantity), mark: stored(mark), world: world, strategy: Int32(strategy), key: Int32(key)))
     }
 
     private mutating func internWorld(_ name: String) -> Int32 {
@@ -77,11 +88,23 @@ public struct PositionBook: Sendable {
         return Int32(id)
     }
 
+    private mutating func stored(_ value: ExactDecimal) -> StoredDecimal {
+        if let significand = value.significand.int128, let exponent = Int32(exactly: value.exponent), exponent != .min {
+            return StoredDecimal(significand: significand, exponent: exponent)
+        }
+        wideDecimals.append(value)
+        return StoredDecimal(significand: Int128(wideDecimals.count - 1), exponent: .min)
+    }
+
+    public func value(_ stored: StoredDecimal) -> ExactDecimal {
+        stored.isWide ? wideDecimals[Int(stored.significand)] : ExactDecimal(significand: BigInt(stored.significand), exponent: Int(stored.exponent))
+    }
+
     /// The rows as written, with their names.
     public var positionRows: [PositionRow] {
         rows.map { row in
             let key = keys[Int(row.key)]
-            return PositionRow(worldID: worlds[Int(row.world)], strategyID: strategies[Int(row.strategy)].id, venue: key.venue, symbol: key.symbol, quantity: row.quantity, mark: row.mark)
+            return PositionRow(worldID: worlds[Int(row.world)], strategyID: strategies[Int(row.strategy)].id, venue: key.venue, symbol: key.symbol, quantity: value(row.quantity), mark: value(row.mark))
         }
     }
 

@@ -292,11 +292,15 @@ struct RowIndex {
         var positiveMarks = DecimalSum()
         var positiveMarkCount = 0
         let holding: Int32
+        let strategy: Int32
+        let key: Int32
         let factor: Int32
         var hasNonZeroQuantity = false
 
-        init(holding: Int32, factor: Int32) {
+        init(holding: Int32, strategy: Int32, key: Int32, factor: Int32) {
             self.holding = holding
+            self.strategy = strategy
+            self.key = key
             self.factor = factor
         }
     }
@@ -333,25 +337,39 @@ struct RowIndex {
                         accumulators.append(KeyAccumulator(key: book.keys[Int(row.key)], keyID: row.key))
                         holdingWorld.append(row.world)
                     }
-                    cellSums.append(CellSum(holding: Int32(holding), factor: book.strategies[Int(row.strategy)].factor))
+                    cellSums.append(CellSum(holding: Int32(holding), strategy: row.strategy, key: row.key, factor: book.strategies[Int(row.strategy)].factor))
                 }
-                // qty × mark once, added to the strategy's, the world's and the cell's sums.
+                // qty × mark once, into the cell; strategies, worlds and keys are summed from cells afterwards.
                 var product = DecimalSum()
-                product.add(product: row.quantity, row.mark)
-                strategySums[Int(row.strategy)].add(product)
-                netSums[Int(row.world)].add(product)
+                let positiveMark: Bool
+                if !row.quantity.isWide, !row.mark.isWide {
+                    let (p, overflow) = row.quantity.significand.multipliedReportingOverflow(by: row.mark.significand)
+                    if overflow {
+                        product.add(product: book.value(row.quantity), book.value(row.mark))
+                    } else {
+                        product.add(significand: p, exponent: Int(row.quantity.exponent) + Int(row.mark.exponent))
+                    }
+                    positiveMark = row.mark.significand > 0
+                } else {
+                    product.add(product: book.value(row.quantity), book.value(row.mark))
+                    positiveMark = book.value(row.mark).signum > 0
+                }
                 cellSums[cell].notional.add(product)
-                if !row.quantity.isZero { cellSums[cell].hasNonZeroQuantity = true }
-                if row.mark.signum > 0 {
-                    cellSums[cell].positiveMarks.add(row.mark)
+                if row.quantity.significand != 0 { cellSums[cell].hasNonZeroQuantity = true }
+                if positiveMark {
+                    var mark = DecimalSum()
+                    if row.mark.isWide { mark.add(book.value(row.mark)) } else { mark.add(significand: row.mark.significand, exponent: Int(row.mark.exponent)) }
+                    cellSums[cell].positiveMarks.add(mark)
                     cellSums[cell].positiveMarkCount += 1
-                    marks[Int(row.key)].total.add(row.mark)
-                    marks[Int(row.key)].count += 1
                 }
             }
         }
         // Each holding's factor sums in the order its cells appeared.
         for cell in cellSums {
+            strategySums[Int(cell.strategy)].add(cell.notional)
+            netSums[Int(book.strategies[Int(cell.strategy)].world)].add(cell.notional)
+            marks[Int(cell.key)].total.add(cell.positiveMarks)
+            marks[Int(cell.key)].count += cell.positiveMarkCount
             let h = Int(cell.holding)
             accumulators[h].sums.append(FactorSum(factor: cell.factor, notional: cell.notional, hasNonZeroQuantity: cell.hasNonZeroQuantity))
             accumulators[h].positiveMarks.add(cell.positiveMarks)

@@ -74,4 +74,26 @@ import Testing
         }
         #expect(dense.count == reference.count && hashed.count == reference.count)
     }
+
+    /// Values wider than Int128 (only a caller building rows directly can make them) are kept
+    /// exactly and planned like any other.
+    @Test func wideValuesArePlannedExactly() throws {
+        let quantity = ExactDecimal(significand: BigInt(3) * BigInt.pow10(45), exponent: 0)
+        let mark = ExactDecimal(significand: BigInt.pow10(40), exponent: 0)
+        let rows = [
+            PositionRow(worldID: "w", strategyID: "s", venue: "x", symbol: "WIDE", quantity: quantity, mark: mark),
+            PositionRow(worldID: "w", strategyID: "s", venue: "x", symbol: "SMALL", quantity: ExactDecimal(4), mark: ExactDecimal(10)),
+        ]
+        let book = PositionBook(rows)
+        #expect(book.wideDecimals.count == 2)
+        #expect(book.positionRows.map(\.quantity) == [quantity, ExactDecimal(4)])
+        #expect(book.positionRows.map(\.mark) == [mark, ExactDecimal(10)])
+
+        let context = RebalanceContext(
+            totalEquity: ExactDecimal(1), worldAllocBefore: ["w": ExactDecimal(2)], worldAllocAfter: ["w": ExactDecimal(1)], positions: rows)
+        let plan = try ProportionalRebalancer().plan(context)
+        let deltas = Dictionary(uniqueKeysWithValues: plan.perWorld[0].deltas.map { ($0.key.symbol, $0.quantity.description) })
+        // halved: −1.5 × 10^45 and −2
+        #expect(deltas == ["WIDE": "-15" + String(repeating: "0", count: 44), "SMALL": "-2"])
+    }
 }
