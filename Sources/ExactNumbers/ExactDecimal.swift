@@ -209,8 +209,16 @@ public enum DecimalGrammar {
     /// The canonical text of a valid decimal: `text` itself when it already is canonical (checked
     /// on its bytes, without converting), else the reformatted value; nil when `text` is invalid.
     public static func canonical(_ text: String) -> String? {
+        if hasCanonicalForm(text), parse(text) != nil { return text }
+        return parse(text)?.description
+    }
+
+    /// Whether `text` is written the canonical way (plain notation, no leading integer zeros, no
+    /// trailing fraction zeros, no "-0"), looking at its bytes only: for text already known to be a
+    /// valid decimal this decides `canonical(text) == text` without parsing it.
+    public static func hasCanonicalForm(_ text: String) -> Bool {
         var text = text
-        let alreadyCanonical = text.withUTF8 { bytes -> Bool in
+        return text.withUTF8 { bytes -> Bool in
             guard !bytes.isEmpty else { return false }
             var i = 0
             if bytes[0] == UInt8(ascii: "-") { i = 1 }
@@ -235,8 +243,6 @@ public enum DecimalGrammar {
             }
             return true
         }
-        if alreadyCanonical, parse(text) != nil { return text }
-        return parse(text)?.description
     }
 
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }

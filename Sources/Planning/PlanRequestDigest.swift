@@ -32,12 +32,16 @@ public enum PlanRequestDigest {
         for (world, allocation) in r.strategyAllocAfterTotal {
             r.strategyAllocAfterTotal[world]!.byStrategy = allocation.byStrategy.mapValues(canonical)
         }
-        r.positions = r.positions.map { position in
-            var p = position
-            p.qty = canonical(p.qty)
-            p.mark = canonical(p.mark)
-            return p
+        // Positions are most of a request and usually canonical already: only those that are not
+        // are rewritten, so the common case copies nothing.
+        // (The array is taken out of the message so that it is uniquely held and edited in place.)
+        var positions = r.positions
+        r.positions = []
+        for i in positions.indices {
+            if !DecimalGrammar.hasCanonicalForm(positions[i].qty) { positions[i].qty = canonical(positions[i].qty) }
+            if !DecimalGrammar.hasCanonicalForm(positions[i].mark) { positions[i].mark = canonical(positions[i].mark) }
         }
+        r.positions = positions
         r.minTradeNotional = canonical(r.minTradeNotional.isEmpty ? "0" : r.minTradeNotional)
         r.lotSizeBySymbol = r.lotSizeBySymbol.mapValues(canonical)
         if r.hasOverlay {
