@@ -123,8 +123,9 @@ public enum DecimalGrammar {
         return parseLong(bytes)
     }
 
-    /// One pass for the common case: at most 18 digits in all (after leading zeros), accumulated
-    /// in a UInt64. Answers nil for anything else, valid or not, and the full parser decides.
+    /// The common case in two tight loops (integer digits, fraction digits): at most 19 digits in
+    /// all, so the value fits a UInt64. Answers nil for anything else, valid or not, and the full
+    /// parser decides.
     @inline(__always)
     static func parseShort(_ bytes: UnsafeBufferPointer<UInt8>) -> ExactDecimal? {
         let n = bytes.count
@@ -132,28 +133,29 @@ public enum DecimalGrammar {
         let negative = n > 0 && bytes[0] == UInt8(ascii: "-")
         if negative { i = 1 }
         var value: UInt64 = 0
-        var digits = 0
-        var sawDigit = false
-        var fractionDigits = 0
-        var inFraction = false
+        let integerStart = i
         while i < n {
-            let b = bytes[i]
+            let d = bytes[i] &- 48
+            if d > 9 { break }
+            value = value &* 10 &+ UInt64(d)
             i += 1
-            if b == UInt8(ascii: ".") {
-                if inFraction { return nil }
-                inFraction = true
-                continue
-            }
-            guard b >= 48, b <= 57 else { return nil }
-            sawDigit = true
-            if inFraction { fractionDigits += 1 }
-            // Leading zeros add nothing to the value (in the fraction they still scale it).
-            if value == 0, b == 48 { continue }
-            digits += 1
-            if digits > 18 { return nil }
-            value = value &* 10 &+ UInt64(b &- 48)
         }
-        guard sawDigit, fractionDigits <= maxDigitsPerSide else { return nil }
+        let integerDigits = i - integerStart
+        var fractionDigits = 0
+        if i < n {
+            guard bytes[i] == UInt8(ascii: ".") else { return nil }
+            i += 1
+            let fractionStart = i
+            while i < n {
+                let d = bytes[i] &- 48
+                if d > 9 { return nil }
+                value = value &* 10 &+ UInt64(d)
+                i += 1
+            }
+            fractionDigits = i - fractionStart
+        }
+        // (wrapped arithmetic above is discarded here: more than 19 digits go to the full parser)
+        guard integerDigits + fractionDigits > 0, integerDigits + fractionDigits <= 19 else { return nil }
         if value == 0 { return .zero }
         var exponent = -fractionDigits
         while value % 10 == 0 {

@@ -184,6 +184,22 @@ extension Rational {
             }
             #expect(DecimalGrammar.parse(text)?.description == long?.description, "\(text)")
         }
+        // Well-formed numbers around the short parser's 19-digit bound: it takes every one that
+        // fits and agrees with the general parser.
+        for _ in 0..<50_000 {
+            let digits = Int.random(in: 1...22, using: &g)
+            var bytes = (0..<digits).map { _ in UInt8(ascii: "0") + UInt8(Int.random(in: 0...9, using: &g)) }
+            if Int.random(in: 0..<4, using: &g) == 0 { bytes.insert(contentsOf: [UInt8](repeating: UInt8(ascii: "0"), count: Int.random(in: 1...3, using: &g)), at: 0) }
+            let total = bytes.count
+            if Bool.random(using: &g) { bytes.insert(UInt8(ascii: "."), at: Int.random(in: 0...bytes.count, using: &g)) }
+            if Bool.random(using: &g) { bytes.insert(UInt8(ascii: "-"), at: 0) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let short = bytes.withUnsafeBufferPointer { DecimalGrammar.parseShort($0) }
+            let long = bytes.withUnsafeBufferPointer { DecimalGrammar.parseLong($0) }
+            #expect(long != nil, "\(text)")
+            if total <= 19 { #expect(short != nil, "\(text)") }
+            if let short { #expect(short == long! && short.description == long!.description, "\(text)") }
+        }
     }
 }
 
