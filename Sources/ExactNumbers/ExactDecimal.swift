@@ -114,6 +114,8 @@ public enum DecimalGrammar {
     public static let maxDigitsPerSide = 60
 
     public static func parse(_ text: String) -> ExactDecimal? {
+        // Borrowing the bytes (no copy of the string) for native strings, which is all of them here.
+        if let parsed = text.utf8.withContiguousStorageIfAvailable({ parse(utf8: $0) }) { return parsed }
         var text = text
         return text.withUTF8 { parse(utf8: $0) }
     }
