@@ -39,6 +39,7 @@ public struct PositionBook: Sendable {
     /// Per world, how many strategies it has.
     public private(set) var strategyCountByWorld: [Int32] = []
 
+    private let seed = NameHash.seed
     private var worldIndex = HashIndex()
     private var strategyIndex = HashIndex()
     private var keyIndex = HashIndex()
@@ -59,7 +60,7 @@ public struct PositionBook: Sendable {
     public mutating func append(worldID: String, strategyID: String, venue: String, symbol: String, quantity: ExactDecimal, mark: ExactDecimal) {
         // A (world, strategy) pair is found by the strategy's hash alone and both names compared:
         // the world is hashed only when a pair is new.
-        let (strategy, newStrategy) = strategyIndex.id(hash: NameHash.of(strategyID)) {
+        let (strategy, newStrategy) = strategyIndex.id(hash: NameHash.of(strategyID, seed: seed)) {
             strategies[$0].id == strategyID && worlds[Int(strategies[$0].world)] == worldID
         }
         let world: Int32
@@ -71,7 +72,7 @@ public struct PositionBook: Sendable {
             world = strategies[strategy].world
         }
 
-        let (key, newKey) = keyIndex.id(hash: NameHash.combine(NameHash.of(venue), NameHash.of(symbol))) {
+        let (key, newKey) = keyIndex.id(hash: NameHash.combine(NameHash.of(venue, seed: seed), NameHash.of(symbol, seed: seed))) {
             keys[$0].symbol == symbol && keys[$0].venue == venue
         }
         if newKey { keys.append(SymbolKey(venue: venue, symbol: symbol)) }
@@ -80,7 +81,7 @@ public struct PositionBook: Sendable {
     }
 
     private mutating func internWorld(_ name: String) -> Int32 {
-        let (id, inserted) = worldIndex.id(hash: NameHash.of(name)) { worlds[$0] == name }
+        let (id, inserted) = worldIndex.id(hash: NameHash.of(name, seed: seed)) { worlds[$0] == name }
         if inserted {
             worlds.append(name)
             strategyCountByWorld.append(0)
@@ -109,7 +110,7 @@ public struct PositionBook: Sendable {
     }
 
     public func keyID(of key: SymbolKey) -> Int? {
-        keyIndex.find(hash: NameHash.combine(NameHash.of(key.venue), NameHash.of(key.symbol))) { keys[$0] == key }
+        keyIndex.find(hash: NameHash.combine(NameHash.of(key.venue, seed: seed), NameHash.of(key.symbol, seed: seed))) { keys[$0] == key }
     }
 }
 
@@ -118,15 +119,16 @@ public struct PositionBook: Sendable {
 enum NameHash {
     static let seed = UInt64.random(in: .min ... .max)
 
+    /// (Tables keep the seed they were made with: reading it from them skips the lazy global's check.)
     @inline(__always)
-    static func of(_ name: String) -> UInt64 {
-        if let hash = name.utf8.withContiguousStorageIfAvailable({ bytes(UnsafeRawBufferPointer($0)) }) { return hash }
+    static func of(_ name: String, seed: UInt64) -> UInt64 {
+        if let hash = name.utf8.withContiguousStorageIfAvailable({ bytes(UnsafeRawBufferPointer($0), seed: seed) }) { return hash }
         var copy = name
-        return copy.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+        return copy.withUTF8 { bytes(UnsafeRawBufferPointer($0), seed: seed) }
     }
 
     @inline(__always)
-    static func bytes(_ p: UnsafeRawBufferPointer) -> UInt64 {
+    static func bytes(_ p: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
         let n = p.count
         var h = seed ^ (UInt64(n) &* 0x9E37_79B9_7F4A_7C15)
         var i = 0
