@@ -173,22 +173,29 @@ enum NameHash {
 }
 
 /// Open addressing from a hash to dense ids 0, 1, 2… in insertion order. The caller keeps the entries
-/// (in arrays indexed by id) and says whether an id's entry is the one looked up.
+/// (in arrays indexed by id) and says whether an id's entry is the one looked up; a slot holds the
+/// id with the upper half of its hash, so a probe reads one word before asking.
 struct HashIndex: Sendable {
-    /// 0 = empty, else id + 1.
-    private var slots = [Int32](repeating: 0, count: 16)
+    /// 0 = empty, else (upper 32 bits of the hash) << 32 | (id + 1).
+    private var slots = [UInt64](repeating: 0, count: 16)
+    /// Per id, for growing.
     private var hashes: [UInt64] = []
     private var mask = 15
 
     var count: Int { hashes.count }
+
+    @inline(__always)
+    private static func slot(id: Int, hash: UInt64) -> UInt64 { hash & 0xFFFF_FFFF_0000_0000 | UInt64(id + 1) }
 
     func find(hash: UInt64, matches: (Int) -> Bool) -> Int? {
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let slot = slots[i]
             if slot == 0 { return nil }
-            let id = Int(slot) - 1
-            if hashes[id] == hash, matches(id) { return id }
+            if slot >> 32 == hash >> 32 {
+                let id = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                if matches(id) { return id }
+            }
             i = (i + 1) & mask
         }
     }
@@ -200,12 +207,15 @@ struct HashIndex: Sendable {
         while true {
             let slot = slots[i]
             if slot == 0 { break }
-            let id = Int(slot) - 1
-            if hashes[id] == hash, matches(id) { return (id, false) }
+            if slot >> 32 == hash >> 32 {
+                let id = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                if matches(id) { return (id, false) }
+            }
             i = (i + 1) & mask
         }
         let id = hashes.count
-        slots[i] = Int32(id + 1)
+        precondition(id < Int(UInt32.max), "too many entries")
+        slots[i] = Self.slot(id: id, hash: hash)
         hashes.append(hash)
         if hashes.count * 2 > slots.count { grow() }
         return (id, true)
@@ -214,11 +224,11 @@ struct HashIndex: Sendable {
     private mutating func grow() {
         let capacity = slots.count * 2
         mask = capacity - 1
-        slots = [Int32](repeating: 0, count: capacity)
+        slots = [UInt64](repeating: 0, count: capacity)
         for (id, hash) in hashes.enumerated() {
             var i = Int(truncatingIfNeeded: hash) & mask
             while slots[i] != 0 { i = (i + 1) & mask }
-            slots[i] = Int32(id + 1)
+            slots[i] = Self.slot(id: id, hash: hash)
         }
     }
 }
@@ -230,6 +240,8 @@ struct PairIndex {
     private let bCount: Int
     private var table: [Int32]
     private var hashed: HashIndex?
+    /// Hashed mode: the packed pair per id.
+    private var pairs: [UInt64] = []
     private(set) var count = 0
 
     init(aCount: Int, bCount: Int, rows: Int) {
@@ -254,9 +266,12 @@ struct PairIndex {
             count += 1
             return (count - 1, true)
         }
-        // The finaliser is a bijection of the packed pair: equal hashes mean equal pairs.
-        let found = hashed!.id(hash: NameHash.finalize(UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)))) { _ in true }
-        if found.inserted { count += 1 }
+        let packed = UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+        let found = hashed!.id(hash: NameHash.finalize(packed)) { pairs[$0] == packed }
+        if found.inserted {
+            pairs.append(packed)
+            count += 1
+        }
         return found
     }
 }
