@@ -32,7 +32,7 @@ public struct ProportionalRebalancer: Rebalancer {
                 scaleByStrategy: factors.strategyScales.mapValues(adjust), deltas: [], skipped: [])
             if scales {
                 var keyIDs: [Int32] = []
-                materialise(world: world, factors: factors.factorTable.map(adjust), context: context, into: &worldPlan, keyIDs: &keyIDs)
+                materialise(world: world, index: index, factors: factors.factorTable.map(adjust), context: context, into: &worldPlan, keyIDs: &keyIDs)
                 deltaKeyIDs.append(keyIDs)
             }
             plan.perWorld.append(worldPlan)
@@ -46,20 +46,22 @@ public struct ProportionalRebalancer: Rebalancer {
     }
 
     /// §3.5–§3.6: per key, the netted notional change, then a delta or a skip record.
-    private func materialise(world: RowIndex.World, factors: [Rational], context: RebalanceContext, into plan: inout WorldPlan, keyIDs: inout [Int32]) {
+    private func materialise(world: RowIndex.World, index: RowIndex, factors: [Rational], context: RebalanceContext, into plan: inout WorldPlan, keyIDs: inout [Int32]) {
         let minimum = context.minTradeNotional.rational
         let changes = FactorChanges(factors)
         for accumulator in world.keys {
-            let key = accumulator.key
+            let key = index.keys[Int(accumulator.keyID)]
+            let sums = index.factorSums[accumulator.sums]
             if accumulator.positiveMarkCount == 0 {
-                if accumulator.nonZeroQuantityFactors.contains(where: { factors[$0] != .one }) {
+                // MISSING_MARK when a row with a quantity would change
+                if sums.contains(where: { $0.hasNonZeroQuantity && factors[Int($0.factor)] != .one }) {
                     plan.skipped.append(SkippedDelta(worldID: world.id, key: key, reason: .missingMark, notional: .zero, rawQuantity: nil))
                 }
                 continue
             }
             // n = Σ notional_f × (g_f − 1), summed exactly over the world's common denominator.
             var scaledNotional = DecimalSum()
-            for sum in accumulator.sums where !sum.notional.isZero {
+            for sum in sums where !sum.notional.isZero {
                 scaledNotional.add(product: sum.notional.value, changes.numerators[Int(sum.factor)])
             }
             if scaledNotional.isZero { continue }
@@ -259,17 +261,13 @@ struct RowIndex {
     }
 
     struct KeyAccumulator {
-        let key: SymbolKey
         let keyID: Int32
-        /// Few entries (one per strategy holding the key): a list beats a hash table here.
-        var sums: [FactorSum] = []
+        /// The key's factor sums in `RowIndex.factorSums` (one per strategy holding the key).
+        var sums: Range<Int> = 0..<0
         var positiveMarks = DecimalSum()
         var positiveMarkCount = 0
 
         var positiveMarkSum: ExactDecimal { positiveMarks.value }
-
-        /// Factors of rows with a non-zero quantity (for MISSING_MARK).
-        var nonZeroQuantityFactors: [Int] { sums.filter(\.hasNonZeroQuantity).map { Int($0.factor) } }
     }
 
     struct World {
@@ -312,6 +310,8 @@ struct RowIndex {
     }
 
     var worlds: [World]
+    /// Every key's factor sums, each key's together in the order its cells appeared.
+    var factorSums: [FactorSum] = []
     /// By key id of the book.
     var globalMarks: [MarkSum]
     let keys: [SymbolKey]
@@ -328,53 +328,53 @@ struct RowIndex {
         var holdings = PairIndex(aCount: book.worlds.count, bCount: book.keys.count, rows: book.count)
         var accumulators: [KeyAccumulator] = []
         var holdingWorld: [Int32] = []
+        // Two passes: first every row's cell (creating cells and holdings in row order), then the
+        // sums, a short loop over fixed buffers whose cache misses on cells can overlap.
+        var cellOfRow = [Int32](repeating: 0, count: book.count)
         book.rows.withUnsafeBufferPointer { rows in
-            for row in rows {
+            for (i, row) in rows.enumerated() {
                 let (cell, newCell) = cells.id(row.strategy, row.key)
                 if newCell {
                     let (holding, newHolding) = holdings.id(row.world, row.key)
                     if newHolding {
-                        accumulators.append(KeyAccumulator(key: book.keys[Int(row.key)], keyID: row.key))
+                        accumulators.append(KeyAccumulator(keyID: row.key))
                         holdingWorld.append(row.world)
                     }
                     cellSums.append(CellSum(holding: Int32(holding), strategy: row.strategy, key: row.key, factor: book.strategies[Int(row.strategy)].factor))
                 }
-                // qty × mark once, into the cell; strategies, worlds and keys are summed from cells afterwards.
-                var product = DecimalSum()
-                let positiveMark: Bool
-                if !row.quantity.isWide, !row.mark.isWide {
-                    let (p, overflow) = row.quantity.significand.multipliedReportingOverflow(by: row.mark.significand)
-                    if overflow {
-                        product.add(product: book.value(row.quantity), book.value(row.mark))
-                    } else {
-                        product.add(significand: p, exponent: Int(row.quantity.exponent) + Int(row.mark.exponent))
+                cellOfRow[i] = Int32(cell)
+            }
+        }
+        book.rows.withUnsafeBufferPointer { rows in
+            cellOfRow.withUnsafeBufferPointer { cellOfRow in
+                cellSums.withUnsafeMutableBufferPointer { cellSums in
+                    for i in rows.indices {
+                        Self.add(rows[i], to: &cellSums[Int(cellOfRow[i])], book: book)
                     }
-                    positiveMark = row.mark.significand > 0
-                } else {
-                    product.add(product: book.value(row.quantity), book.value(row.mark))
-                    positiveMark = book.value(row.mark).signum > 0
-                }
-                cellSums[cell].notional.add(product)
-                if row.quantity.significand != 0 { cellSums[cell].hasNonZeroQuantity = true }
-                if positiveMark {
-                    var mark = DecimalSum()
-                    if row.mark.isWide { mark.add(book.value(row.mark)) } else { mark.add(significand: row.mark.significand, exponent: Int(row.mark.exponent)) }
-                    cellSums[cell].positiveMarks.add(mark)
-                    cellSums[cell].positiveMarkCount += 1
                 }
             }
         }
-        // Each holding's factor sums in the order its cells appeared.
+        // Each holding's factor sums in the order its cells appeared, laid out holding by holding.
+        var start = [Int](repeating: 0, count: accumulators.count + 1)
+        for cell in cellSums { start[Int(cell.holding) + 1] += 1 }
+        for h in accumulators.indices {
+            start[h + 1] += start[h]
+            accumulators[h].sums = start[h]..<start[h + 1]
+        }
+        var sums = [FactorSum](repeating: FactorSum(factor: 0, notional: DecimalSum(), hasNonZeroQuantity: false), count: cellSums.count)
+        var next = start
         for cell in cellSums {
             strategySums[Int(cell.strategy)].add(cell.notional)
             netSums[Int(book.strategies[Int(cell.strategy)].world)].add(cell.notional)
             marks[Int(cell.key)].total.add(cell.positiveMarks)
             marks[Int(cell.key)].count += cell.positiveMarkCount
             let h = Int(cell.holding)
-            accumulators[h].sums.append(FactorSum(factor: cell.factor, notional: cell.notional, hasNonZeroQuantity: cell.hasNonZeroQuantity))
+            sums[next[h]] = FactorSum(factor: cell.factor, notional: cell.notional, hasNonZeroQuantity: cell.hasNonZeroQuantity)
+            next[h] += 1
             accumulators[h].positiveMarks.add(cell.positiveMarks)
             accumulators[h].positiveMarkCount += cell.positiveMarkCount
         }
+        factorSums = sums
         globalMarks = marks
         var worlds = book.worlds.indices.map { World(id: book.worlds[$0], netSum: netSums[$0]) }
         for (strategy, sum) in zip(book.strategies, strategySums) {
@@ -385,5 +385,34 @@ struct RowIndex {
             worlds[Int(world)].keys.append(accumulator)
         }
         self.worlds = worlds
+    }
+}
+
+extension RowIndex {
+    /// qty × mark once, into the row's cell; strategies, worlds and keys are summed from cells afterwards.
+    @inline(__always)
+    static func add(_ row: PositionBook.Row, to cell: inout CellSum, book: PositionBook) {
+        var product = DecimalSum()
+        let positiveMark: Bool
+        if !row.quantity.isWide, !row.mark.isWide {
+            let (p, overflow) = row.quantity.significand.multipliedReportingOverflow(by: row.mark.significand)
+            if overflow {
+                product.add(product: book.value(row.quantity), book.value(row.mark))
+            } else {
+                product.add(significand: p, exponent: Int(row.quantity.exponent) + Int(row.mark.exponent))
+            }
+            positiveMark = row.mark.significand > 0
+        } else {
+            product.add(product: book.value(row.quantity), book.value(row.mark))
+            positiveMark = book.value(row.mark).signum > 0
+        }
+        cell.notional.add(product)
+        if row.quantity.significand != 0 { cell.hasNonZeroQuantity = true }
+        if positiveMark {
+            var mark = DecimalSum()
+            if row.mark.isWide { mark.add(book.value(row.mark)) } else { mark.add(significand: row.mark.significand, exponent: Int(row.mark.exponent)) }
+            cell.positiveMarks.add(mark)
+            cell.positiveMarkCount += 1
+        }
     }
 }
