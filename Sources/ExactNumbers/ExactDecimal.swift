@@ -64,6 +64,60 @@ public struct ExactDecimal: Sendable, Comparable, CustomStringConvertible {
     /// zeros, `0` for zero.
     public var description: String {
         if significand.isZero { return "0" }
+        if case .small(let value) = significand.storage, let magnitude = UInt64(exactly: value.magnitude) {
+            return Self.text(negative: value < 0, magnitude: magnitude, exponent: exponent)
+        }
+        return wideDescription
+    }
+
+    /// The canonical text of ±magnitude × 10^exponent, written straight into the string's storage
+    /// (the planner writes one per delta).
+    static func text(negative: Bool, magnitude: UInt64, exponent: Int) -> String {
+        var m = magnitude
+        var exp = exponent
+        while exp < 0, m % 10 == 0 {
+            m /= 10
+            exp += 1
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
+        let count = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
+            var n = 0
+            repeat {
+                buffer[19 - n] = UInt8(truncatingIfNeeded: m % 10) &+ 48
+                m /= 10
+                n += 1
+            } while m > 0
+            return n
+        }
+        let fraction = max(0, -exp)
+        let integerDigits = count - fraction
+        let length = (negative ? 1 : 0) + (exp >= 0 ? count + exp : (integerDigits > 0 ? count + 1 : 2 + fraction))
+        return withUnsafeBytes(of: &digits) { raw in
+            let digit = UnsafeRawBufferPointer(rebasing: raw[(20 - count)..<20])
+            return String(unsafeUninitializedCapacity: length) { out in
+                var i = 0
+                if negative { out[0] = UInt8(ascii: "-"); i = 1 }
+                if exp >= 0 {
+                    for d in digit { out[i] = d; i += 1 }
+                    for _ in 0..<exp { out[i] = UInt8(ascii: "0"); i += 1 }
+                } else if integerDigits > 0 {
+                    for (j, d) in digit.enumerated() {
+                        if j == integerDigits { out[i] = UInt8(ascii: "."); i += 1 }
+                        out[i] = d
+                        i += 1
+                    }
+                } else {
+                    out[i] = UInt8(ascii: "0"); out[i + 1] = UInt8(ascii: "."); i += 2
+                    for _ in 0..<(fraction - count) { out[i] = UInt8(ascii: "0"); i += 1 }
+                    for d in digit { out[i] = d; i += 1 }
+                }
+                return i
+            }
+        }
+    }
+
+    /// Any significand, through its decimal digits.
+    var wideDescription: String {
         var digits = Array(significand.magnitudeDigits.utf8)
         var exp = exponent
         while digits.count > 1, digits.last == UInt8(ascii: "0"), exp < 0 {

@@ -331,6 +331,9 @@ struct RowIndex {
         // Two passes: first every row's cell (creating cells and holdings in row order), then the
         // sums, a short loop over fixed buffers whose cache misses on cells can overlap.
         var cellOfRow = [Int32](repeating: 0, count: book.count)
+        // At most one cell and one holding per row: reserved (address space only) instead of grown.
+        cellSums.reserveCapacity(min(book.count, book.strategies.count * book.keys.count))
+        accumulators.reserveCapacity(min(book.count, book.worlds.count * book.keys.count))
         book.rows.withUnsafeBufferPointer { rows in
             for (i, row) in rows.enumerated() {
                 let (cell, newCell) = cells.id(row.strategy, row.key)

@@ -124,6 +124,22 @@ import Testing
         #expect((Rational(1) / Rational(3)).lotMultiple(d("0.5")).isZero)
     }
 
+    /// The direct text of small significands is the same as the general digit-by-digit one.
+    @Test func shortTextAgreesWithTheGeneralText() {
+        var g = SeededGenerator(seed: 21)
+        for i in 0..<20_000 {
+            let magnitude: UInt64 = i % 10 == 0 ? UInt64.max - UInt64(i) : g.next() >> UInt64(Int.random(in: 0...63, using: &g))
+            let value = Int128(magnitude) * (Bool.random(using: &g) ? -1 : 1) * (i % 7 == 0 ? 1000 : 1)
+            let decimal = ExactDecimal(significand: BigInt(value), exponent: Int.random(in: -30...30, using: &g))
+            #expect(decimal.description == decimal.wideDescription || decimal.isZero)
+        }
+        #expect(ExactDecimal(significand: BigInt(-5), exponent: -3).description == "-0.005")
+        #expect(ExactDecimal(significand: BigInt(1200), exponent: -2).description == "12")
+        #expect(ExactDecimal(significand: BigInt(1234), exponent: -2).description == "12.34")
+        #expect(ExactDecimal(significand: BigInt(7), exponent: 3).description == "7000")
+        #expect(ExactDecimal(significand: BigInt(Int128(UInt64.max)), exponent: -20).description == "0.18446744073709551615")
+    }
+
     @Test func decimalsRoundToSignificantDigitsOnlyWhenLonger() {
         let short = d("123.456")
         #expect(short.roundedToSignificantDigits(34) == short)
