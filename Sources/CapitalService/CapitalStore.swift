@@ -159,18 +159,26 @@ public final class CapitalStore: Sendable {
 
     // MARK: accounts
 
+    // Accounts, strategy accounts and balances are selected with explicit columns and decoded by
+    // position: GRDB's lookup by name lowercases each name on every row, which was most of
+    // ReallocateAll's read time.
+    static let accountColumns = """
+        account_id, name, venue, quote_currency, currency_scale, gateway_account_id, world_id, is_active, previous_total_capital, last_rebalance_at_ms
+        """
+
+    /// A row of `SELECT \(accountColumns)`.
     static func account(_ row: Row) -> Account {
         var account = Account()
-        account.accountID = row["account_id"]
-        account.name = row["name"]
-        account.venue = row["venue"]
-        account.quoteCurrency = row["quote_currency"]
-        account.currencyScale = UInt32(row["currency_scale"] as Int)
-        account.gatewayAccountID = row["gateway_account_id"]
-        account.worldID = row["world_id"]
-        account.isActive = row["is_active"]
-        account.previousTotalCapital = row["previous_total_capital"] ?? ""
-        account.lastRebalanceAtMs = row["last_rebalance_at_ms"] ?? 0
+        account.accountID = row[0]
+        account.name = row[1]
+        account.venue = row[2]
+        account.quoteCurrency = row[3]
+        account.currencyScale = UInt32(row[4] as Int)
+        account.gatewayAccountID = row[5]
+        account.worldID = row[6]
+        account.isActive = row[7]
+        account.previousTotalCapital = row[8] ?? ""
+        account.lastRebalanceAtMs = row[9] ?? 0
         return account
     }
 
@@ -179,7 +187,7 @@ public final class CapitalStore: Sendable {
     }
 
     static func account(_ db: Database, id: String) throws -> Account? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM accounts WHERE account_id = ?"), arguments: [id]).map(account)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(accountColumns) FROM accounts WHERE account_id = ?"), arguments: [id]).map(account)
     }
 
     /// Active accounts in id (byte) order.
@@ -191,7 +199,7 @@ public final class CapitalStore: Sendable {
     /// the scale cannot change once any strategy of the account holds capital.
     func upsert(_ account: Account) async throws -> Account {
         try await pool.write { db in
-            let existing = try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE account_id = ?", arguments: [account.accountID]).map(Self.account)
+            let existing = try Row.fetchOne(db, sql: "SELECT \(Self.accountColumns) FROM accounts WHERE account_id = ?", arguments: [account.accountID]).map(Self.account)
             var stored = account
             if let existing {
                 let allocated = try Bool.fetchOne(db, sql: """
@@ -225,27 +233,29 @@ public final class CapitalStore: Sendable {
 
     // MARK: strategy accounts
 
+    /// A row of `strategyAccountSelect`.
     static func strategyAccount(_ row: Row) -> StrategyAccount {
         var sa = StrategyAccount()
-        sa.strategyAccountID = row["strategy_account_id"]
-        sa.accountID = row["account_id"]
-        sa.strategyID = row["strategy_id"]
-        sa.strategyName = row["strategy_name"]
-        sa.marketType = Keel_Capital_V1_MarketType(rawValue: row["market_type"]) ?? .spot
-        sa.weight = row["weight"]
-        sa.leverage = row["leverage"]
-        sa.maxSymbols = UInt32(row["max_symbols"] as Int)
-        sa.isActive = row["is_active"]
-        if let allocated: String = row["allocated_capital"] {
+        sa.strategyAccountID = row[0]
+        sa.accountID = row[1]
+        sa.strategyID = row[2]
+        sa.strategyName = row[3]
+        sa.marketType = Keel_Capital_V1_MarketType(rawValue: row[4]) ?? .spot
+        sa.weight = row[5]
+        sa.leverage = row[6]
+        sa.maxSymbols = UInt32(row[7] as Int)
+        sa.isActive = row[8]
+        if let allocated: String = row[9] {
             sa.capital.allocatedCapital = allocated
-            sa.capital.lastUpdatedMs = row["last_updated_ms"]
-            sa.capital.lastRebalanceAtMs = row["c_last_rebalance_at_ms"] ?? 0
+            sa.capital.lastUpdatedMs = row[10]
+            sa.capital.lastRebalanceAtMs = row[11] ?? 0
         }
         return sa
     }
 
     static let strategyAccountSelect = """
-        SELECT s.*, c.allocated_capital, c.last_updated_ms, c.last_rebalance_at_ms AS c_last_rebalance_at_ms
+        SELECT s.strategy_account_id, s.account_id, s.strategy_id, s.strategy_name, s.market_type, s.weight, s.leverage, s.max_symbols, s.is_active,
+            c.allocated_capital, c.last_updated_ms, c.last_rebalance_at_ms
         FROM strategy_accounts s LEFT JOIN strategy_capital c USING (strategy_account_id)
         """
 
@@ -306,11 +316,14 @@ public final class CapitalStore: Sendable {
         }
     }
 
+    static let balanceColumns = "account_id, date, ending_balance"
+
+    /// A row of `SELECT \(balanceColumns)`.
     static func dailyBalance(_ row: Row) -> Keel_Capital_V1_DailyBalance {
         var balance = Keel_Capital_V1_DailyBalance()
-        balance.accountID = row["account_id"]
-        balance.date = row["date"]
-        balance.endingBalance = row["ending_balance"]
+        balance.accountID = row[0]
+        balance.date = row[1]
+        balance.endingBalance = row[2]
         return balance
     }
 
@@ -320,7 +333,7 @@ public final class CapitalStore: Sendable {
     }
 
     static func latestBalance(_ db: Database, accountID: String) throws -> Keel_Capital_V1_DailyBalance? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [accountID])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(balanceColumns) FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [accountID])
             .map(dailyBalance)
     }
 
@@ -485,13 +498,33 @@ public final class CapitalStore: Sendable {
     // MARK: allocations and runs
 
     /// For each existing account of `accountIDs`: the account, its latest daily balance and its
-    /// strategy accounts, read in one transaction.
+    /// strategy accounts, read in one transaction with three queries per 500 accounts.
     func allocationInputs(accountIDs: [String]) async throws -> [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] {
         try await pool.read { db in
             var out: [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] = [:]
-            for id in accountIDs {
-                guard let account = try Self.account(db, id: id) else { continue }
-                out[id] = (account, try Self.latestBalance(db, accountID: id), try Self.strategyAccounts(db, accountID: id))
+            out.reserveCapacity(accountIDs.count)
+            for start in stride(from: 0, to: accountIDs.count, by: 500) {
+                let ids = Array(accountIDs[start..<min(start + 500, accountIDs.count)])
+                let list = databaseQuestionMarks(count: ids.count)
+                let arguments = StatementArguments(ids)
+                var balances: [String: Keel_Capital_V1_DailyBalance] = [:]
+                for row in try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT \(Self.balanceColumns) FROM daily_balances d WHERE account_id IN (\(list))
+                        AND date = (SELECT MAX(date) FROM daily_balances WHERE account_id = d.account_id)
+                    """), arguments: arguments) {
+                    let balance = Self.dailyBalance(row)
+                    balances[balance.accountID] = balance
+                }
+                var strategies: [String: [StrategyAccount]] = [:]
+                for row in try Row.fetchAll(db.cachedStatement(sql: Self.strategyAccountSelect + " WHERE s.account_id IN (\(list)) ORDER BY s.account_id, s.strategy_account_id"),
+                                            arguments: arguments) {
+                    let sa = Self.strategyAccount(row)
+                    strategies[sa.accountID, default: []].append(sa)
+                }
+                for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.accountColumns) FROM accounts WHERE account_id IN (\(list))"), arguments: arguments) {
+                    let account = Self.account(row)
+                    out[account.accountID] = (account, balances[account.accountID], strategies[account.accountID] ?? [])
+                }
             }
             return out
         }
@@ -509,20 +542,27 @@ public final class CapitalStore: Sendable {
         var answer: (key: String, StoredAnswer)?
     }
 
-    /// Writes allocations in one transaction.
+    /// Writes allocations in one transaction: per account one upsert of all its lines and one
+    /// update of their unapplied executions (up to 200 lines per statement).
     func writeAllocations(_ writes: [AllocationWrite]) async throws {
         guard !writes.isEmpty else { return }
         try await pool.write { db in
             for write in writes {
-                for line in write.lines {
+                for start in stride(from: 0, to: write.lines.count, by: 200) {
+                    let lines = write.lines[start..<min(start + 200, write.lines.count)]
+                    var capital: [(any DatabaseValueConvertible)?] = []
+                    capital.reserveCapacity(lines.count * 4)
+                    for line in lines { capital += [line.strategyAccountID, line.allocated.description, write.atMs, write.atMs] }
                     try db.cachedStatement(sql: """
-                        INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms) VALUES (?, ?, ?, ?)
+                        INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms)
+                        VALUES \(Array(repeating: "(?, ?, ?, ?)", count: lines.count).joined(separator: ", "))
                         ON CONFLICT (strategy_account_id) DO UPDATE SET allocated_capital = excluded.allocated_capital,
                             last_updated_ms = excluded.last_updated_ms, last_rebalance_at_ms = excluded.last_rebalance_at_ms
-                        """).execute(arguments: [line.strategyAccountID, line.allocated.description, write.atMs, write.atMs])
+                        """).execute(arguments: StatementArguments(capital))
                     try db.cachedStatement(sql: """
-                        UPDATE trade_executions SET applied_by = ? WHERE strategy_account_id = ? AND applied_by IS NULL AND realized_pnl IS NOT NULL
-                        """).execute(arguments: [write.run.runID, line.strategyAccountID])
+                        UPDATE trade_executions SET applied_by = ?
+                        WHERE strategy_account_id IN (\(databaseQuestionMarks(count: lines.count))) AND applied_by IS NULL AND realized_pnl IS NOT NULL
+                        """).execute(arguments: StatementArguments([write.run.runID] + lines.map(\.strategyAccountID)))
                 }
                 try db.cachedStatement(sql: "UPDATE accounts SET previous_total_capital = ?, last_rebalance_at_ms = ? WHERE account_id = ?")
                     .execute(arguments: [write.total.description, write.atMs, write.accountID])
