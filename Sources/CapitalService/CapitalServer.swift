@@ -26,6 +26,8 @@ public final class CapitalServer: DrainableService {
         public var metricsPort: Int?
         /// The scheduler's time (tests inject their own).
         public var clock: any SchedulerClock
+        /// Accounts per transaction (one fsync) in a bulk reallocation without converge.
+        public var bulkChunk = 500
 
         public init(host: String = "127.0.0.1", port: Int = 7403, dataDirectory: String = "./data", token: String? = nil,
                     gateway: String = "127.0.0.1:7402", planner: String = "127.0.0.1:7401", gatewayToken: String? = nil, plannerToken: String? = nil,
@@ -90,7 +92,8 @@ public final class CapitalServer: DrainableService {
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-capital.sqlite")
         let store = try CapitalStore(path: path)
         let clock = configuration.clock
-        let service = CapitalService(store: store, settings: configuration.settings, gateway: gateway, planner: planner, clock: { clock.now() }, logger: logger)
+        let service = CapitalService(store: store, settings: configuration.settings, gateway: gateway, planner: planner, clock: { clock.now() }, logger: logger,
+                                    bulkChunk: configuration.bulkChunk)
         let health = HealthService(services: ["keel.capital.v1.Capital"])
         var router = RPCRouter()
         health.register(into: &router)

@@ -18,11 +18,15 @@ public final class CapitalService: Sendable {
     let clock: @Sendable () -> Int64
     let logger: Logger
     let locks = AccountLocks()
+    /// Accounts per transaction in a bulk reallocation without converge.
+    let bulkChunk: Int
     /// Set by the server once the scheduler exists (it reports leadership and slot times).
     let scheduleState: ScheduleState
 
     public init(store: CapitalStore, settings: CapitalSettings, gateway: KWPClient, planner: KWPClient,
-                clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger = Logger(label: "keel.capital")) {
+                clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger = Logger(label: "keel.capital"), bulkChunk: Int = 500) {
+        precondition(bulkChunk > 0, "bulkChunk must be positive")
+        self.bulkChunk = bulkChunk
         self.store = store
         self.settings = settings
         self.gateway = gateway

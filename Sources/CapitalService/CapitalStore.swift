@@ -508,20 +508,24 @@ public final class CapitalStore: Sendable {
                 let list = databaseQuestionMarks(count: ids.count)
                 let arguments = StatementArguments(ids)
                 var balances: [String: Keel_Capital_V1_DailyBalance] = [:]
-                for row in try Row.fetchAll(db.cachedStatement(sql: """
+                // (Cursors decode straight from the statement; fetchAll would copy every row first.)
+                let balanceRows = try Row.fetchCursor(db.cachedStatement(sql: """
                     SELECT \(Self.balanceColumns) FROM daily_balances d WHERE account_id IN (\(list))
                         AND date = (SELECT MAX(date) FROM daily_balances WHERE account_id = d.account_id)
-                    """), arguments: arguments) {
+                    """), arguments: arguments)
+                while let row = try balanceRows.next() {
                     let balance = Self.dailyBalance(row)
                     balances[balance.accountID] = balance
                 }
                 var strategies: [String: [StrategyAccount]] = [:]
-                for row in try Row.fetchAll(db.cachedStatement(sql: Self.strategyAccountSelect + " WHERE s.account_id IN (\(list)) ORDER BY s.account_id, s.strategy_account_id"),
-                                            arguments: arguments) {
+                let strategyRows = try Row.fetchCursor(db.cachedStatement(sql: Self.strategyAccountSelect + " WHERE s.account_id IN (\(list)) ORDER BY s.account_id, s.strategy_account_id"),
+                                                       arguments: arguments)
+                while let row = try strategyRows.next() {
                     let sa = Self.strategyAccount(row)
                     strategies[sa.accountID, default: []].append(sa)
                 }
-                for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.accountColumns) FROM accounts WHERE account_id IN (\(list))"), arguments: arguments) {
+                let accountRows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Self.accountColumns) FROM accounts WHERE account_id IN (\(list))"), arguments: arguments)
+                while let row = try accountRows.next() {
                     let account = Self.account(row)
                     out[account.accountID] = (account, balances[account.accountID], strategies[account.accountID] ?? [])
                 }
@@ -547,22 +551,31 @@ public final class CapitalStore: Sendable {
     func writeAllocations(_ writes: [AllocationWrite]) async throws {
         guard !writes.isEmpty else { return }
         try await pool.write { db in
+            // The two statements' text per number of lines (accounts mostly share a few counts).
+            var sqlByCount: [Int: (capital: String, executions: String)] = [:]
+            func sql(_ count: Int) -> (capital: String, executions: String) {
+                if let known = sqlByCount[count] { return known }
+                let made = (capital: """
+                    INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms)
+                    VALUES \(Array(repeating: "(?, ?, ?, ?)", count: count).joined(separator: ", "))
+                    ON CONFLICT (strategy_account_id) DO UPDATE SET allocated_capital = excluded.allocated_capital,
+                        last_updated_ms = excluded.last_updated_ms, last_rebalance_at_ms = excluded.last_rebalance_at_ms
+                    """, executions: """
+                    UPDATE trade_executions SET applied_by = ?
+                    WHERE strategy_account_id IN (\(databaseQuestionMarks(count: count))) AND applied_by IS NULL AND realized_pnl IS NOT NULL
+                    """)
+                sqlByCount[count] = made
+                return made
+            }
             for write in writes {
                 for start in stride(from: 0, to: write.lines.count, by: 200) {
                     let lines = write.lines[start..<min(start + 200, write.lines.count)]
+                    let statements = sql(lines.count)
                     var capital: [(any DatabaseValueConvertible)?] = []
                     capital.reserveCapacity(lines.count * 4)
                     for line in lines { capital += [line.strategyAccountID, line.allocated.description, write.atMs, write.atMs] }
-                    try db.cachedStatement(sql: """
-                        INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms)
-                        VALUES \(Array(repeating: "(?, ?, ?, ?)", count: lines.count).joined(separator: ", "))
-                        ON CONFLICT (strategy_account_id) DO UPDATE SET allocated_capital = excluded.allocated_capital,
-                            last_updated_ms = excluded.last_updated_ms, last_rebalance_at_ms = excluded.last_rebalance_at_ms
-                        """).execute(arguments: StatementArguments(capital))
-                    try db.cachedStatement(sql: """
-                        UPDATE trade_executions SET applied_by = ?
-                        WHERE strategy_account_id IN (\(databaseQuestionMarks(count: lines.count))) AND applied_by IS NULL AND realized_pnl IS NOT NULL
-                        """).execute(arguments: StatementArguments([write.run.runID] + lines.map(\.strategyAccountID)))
+                    try db.cachedStatement(sql: statements.capital).execute(arguments: StatementArguments(capital))
+                    try db.cachedStatement(sql: statements.executions).execute(arguments: StatementArguments([write.run.runID] + lines.map(\.strategyAccountID)))
                 }
                 try db.cachedStatement(sql: "UPDATE accounts SET previous_total_capital = ?, last_rebalance_at_ms = ? WHERE account_id = ?")
                     .execute(arguments: [write.total.description, write.atMs, write.accountID])

@@ -258,10 +258,28 @@ extension CapitalService {
         var response = BulkRebalanceResponse()
         if mode == .none {
             // Without converge nothing leaves the service: allocations are written in chunks, one
-            // transaction (one fsync) per chunk, under the chunk's account locks.
-            for start in stride(from: 0, to: ids.count, by: Self.bulkChunk) {
-                let chunk = Array(ids[start..<min(ids.count, start + Self.bulkChunk)])
-                for result in try await reallocateChunk(chunk, useLive: request.useLive, down) { response.add(result, trigger: .reallocateAll) }
+            // transaction (one fsync) per chunk, under the chunk's account locks. Two chunks are in
+            // flight, so one is read and prepared while the other is written; results keep the
+            // order of the ids.
+            let chunks = stride(from: 0, to: ids.count, by: bulkChunk).map { Array(ids[$0..<min(ids.count, $0 + bulkChunk)]) }
+            try await withThrowingTaskGroup(of: (Int, [AccountRunResult]).self) { group in
+                var started = 0
+                func startNext() {
+                    let index = started
+                    started += 1
+                    group.addTask { (index, try await self.reallocateChunk(chunks[index], useLive: request.useLive, down)) }
+                }
+                while started < min(2, chunks.count) { startNext() }
+                var finished: [Int: [AccountRunResult]] = [:]
+                var nextToAdd = 0
+                while let (index, results) = try await group.next() {
+                    finished[index] = results
+                    while let ready = finished.removeValue(forKey: nextToAdd) {
+                        for result in ready { response.add(result, trigger: .reallocateAll) }
+                        nextToAdd += 1
+                    }
+                    if started < chunks.count { startNext() }
+                }
             }
             logger.info("capital reallocated in bulk", metadata: [
                 "accounts": "\(response.totalAccounts)", "rebalanced": "\(response.rebalanced)", "failed": "\(response.failed)",
@@ -302,8 +320,6 @@ extension CapitalService {
         }
         return response
     }
-
-    static let bulkChunk = 500
 
     /// One chunk of a bulk reallocation without converge: each account prepared (its own failure
     /// is its result), then every allocation of the chunk written in one transaction.

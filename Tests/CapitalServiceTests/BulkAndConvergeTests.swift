@@ -50,6 +50,36 @@ import Testing
         }
     }
 
+    /// Bulk reallocation in chunks of two, two chunks in flight: results in the order asked, each
+    /// account's failure its own, and every rebalanced account's capital and run written.
+    @Test func bulkChunksKeepTheOrderAndWriteEveryAccount() async throws {
+        try await withCapital(bulkChunk: 2) { h in
+            let ids = ["k7", "k1", "k5", "k3", "ghost", "k2", "k6", "k4"]
+            for (i, id) in ids.enumerated() where id != "k5" && id != "ghost" {
+                try await h.account(id)
+                try await h.strategy("\(id)-a", account: id, strategyID: "alpha")
+                try await h.strategy("\(id)-b", account: id, strategyID: "beta") { $0.weight = "3" }
+                try await h.balance(id, "2026-03-01", "\(100 * (i + 1))")
+            }
+            try await h.account("k5", gatewayAccount: "nobody")  // no balance and no live one: fails alone
+            try await h.strategy("k5-a", account: "k5", strategyID: "alpha")
+            let bulk: BulkResponse = try await h.call(KeelRPC.capitalReallocateAll, Keel_Capital_V1_ReallocateAllRequest.with { $0.accountIds = ids })
+            #expect(bulk.results.map(\.accountID) == ids)
+            #expect(bulk.results.map(\.outcome) == [.rebalanced, .rebalanced, .failed, .rebalanced, .failed, .rebalanced, .rebalanced, .rebalanced])
+            #expect(bulk.results.map(\.error.reason) == ["", "", "E_BALANCE_UNAVAILABLE", "", "E_ACCOUNT_NOT_FOUND", "", "", ""])
+            #expect(bulk.rebalanced == 6 && bulk.skipped == 0 && bulk.failed == 2)
+            for (i, id) in ids.enumerated() where id != "k5" && id != "ghost" {
+                let total = 100 * (i + 1)
+                let result = bulk.results[i].result
+                #expect(result.allocations.map(\.allocatedCapital) == ["\(total / 4)", "\(total * 3 / 4)"])
+                let runs: Keel_Capital_V1_ListRebalanceRunsResponse = try await h.call(KeelRPC.capitalListRebalanceRuns, Keel_Capital_V1_ListRebalanceRunsRequest.with { $0.accountID = id })
+                #expect(runs.runs.map(\.runID) == [result.runID])
+                let account: Keel_Capital_V1_GetAccountResponse = try await h.call(KeelRPC.capitalGetAccount, Keel_Capital_V1_GetAccountRequest.with { $0.accountID = id })
+                #expect(account.strategyAccounts.map(\.capital.allocatedCapital) == ["\(total / 4)", "\(total * 3 / 4)"])
+            }
+        }
+    }
+
     /// §10: a strategy holding a position gets more capital; PLAN scales its recorded position by
     /// allocated / old, EXECUTE submits the orders at the paper broker; a retry never executes twice.
     @Test func convergeMovesThePositionsWithTheCapital() async throws {

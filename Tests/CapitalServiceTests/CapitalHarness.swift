@@ -100,7 +100,7 @@ struct CapitalHarness {
     ])
 
     static func start(settings: CapitalSettings = CapitalSettings(), clock: ManualClock = ManualClock(ms("2026-03-02T03:00:00Z")),
-                      dataDirectory: String? = nil, withGateway: Bool = true, followFills: Bool = false) async throws -> CapitalHarness {
+                      dataDirectory: String? = nil, withGateway: Bool = true, followFills: Bool = false, bulkChunk: Int = 500) async throws -> CapitalHarness {
         let planner = try await PlannerServer.start(.init(port: 0, dataDirectory: NSTemporaryDirectory() + "keel-cap-planner-\(UUID().uuidString)", drainTimeout: .seconds(2)))
         var gateway: GatewayServer?
         var gatewayTarget = "127.0.0.1:1"
@@ -112,9 +112,11 @@ struct CapitalHarness {
             gatewayTarget = "127.0.0.1:\(started.address.port!)"
         }
         let directory = dataDirectory ?? NSTemporaryDirectory() + "keel-cap-\(UUID().uuidString)"
-        let capital = try await CapitalServer.start(.init(
+        var configuration = CapitalServer.Configuration(
             port: 0, dataDirectory: directory, gateway: gatewayTarget, planner: "127.0.0.1:\(planner.address.port!)",
-            settings: settings, drainTimeout: .seconds(2), clock: clock), startScheduler: false, followFills: followFills)
+            settings: settings, drainTimeout: .seconds(2), clock: clock)
+        configuration.bulkChunk = bulkChunk
+        let capital = try await CapitalServer.start(configuration, startScheduler: false, followFills: followFills)
         let client = KWPClient(host: "127.0.0.1", port: capital.address.port!)
         let gatewayClient = KWPClient(host: "127.0.0.1", port: gateway?.address.port ?? 1)
         return CapitalHarness(planner: planner, gateway: gateway, capital: capital, client: client, gatewayClient: gatewayClient, clock: clock, dataDirectory: directory)
@@ -209,7 +211,9 @@ struct CapitalHarness {
 }
 
 func withCapital<T>(settings: CapitalSettings = CapitalSettings(), clock: ManualClock = ManualClock(ms("2026-03-02T03:00:00Z")),
-                    dataDirectory: String? = nil, withGateway: Bool = true, followFills: Bool = false, _ body: (CapitalHarness) async throws -> T) async throws -> T {
-    try await withStarted({ try await CapitalHarness.start(settings: settings, clock: clock, dataDirectory: dataDirectory, withGateway: withGateway, followFills: followFills) },
+                    dataDirectory: String? = nil, withGateway: Bool = true, followFills: Bool = false, bulkChunk: Int = 500,
+                    _ body: (CapitalHarness) async throws -> T) async throws -> T {
+    try await withStarted({ try await CapitalHarness.start(settings: settings, clock: clock, dataDirectory: dataDirectory, withGateway: withGateway, followFills: followFills,
+                                                           bulkChunk: bulkChunk) },
                           stop: { await $0.stop() }, body)
 }
