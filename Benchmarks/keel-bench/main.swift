@@ -67,7 +67,11 @@ func load(concurrency: Int, seconds: Double, _ call: @escaping @Sendable (Int) a
 func wire(seconds: Double) async throws {
     let group = MultiThreadedEventLoopGroup.singleton
     var router = RPCRouter()
-    router.unaryBytes(KeelRPC.healthCheck) { body, _ in Array(body) }
+    // The echo answers at once, so it runs on the event loop as the raw echo does (unaryOnEventLoop);
+    // the same echo as a task handler (the path of handlers that plan or use a store) is measured too.
+    router.unaryBytesOnEventLoop(KeelRPC.healthCheck.path) { body, _ in Array(body) }
+    let echoAsTask = "/keel.bench.v1.Echo/AsTask"
+    router.unaryBytes(echoAsTask) { body, _ in Array(body) }
     let kwp = KWPServer(configuration: .init(maxFrameBytes: 4 * 1024 * 1024), router: router)
     let kwpAddress = try await kwp.start()
     let raw = try await RawEcho.server(group: group)
@@ -81,6 +85,7 @@ func wire(seconds: Double) async throws {
         for concurrency in [1, 16, 64] {
             var kwpRates: [Double] = []
             var rawRates: [Double] = []
+            var taskRates: [Double] = []
             var kwpLatencies: [UInt64] = []
             var rawLatencies: [UInt64] = []
             for _ in 0..<3 {
@@ -96,6 +101,10 @@ func wire(seconds: Double) async throws {
                 }
                 kwpRates.append(k.rate)
                 kwpLatencies += k.latencies
+                let t = try await load(concurrency: concurrency, seconds: seconds) { caller in
+                    _ = try await clientList[caller % connections].unaryBytes(echoAsTask, body: payload)
+                }
+                taskRates.append(t.rate)
             }
             kwpLatencies.sort()
             rawLatencies.sort()
@@ -107,12 +116,31 @@ func wire(seconds: Double) async throws {
                 "baseline_p50_us": Stats.percentile(rawLatencies, 0.5), "baseline_p99_us": Stats.percentile(rawLatencies, 0.99),
                 "baseline_p999_us": Stats.percentile(rawLatencies, 0.999),
                 "ratio": Stats.median(kwpRates) / Stats.median(rawRates),
+                "task_calls_per_s": Stats.median(taskRates), "task_ratio": Stats.median(taskRates) / Stats.median(rawRates),
             ]))
         }
         for client in clients { await client.close() }
         for channel in channels { try await channel.close() }
     }
     try await raw.close()
+    await kwp.shutdown()
+}
+
+func wireProfile(connections: Int, concurrency: Int, seconds: Double, asTask: Bool) async throws {
+    var router = RPCRouter()
+    router.unaryBytesOnEventLoop(KeelRPC.healthCheck.path) { body, _ in Array(body) }
+    router.unaryBytes("/keel.bench.v1.Echo/AsTask") { body, _ in Array(body) }
+    let path = asTask ? "/keel.bench.v1.Echo/AsTask" : KeelRPC.healthCheck.path
+    let kwp = KWPServer(configuration: .init(maxFrameBytes: 4 * 1024 * 1024), router: router)
+    let address = try await kwp.start()
+    let payload = Data(repeating: 0xAB, count: 1024)
+    let clients = (0..<connections).map { _ in KWPClient(host: "127.0.0.1", port: address.port!) }
+    for client in clients { _ = try await client.unaryBytes(path, body: payload) }
+    let result = try await load(concurrency: concurrency, seconds: seconds) { caller in
+        _ = try await clients[caller % connections].unaryBytes(path, body: payload)
+    }
+    print(json(["benchmark": "wire.profile", "connections": connections, "concurrency": concurrency, "calls_per_s": result.rate]))
+    for client in clients { await client.close() }
     await kwp.shutdown()
 }
 
@@ -316,6 +344,10 @@ func capital(accounts: Int, strategies: Int) async throws {
 let arguments = CommandLine.arguments
 switch arguments.count > 1 ? arguments[1] : "" {
 case "wire": try await wire(seconds: arguments.count > 2 ? Double(arguments[2])! : 2)
+case "wire-profile":
+    // One KWP/1 workload alone, for a profiler: wire-profile <connections> <concurrency> <seconds> [task]
+    try await wireProfile(connections: Int(arguments[2])!, concurrency: Int(arguments[3])!, seconds: Double(arguments[4])!,
+                          asTask: arguments.count > 5 && arguments[5] == "task")
 case "stream": try await stream(records: arguments.count > 2 ? Int(arguments[2])! : 10_000)
 case "submit": try await submit(ordersPerBatch: arguments.count > 2 ? Int(arguments[2])! : 1_000, repeats: arguments.count > 3 ? Int(arguments[3])! : 5)
 case "rss": try await memory(binaries: arguments.count > 2 ? arguments[2] : ".build/release")

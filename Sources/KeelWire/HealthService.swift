@@ -31,7 +31,8 @@ public final class HealthService: Sendable {
     }
 
     public func register(into router: inout RPCRouter) {
-        router.unary(KeelRPC.healthCheck, allowUnauthenticated: true) {
+        // A lock and a lookup: answered on the event loop.
+        router.unaryOnEventLoop(KeelRPC.healthCheck, allowUnauthenticated: true) {
             (request: Keel_Health_V1_HealthCheckRequest, _: ServerContext) -> Keel_Health_V1_HealthCheckResponse in
             .with { $0.status = self.status(of: request.service) }
         }

@@ -29,6 +29,8 @@ protocol RawResponseSink: Sendable {
 /// A method handler with its types erased to bytes, as the connection runs it.
 enum MethodHandler: Sendable {
     case unary(@Sendable (Data, ServerContext) async throws -> [UInt8])
+    /// Answers at once on the connection's event loop (see `RPCRouter.unaryOnEventLoop`).
+    case unaryOnEventLoop(@Sendable (Data, ServerContext) throws -> [UInt8])
     case serverStreaming(@Sendable (Data, RawResponseSink, ServerContext) async throws -> Void)
 }
 
@@ -69,7 +71,42 @@ public struct RPCRouter: Sendable {
     public mutating func unaryBytes(
         _ rpc: RPCDescriptor, handler: @escaping @Sendable (Data, ServerContext) async throws -> [UInt8]
     ) {
-        handlers[rpc.path] = .unary(handler)
+        unaryBytes(rpc.path, handler: handler)
+    }
+
+    /// `unaryBytes` for a method path outside Keel's contracts (benchmarks, tests).
+    public mutating func unaryBytes(_ path: String, handler: @escaping @Sendable (Data, ServerContext) async throws -> [UInt8]) {
+        handlers[path] = .unary(handler)
+    }
+
+    /// A unary handler that answers at once: no I/O, no waiting, microseconds of work (a health
+    /// check, a lookup in memory). It runs on the connection's event loop as the request is read,
+    /// with no hop to a task and back; anything slower must be a `unary` handler, or it would hold
+    /// up every connection of that event loop.
+    public mutating func unaryOnEventLoop<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: String, _ request: Request.Type = Request.self, _ response: Response.Type = Response.self,
+        allowUnauthenticated: Bool = false,
+        handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        handlers[method] = .unaryOnEventLoop { body, context in
+            let request = try Self.decode(Request.self, body)
+            return try handler(request, context).serializedBytes()
+        }
+        if allowUnauthenticated { unauthenticatedMethods.insert(method) }
+    }
+
+    /// `unaryOnEventLoop` for a method of Keel's contracts.
+    public mutating func unaryOnEventLoop<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ rpc: RPCDescriptor, allowUnauthenticated: Bool = false,
+        handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        precondition(rpc.requestType == Request.self && rpc.responseType == Response.self, "types of \(rpc.path)")
+        unaryOnEventLoop(rpc.path, Request.self, Response.self, allowUnauthenticated: allowUnauthenticated, handler: handler)
+    }
+
+    /// `unaryOnEventLoop` on the encoded bodies.
+    public mutating func unaryBytesOnEventLoop(_ path: String, handler: @escaping @Sendable (Data, ServerContext) throws -> [UInt8]) {
+        handlers[path] = .unaryOnEventLoop(handler)
     }
 
     /// Registers a typed unary handler for a method of Keel's contracts.

@@ -41,6 +41,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var lastActivity = NIODeadline.now()
     private var idleTimer: Scheduled<Void>?
     private var helloTimer: Scheduled<Void>?
+    private var requestIDs = RequestID.Generator()
 
     init(router: RPCRouter, configuration: Configuration, logger: Logger) {
         self.router = router
@@ -173,13 +174,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return
         }
 
-        let requestID = request.metadata[MetadataKey.requestID].flatMap { $0.isEmpty ? nil : $0 } ?? RequestID.generate()
+        let requestID = request.metadata[MetadataKey.requestID].flatMap { $0.isEmpty ? nil : $0 } ?? requestIDs.next()
         let deadline = request.timeoutMs > 0 ? NIODeadline.now() + .milliseconds(Int64(request.timeoutMs)) : nil
-        var logger = self.logger
-        logger[metadataKey: "request_id"] = "\(requestID)"
-        logger[metadataKey: "method"] = "\(request.method)"
-        let callLogger = logger
-        let serverContext = ServerContext(method: request.method, metadata: request.metadata, requestID: requestID, deadline: deadline, logger: callLogger)
+        let serverContext = ServerContext(method: request.method, metadata: request.metadata, requestID: requestID, deadline: deadline, logger: logger)
+        let callLogger = CallLogger(serverContext)
 
         nextSerial += 1
         let serial = nextSerial
@@ -192,6 +190,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let body = request.body
         let task: Task<Void, Never>
         switch handler {
+        case .unaryOnEventLoop(let run):
+            let result: Result<[UInt8], Error>
+            do { result = .success(try run(body, serverContext)) } catch { result = .failure(error) }
+            finish(callID: callID, serial: serial, result: result, logger: callLogger)
+            return
         case .unary(let run):
             task = Task {
                 let result: Result<[UInt8], Error>
@@ -221,11 +224,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         calls[callID]?.serial == serial
     }
 
-    private func finish(callID: UInt64, serial: UInt64, result: Result<[UInt8], Error>, logger: Logger) {
+    private func finish(callID: UInt64, serial: UInt64, result: Result<[UInt8], Error>, logger: CallLogger) {
         finish(callID: callID, serial: serial, result: result.map { Optional($0) }, logger: logger)
     }
 
-    private func finish(callID: UInt64, serial: UInt64, result: Result<[UInt8]?, Error>, logger: Logger) {
+    private func finish(callID: UInt64, serial: UInt64, result: Result<[UInt8]?, Error>, logger: CallLogger) {
         guard isCurrent(callID, serial), let context else { return }
         let call = calls.removeValue(forKey: callID)
         call?.deadlineTimer?.cancel()
@@ -256,7 +259,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         callEnded()
     }
 
-    private func deadlineExceeded(callID: UInt64, serial: UInt64, logger: Logger) {
+    private func deadlineExceeded(callID: UInt64, serial: UInt64, logger: CallLogger) {
         guard isCurrent(callID, serial) else { return }
         let call = calls.removeValue(forKey: callID)
         call?.task?.cancel()
@@ -406,11 +409,45 @@ private struct StreamSink: RawResponseSink {
 }
 
 enum RequestID {
-    /// 16 random lower-case hex characters.
-    static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let value = generator.next() as UInt64
+    /// 16 lower-case hex characters.
+    static func hex(_ value: UInt64) -> String {
         let hex = String(value, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Request ids for one connection: a generator seeded once from the system's randomness, so a
+    /// call costs no system call (the ids identify calls in logs; they are not secrets).
+    struct Generator {
+        private var state = UInt64.random(in: .min ... .max)
+
+        mutating func next() -> String {
+            // SplitMix64
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return RequestID.hex(z ^ (z >> 31))
+        }
+    }
+}
+
+/// The connection's own log lines about a call, with the call's metadata only when a line is written.
+struct CallLogger {
+    let context: ServerContext
+
+    init(_ context: ServerContext) { self.context = context }
+
+    func debug(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata? = nil) {
+        guard context.baseLogger.logLevel <= .debug else { return }
+        context.logger.debug(message(), metadata: metadata())
+    }
+
+    func info(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata? = nil) {
+        guard context.baseLogger.logLevel <= .info else { return }
+        context.logger.info(message(), metadata: metadata())
+    }
+
+    func error(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata? = nil) {
+        context.logger.error(message(), metadata: metadata())
     }
 }

@@ -10,15 +10,27 @@ public struct ServerContext: Sendable {
     public let requestID: String
     /// When the caller stops waiting; `nil` without `timeout_ms`.
     public let deadline: NIODeadline?
-    /// Carries `x-request-id` and the method, so every line of the call can be found.
-    public let logger: Logger
+    /// The service's logger, without the call's metadata.
+    let baseLogger: Logger
 
-    public init(method: String, metadata: [String: String], requestID: String, deadline: NIODeadline?, logger: Logger) {
+    /// `baseLogger` is the service's logger; `logger` adds the call's metadata to it.
+    public init(method: String, metadata: [String: String], requestID: String, deadline: NIODeadline?, logger baseLogger: Logger) {
         self.method = method
         self.metadata = metadata
         self.requestID = requestID
         self.deadline = deadline
-        self.logger = logger
+        self.baseLogger = baseLogger
+    }
+
+    /// Carries `request_id` and `method`, so every line of the call can be found. Made when asked
+    /// for: most calls never log, and a log handler may format its metadata on every change.
+    public var logger: Logger {
+        var logger = baseLogger
+        var metadata = logger.handler.metadata
+        metadata["request_id"] = .string(requestID)
+        metadata["method"] = .string(method)
+        logger.handler.metadata = metadata
+        return logger
     }
 
     /// The time left before the deadline (for passing on to calls made while serving this one).

@@ -164,6 +164,36 @@ import Testing
                 let generated = try await client.unary(TestMethod.requestID, Ping(), as: Keel_Health_V1_HealthCheckRequest.self)
                 #expect(generated.service.count == 16)
                 #expect(generated.service.allSatisfy { $0.isHexDigit })
+                var seen: Set<String> = [generated.service]
+                for _ in 0..<50 {
+                    let next = try await client.unary(TestMethod.requestID, Ping(), as: Keel_Health_V1_HealthCheckRequest.self)
+                    #expect(seen.insert(next.service).inserted)
+                }
+                // A handler's logger names the call.
+                let logged = try await client.unary(TestMethod.logged, Ping(), as: Keel_Health_V1_HealthCheckRequest.self, metadata: ["x-request-id": "req-7"])
+                #expect(logged.service == "req-7 \(TestMethod.logged)")
+            }
+        }
+    }
+
+    /// Handlers that answer on the event loop behave as task handlers do: answers, errors with
+    /// their field, many at once on one connection.
+    @Test func eventLoopHandlersAnswerLikeTaskHandlers() async throws {
+        try await withServer { _, port in
+            try await withClient(port: port) { client in
+                let pong = try await client.unary(TestMethod.inlineEcho, Ping.with { $0.nonce = 20 }, as: Pong.self)
+                #expect(pong.nonce == 41)
+                let error = await expectRPCError(.failedPrecondition) {
+                    _ = try await client.unary(TestMethod.inlineFail, Ping(), as: Pong.self)
+                }
+                #expect(error?.reason == "E_TEST" && error?.field == "positions[3].mark" && error?.message == "mark is bad")
+                let answers = try await withThrowingTaskGroup(of: UInt64.self) { group in
+                    for n in UInt64(0)..<200 {
+                        group.addTask { try await client.unary(TestMethod.inlineEcho, Ping.with { $0.nonce = n }, as: Pong.self).nonce }
+                    }
+                    return try await group.reduce(into: Set<UInt64>()) { $0.insert($1) }
+                }
+                #expect(answers == Set((UInt64(0)..<200).map { $0 * 2 + 1 }))
             }
         }
     }

@@ -98,6 +98,9 @@ enum TestMethod {
     static let big = "/test.v1.Echo/Big"                  // Ping{n} → HealthCheckRequest of n bytes
     static let count = "/test.v1.Echo/Count"              // Ping{n} → stream Pong{0..<n}
     static let endless = "/test.v1.Echo/Endless"          // stream until cancelled
+    static let inlineEcho = "/test.v1.Echo/InlineEcho"    // echo, answered on the event loop
+    static let inlineFail = "/test.v1.Echo/InlineFail"    // fail, answered on the event loop
+    static let logged = "/test.v1.Echo/Logged"            // the call logger's request_id and method
 }
 
 func makeTestRouter(_ probe: Probe, health: HealthService? = nil) -> RPCRouter {
@@ -145,6 +148,15 @@ func makeTestRouter(_ probe: Probe, health: HealthService? = nil) -> RPCRouter {
             probe.cancelled.fire()
             throw error
         }
+    }
+    router.unaryOnEventLoop(TestMethod.inlineEcho) { (request: Ping, _: ServerContext) -> Pong in
+        .with { $0.nonce = request.nonce &* 2 &+ 1 }
+    }
+    router.unaryOnEventLoop(TestMethod.inlineFail) { (_: Ping, _: ServerContext) -> Pong in
+        throw RPCError.field(.failedPrecondition, reason: "E_TEST", field: "positions[3].mark", "mark is bad")
+    }
+    router.unary(TestMethod.logged) { (_: Ping, context: ServerContext) -> Keel_Health_V1_HealthCheckRequest in
+        .with { $0.service = "\(context.logger[metadataKey: "request_id"] ?? "-") \(context.logger[metadataKey: "method"] ?? "-")" }
     }
     (health ?? HealthService()).register(into: &router)
     return router
