@@ -94,10 +94,62 @@ public struct FrameEncoder: MessageToByteEncoder {
     }
 
     public static func encode(_ frame: Frame, into out: inout ByteBuffer) throws {
+        if encodeAnswer(frame, into: &out) { return }
         let bytes: [UInt8] = try frame.serializedBytes()
         out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + bytes.count)
         out.writeInteger(UInt32(bytes.count), endianness: .big)
         out.writeBytes(bytes)
+    }
+
+    /// The two frames of every unary answer, a `Response` and an OK `Status`, written straight into
+    /// the buffer: the bytes protobuf's encoder writes (fields in number order, defaults left out),
+    /// without building them in an array first. Any other frame: false.
+    static func encodeAnswer(_ frame: Frame, into out: inout ByteBuffer) -> Bool {
+        guard frame.unknownFields.data.isEmpty else { return false }
+        let callID = frame.callID
+        let callIDBytes = callID == 0 ? 0 : 1 + varintSize(callID)
+        switch frame.kind {
+        case .response(let response):
+            guard response.unknownFields.data.isEmpty else { return false }
+            let body = response.body
+            let inner = body.isEmpty ? 0 : 1 + varintSize(UInt64(body.count)) + body.count
+            let total = callIDBytes + 1 + varintSize(UInt64(inner)) + inner
+            out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + total)
+            out.writeInteger(UInt32(total), endianness: .big)
+            if callID != 0 { out.writeInteger(UInt8(0x08)); writeVarint(callID, into: &out) }
+            out.writeInteger(UInt8(0x22))  // field 4, length-delimited
+            writeVarint(UInt64(inner), into: &out)
+            if !body.isEmpty {
+                out.writeInteger(UInt8(0x0A))  // field 1, length-delimited
+                writeVarint(UInt64(body.count), into: &out)
+                out.writeBytes(body)
+            }
+            return true
+        case .status(let status):
+            guard status.code == 0, status.message.isEmpty, !status.hasDetails, status.unknownFields.data.isEmpty else { return false }
+            let total = callIDBytes + 2
+            out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + total)
+            out.writeInteger(UInt32(total), endianness: .big)
+            if callID != 0 { out.writeInteger(UInt8(0x08)); writeVarint(callID, into: &out) }
+            out.writeInteger(UInt8(0x2A))  // field 5, length-delimited
+            out.writeInteger(UInt8(0))     // an empty Status
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func varintSize(_ value: UInt64) -> Int {
+        value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
+    }
+
+    static func writeVarint(_ value: UInt64, into out: inout ByteBuffer) {
+        var v = value
+        while v >= 0x80 {
+            out.writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.writeInteger(UInt8(v))
     }
 }
 

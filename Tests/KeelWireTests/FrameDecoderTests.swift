@@ -24,6 +24,31 @@ import Testing
         return Array(buffer.readableBytesView)
     }
 
+    /// Answers written without protobuf's encoder are the bytes it writes, for call ids and bodies
+    /// across every varint length; other statuses still go through it.
+    @Test func answerFramesAreEncodedAsProtobufWouldEncodeThem() throws {
+        let callIDs: [UInt64] = [0, 1, 127, 128, 16_383, 16_384, 1 << 35, UInt64.max]
+        let bodySizes = [0, 1, 127, 128, 300, 16_383, 16_384, 70_000]
+        for callID in callIDs {
+            var frames: [Frame] = [.okStatus(callID: callID)]
+            for size in bodySizes { frames.append(.response(callID: callID, body: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) })) }
+            for frame in frames {
+                var fast = ByteBuffer()
+                #expect(FrameEncoder.encodeAnswer(frame, into: &fast))
+                let bytes: [UInt8] = try frame.serializedBytes()
+                var expected = ByteBuffer()
+                expected.writeInteger(UInt32(bytes.count), endianness: .big)
+                expected.writeBytes(bytes)
+                #expect(fast == expected, "call \(callID)")
+            }
+        }
+        var failed = Frame.status(callID: 3, RPCError(.notFound, "no such plan", reason: "E_NOT_FOUND").status)
+        var buffer = ByteBuffer()
+        #expect(!FrameEncoder.encodeAnswer(failed, into: &buffer) && buffer.readableBytes == 0)
+        failed.status.code = 0
+        #expect(!FrameEncoder.encodeAnswer(failed, into: &buffer))
+    }
+
     @Test func everySplitOfTwoFramesDecodesTheSameFrames() throws {
         var ping = Frame()
         ping.ping = .with { $0.nonce = 42 }
