@@ -168,7 +168,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             $0.body = body
             if let timeout { $0.timeoutMs = UInt32(clamping: max(1, timeout.nanoseconds / 1_000_000)) }
         }
-        let size = frame.serializedSizeEstimate
+        let size = FrameEncoder.requestSize(callID: callID, frame.request)
         guard size <= Int(peerMaxFrameBytes) else {
             sink.fail(RPCError(.resourceExhausted, "request of \(size) bytes exceeds the server's max_frame_bytes \(peerMaxFrameBytes)", reason: "E_FRAME_TOO_LARGE"))
             return nil
@@ -238,9 +238,3 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 }
 
-extension Frame {
-    /// The encoded size (the body dominates; the envelope is a few bytes per field).
-    var serializedSizeEstimate: Int {
-        (try? serializedBytes() as [UInt8])?.count ?? Int.max
-    }
-}

@@ -94,11 +94,74 @@ public struct FrameEncoder: MessageToByteEncoder {
     }
 
     public static func encode(_ frame: Frame, into out: inout ByteBuffer) throws {
-        if encodeAnswer(frame, into: &out) { return }
+        if encodeAnswer(frame, into: &out) || encodeRequest(frame, into: &out) { return }
         let bytes: [UInt8] = try frame.serializedBytes()
         out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + bytes.count)
         out.writeInteger(UInt32(bytes.count), endianness: .big)
         out.writeBytes(bytes)
+    }
+
+    /// The encoded size of a request frame (without the length prefix), computed from its fields.
+    static func requestSize(callID: UInt64, _ request: Keel_Wire_V1_Request) -> Int {
+        let inner = requestBodySize(request)
+        return (callID == 0 ? 0 : 1 + varintSize(callID)) + 1 + varintSize(UInt64(inner)) + inner
+    }
+
+    static func requestBodySize(_ request: Keel_Wire_V1_Request) -> Int {
+        var size = lengthDelimitedSize(request.method.utf8.count)
+        for (key, value) in request.metadata {
+            size += 1 + varintSize(UInt64(mapEntrySize(key, value))) + mapEntrySize(key, value)
+        }
+        if request.timeoutMs != 0 { size += 1 + varintSize(UInt64(request.timeoutMs)) }
+        size += lengthDelimitedSize(request.body.count)
+        return size
+    }
+
+    /// A string or bytes field: nothing when empty (proto3), else tag, length and content.
+    static func lengthDelimitedSize(_ count: Int) -> Int {
+        count == 0 ? 0 : 1 + varintSize(UInt64(count)) + count
+    }
+
+    static func mapEntrySize(_ key: String, _ value: String) -> Int {
+        lengthDelimitedSize(key.utf8.count) + lengthDelimitedSize(value.utf8.count)
+    }
+
+    /// A request frame written straight into the buffer (every call starts with one).
+    static func encodeRequest(_ frame: Frame, into out: inout ByteBuffer) -> Bool {
+        guard frame.unknownFields.data.isEmpty, case .request(let request) = frame.kind, request.unknownFields.data.isEmpty else { return false }
+        let inner = requestBodySize(request)
+        let callID = frame.callID
+        let total = (callID == 0 ? 0 : 1 + varintSize(callID)) + 1 + varintSize(UInt64(inner)) + inner
+        out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + total)
+        out.writeInteger(UInt32(total), endianness: .big)
+        if callID != 0 { out.writeInteger(UInt8(0x08)); writeVarint(callID, into: &out) }
+        out.writeInteger(UInt8(0x1A))  // field 3, length-delimited
+        writeVarint(UInt64(inner), into: &out)
+        writeLengthDelimited(field: 1, request.method, into: &out)
+        for (key, value) in request.metadata {
+            out.writeInteger(UInt8(0x12))  // field 2: one map entry
+            writeVarint(UInt64(mapEntrySize(key, value)), into: &out)
+            writeLengthDelimited(field: 1, key, into: &out)
+            writeLengthDelimited(field: 2, value, into: &out)
+        }
+        if request.timeoutMs != 0 {
+            out.writeInteger(UInt8(0x18))  // field 3, varint
+            writeVarint(UInt64(request.timeoutMs), into: &out)
+        }
+        if !request.body.isEmpty {
+            out.writeInteger(UInt8(0x22))  // field 4, length-delimited
+            writeVarint(UInt64(request.body.count), into: &out)
+            out.writeBytes(request.body)
+        }
+        return true
+    }
+
+    static func writeLengthDelimited(field: UInt8, _ text: String, into out: inout ByteBuffer) {
+        let count = text.utf8.count
+        guard count > 0 else { return }
+        out.writeInteger(field << 3 | 2)
+        writeVarint(UInt64(count), into: &out)
+        out.writeString(text)
     }
 
     /// The two frames of every unary answer, a `Response` and an OK `Status`, written straight into
