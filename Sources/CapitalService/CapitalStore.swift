@@ -544,7 +544,10 @@ public final class CapitalStore: Sendable {
         var total: ExactDecimal
         var lines: [(strategyAccountID: String, allocated: ExactDecimal)]
         var atMs: Int64
-        var run: RebalanceRun
+        var runID: String
+        var runStartedAtMs: Int64
+        /// The encoded run, made while the allocation is prepared (off the store's one writer).
+        var runBytes: Data
         var answer: (key: String, StoredAnswer)?
     }
 
@@ -576,12 +579,12 @@ public final class CapitalStore: Sendable {
                     capital.reserveCapacity(lines.count * 4)
                     for line in lines { capital += [line.strategyAccountID, line.allocated.description, write.atMs, write.atMs] }
                     try db.cachedStatement(sql: statements.capital).execute(arguments: StatementArguments(capital))
-                    try db.cachedStatement(sql: statements.executions).execute(arguments: StatementArguments([write.run.runID] + lines.map(\.strategyAccountID)))
+                    try db.cachedStatement(sql: statements.executions).execute(arguments: StatementArguments([write.runID] + lines.map(\.strategyAccountID)))
                 }
                 try db.cachedStatement(sql: "UPDATE accounts SET previous_total_capital = ?, last_rebalance_at_ms = ? WHERE account_id = ?")
                     .execute(arguments: [write.total.description, write.atMs, write.accountID])
                 try db.cachedStatement(sql: "INSERT INTO rebalance_runs (run_id, account_id, started_at_ms, run) VALUES (?, ?, ?, ?)")
-                    .execute(arguments: [write.run.runID, write.accountID, write.run.startedAtMs, try write.run.serializedBytes() as Data])
+                    .execute(arguments: [write.runID, write.accountID, write.runStartedAtMs, write.runBytes])
                 if let (key, answer) = write.answer { try Self.insert(db, key: key, answer) }
             }
         }

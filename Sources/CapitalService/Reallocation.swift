@@ -156,7 +156,8 @@ extension CapitalService {
         }
         let write = CapitalStore.AllocationWrite(
             accountID: account.accountID, total: resolved.total,
-            lines: zip(active, result.lines).map { ($0.strategyAccountID, $1.allocatedCapital) }, atMs: now, run: run, answer: stored)
+            lines: zip(active, result.lines).map { ($0.strategyAccountID, $1.allocatedCapital) }, atMs: now,
+            runID: run.runID, runStartedAtMs: run.startedAtMs, runBytes: try run.serializedBytes(), answer: stored)
         return PreparedAllocation(response: response, write: write)
     }
 
