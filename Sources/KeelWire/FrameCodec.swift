@@ -75,11 +75,49 @@ public struct FrameDecoder: ByteToMessageDecoder {
         let body = buffer.readSlice(length: Int(length))!
         do {
             return try body.withUnsafeReadableBytes { raw in
-                try Frame(serializedBytes: raw.bytes)
+                try decodeAnswer(raw) ?? Frame(serializedBytes: raw.bytes)
             }
         } catch {
             throw .undecodableFrame(String(describing: error))
         }
+    }
+
+    /// The two frames of every unary answer, as `FrameEncoder.encodeAnswer` writes them: a call id,
+    /// then a `Response` holding only a body, or an empty (OK) `Status`, and nothing else. Anything
+    /// else, however valid, is nil and goes to protobuf's decoder.
+    static func decodeAnswer(_ raw: UnsafeRawBufferPointer) -> Frame? {
+        var i = 0
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < raw.count, shift < 64 {
+                let byte = raw[i]
+                i += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        guard raw.count >= 4, raw[0] == 0x08 else { return nil }
+        i = 1
+        guard let callID = varint(), callID != 0, i < raw.count else { return nil }
+        let tag = raw[i]
+        i += 1
+        if tag == 0x2A {
+            // an empty Status: exactly one zero length byte left
+            guard i == raw.count - 1, raw[i] == 0 else { return nil }
+            return .okStatus(callID: callID)
+        }
+        guard tag == 0x22, let inner = varint(), inner == UInt64(raw.count - i) else { return nil }
+        if inner == 0 { return .response(callID: callID, body: []) }
+        guard raw[i] == 0x0A else { return nil }
+        i += 1
+        guard let count = varint(), count == UInt64(raw.count - i), count > 0 else { return nil }
+        var frame = Frame()
+        frame.callID = callID
+        frame.response = .with { $0.body = Data(UnsafeRawBufferPointer(rebasing: raw[i...])) }
+        return frame
     }
 }
 

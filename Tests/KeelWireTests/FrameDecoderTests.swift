@@ -49,6 +49,36 @@ import Testing
         #expect(!FrameEncoder.encodeAnswer(failed, into: &buffer))
     }
 
+    /// Answers read without protobuf's decoder are the frames protobuf reads from the same bytes;
+    /// bytes that are not exactly an answer (extra or unknown fields, other kinds, cut short) are
+    /// left to protobuf.
+    @Test func answerFramesDecodeAsProtobufWouldDecodeThem() throws {
+        for callID: UInt64 in [1, 127, 128, 16_384, 1 << 40, UInt64.max] {
+            for size in [0, 1, 127, 128, 300, 16_384, 70_000] {
+                for frame in [Frame.response(callID: callID, body: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 13) }), .okStatus(callID: callID)] {
+                    let bytes: [UInt8] = try frame.serializedBytes()
+                    let fast = bytes.withUnsafeBytes { FrameDecoder.decodeAnswer($0) }
+                    #expect(fast == frame)
+                    #expect(fast == (try Frame(serializedBytes: bytes)))
+                }
+            }
+        }
+        var notAnswers: [[UInt8]] = []
+        var ping = Frame()
+        ping.ping = .with { $0.nonce = 9 }
+        notAnswers.append(try ping.serializedBytes())
+        notAnswers.append(try Frame.status(callID: 4, RPCError(.notFound, "gone", reason: "E_GONE").status).serializedBytes())
+        notAnswers.append(try Self.sampleFrame().serializedBytes())
+        let answer: [UInt8] = try Frame.response(callID: 5, body: [1, 2, 3]).serializedBytes()
+        notAnswers.append(answer + [0x50, 0x01])       // an unknown field after the answer
+        notAnswers.append(Array(answer.dropLast()))  // cut short
+        notAnswers.append([0x08, 0x00, 0x2A, 0x00])  // call id 0
+        notAnswers.append([0x08, 0x05, 0x2A, 0x02, 0x08, 0x05])  // a Status with a code
+        for bytes in notAnswers {
+            #expect(bytes.withUnsafeBytes { FrameDecoder.decodeAnswer($0) } == nil, "\(bytes.prefix(12))")
+        }
+    }
+
     /// Requests written without protobuf's encoder decode as the frames they came from, with the
     /// size computed beforehand; metadata, empty fields and long values included.
     @Test func requestFramesRoundTripWithTheirComputedSize() throws {
