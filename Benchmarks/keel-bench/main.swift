@@ -353,6 +353,6 @@ case "submit": try await submit(ordersPerBatch: arguments.count > 2 ? Int(argume
 case "rss": try await memory(binaries: arguments.count > 2 ? arguments[2] : ".build/release")
 case "capital": try await capital(accounts: arguments.count > 2 ? Int(arguments[2])! : 10_000, strategies: arguments.count > 3 ? Int(arguments[3])! : 10)
 default:
-    print("usage: keel-bench wire [seconds] | stream [records] | submit [orders per batch] [repeats] | capital [accounts] [strategies] | rss [bin dir]")
+    print("usage: keel-bench wire [seconds] | wire-profile <connections> <concurrency> <seconds> [task] | stream [records] | submit [orders per batch] [repeats] | capital [accounts] [strategies] | rss [bin dir]")
     exit(2)
 }
