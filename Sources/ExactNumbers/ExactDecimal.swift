@@ -141,9 +141,7 @@ public struct ExactDecimal: Sendable, Comparable, CustomStringConvertible {
 
     /// `round_lot(x, L) = trunc(x / L) × L` (spec/planner.md §1); `L` zero = `x`.
     public func roundedToLot(_ lot: ExactDecimal) -> ExactDecimal {
-        if lot.isZero { return self }
-        let units = (rational / lot.rational).truncated()
-        return ExactDecimal(significand: units * lot.significand, exponent: lot.exponent)
+        lot.isZero ? self : rational.lotMultiple(lot)
     }
 
     /// Rounded half-even to `digits` significant digits; itself when it has no more than that.

@@ -73,12 +73,10 @@ public struct Rational: Sendable, Comparable, CustomStringConvertible {
 
     /// `round_lot(x, L) = trunc(x / L) × L` (spec/planner.md §1); `L` zero = `x` exactly.
     public func roundedToLot(_ lot: ExactDecimal) -> Rational {
-        if lot.isZero { return self }
-        let units = (self / lot.rational).truncated()
-        return ExactDecimal(significand: units * lot.significand, exponent: lot.exponent).rational
+        lot.isZero ? self : lotMultiple(lot).rational
     }
 
-    /// `round_lot(x, L)` as an exact decimal, for a non-zero lot.
+    /// `round_lot(x, L)` as an exact decimal, for a non-zero lot: the one computation of it.
     public func lotMultiple(_ lot: ExactDecimal) -> ExactDecimal {
         precondition(!lot.isZero, "zero lot")
         let units = (self / lot.rational).truncated()
