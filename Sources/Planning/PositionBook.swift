@@ -72,7 +72,7 @@ public struct PositionBook: Sendable {
             world = strategies[strategy].world
         }
 
-        let (key, newKey) = keyIndex.id(hash: NameHash.combine(NameHash.of(venue, seed: seed), NameHash.of(symbol, seed: seed))) {
+        let (key, newKey) = keyIndex.id(hash: keyHash(venue: venue, symbol: symbol)) {
             keys[$0].symbol == symbol && keys[$0].venue == venue
         }
         if newKey { keys.append(SymbolKey(venue: venue, symbol: symbol)) }
@@ -110,7 +110,11 @@ public struct PositionBook: Sendable {
     }
 
     public func keyID(of key: SymbolKey) -> Int? {
-        keyIndex.find(hash: NameHash.combine(NameHash.of(key.venue, seed: seed), NameHash.of(key.symbol, seed: seed))) { keys[$0] == key }
+        keyIndex.find(hash: keyHash(venue: key.venue, symbol: key.symbol)) { keys[$0] == key }
+    }
+
+    private func keyHash(venue: String, symbol: String) -> UInt64 {
+        NameHash.combine(NameHash.of(venue, seed: seed), NameHash.of(symbol, seed: seed))
     }
 }
 
@@ -188,37 +192,35 @@ struct HashIndex: Sendable {
     private static func slot(id: Int, hash: UInt64) -> UInt64 { hash & 0xFFFF_FFFF_0000_0000 | UInt64(id + 1) }
 
     func find(hash: UInt64, matches: (Int) -> Bool) -> Int? {
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let slot = slots[i]
-            if slot == 0 { return nil }
-            if slot >> 32 == hash >> 32 {
-                let id = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                if matches(id) { return id }
-            }
-            i = (i + 1) & mask
-        }
+        probe(hash: hash, matches: matches).id
     }
 
     /// The id of the matching entry, or the next id (`inserted`), whose entry the caller appends.
     @inline(__always)
     mutating func id(hash: UInt64, matches: (Int) -> Bool) -> (id: Int, inserted: Bool) {
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let slot = slots[i]
-            if slot == 0 { break }
-            if slot >> 32 == hash >> 32 {
-                let id = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                if matches(id) { return (id, false) }
-            }
-            i = (i + 1) & mask
-        }
+        let (found, emptySlot) = probe(hash: hash, matches: matches)
+        if let found { return (found, false) }
         let id = hashes.count
         precondition(id < Int(UInt32.max), "too many entries")
-        slots[i] = Self.slot(id: id, hash: hash)
+        slots[emptySlot] = Self.slot(id: id, hash: hash)
         hashes.append(hash)
         if hashes.count * 2 > slots.count { grow() }
         return (id, true)
+    }
+
+    /// The matching id, or the empty slot where the probe for `hash` ended.
+    @inline(__always)
+    private func probe(hash: UInt64, matches: (Int) -> Bool) -> (id: Int?, emptySlot: Int) {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let slot = slots[i]
+            if slot == 0 { return (nil, i) }
+            if slot >> 32 == hash >> 32 {
+                let id = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                if matches(id) { return (id, i) }
+            }
+            i = (i + 1) & mask
+        }
     }
 
     private mutating func grow() {
