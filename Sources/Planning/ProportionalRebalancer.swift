@@ -410,7 +410,8 @@ extension RowIndex {
             positiveMark = book.value(row.mark).signum > 0
         }
         cell.notional.add(product)
-        if row.quantity.significand != 0 { cell.hasNonZeroQuantity = true }
+        // (a wide value is never zero; its significand is an index)
+        if row.quantity.isWide || row.quantity.significand != 0 { cell.hasNonZeroQuantity = true }
         if positiveMark {
             var mark = DecimalSum()
             if row.mark.isWide { mark.add(book.value(row.mark)) } else { mark.add(significand: row.mark.significand, exponent: Int(row.mark.exponent)) }

@@ -95,5 +95,13 @@ import Testing
         let deltas = Dictionary(uniqueKeysWithValues: plan.perWorld[0].deltas.map { ($0.key.symbol, $0.quantity.description) })
         // halved: −1.5 × 10^45 and −2
         #expect(deltas == ["WIDE": "-15" + String(repeating: "0", count: 44), "SMALL": "-2"])
+
+        // The first wide value is stored at index 0; it is still a quantity, so without a mark its
+        // key is skipped as MISSING_MARK.
+        let unmarked = RebalanceContext(
+            totalEquity: ExactDecimal(1), worldAllocBefore: ["w": ExactDecimal(2)], worldAllocAfter: ["w": ExactDecimal(1)],
+            positions: [PositionRow(worldID: "w", strategyID: "s", venue: "x", symbol: "WIDE", quantity: quantity, mark: .zero)])
+        let skipped = try ProportionalRebalancer().plan(unmarked).perWorld[0].skipped
+        #expect(skipped.map(\.reason) == [.missingMark] && skipped.map(\.key.symbol) == ["WIDE"])
     }
 }
