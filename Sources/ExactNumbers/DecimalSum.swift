@@ -81,10 +81,17 @@ public struct DecimalSum: Sendable {
     @inlinable
     public mutating func add(product a: ExactDecimal, _ b: ExactDecimal) {
         if let x = a.significand.int128, let y = b.significand.int128 {
-            let (product, overflow) = x.multipliedReportingOverflow(by: y)
-            if !overflow { return add(significand: product, exponent: a.exponent + b.exponent) }
+            return add(productOf: x, exponent: a.exponent, y, exponent: b.exponent)
         }
         addLarge(a * b)
+    }
+
+    /// Adds `(a × 10^ae) × (b × 10^be)` exactly, from significands already at hand.
+    @inlinable
+    public mutating func add(productOf a: Int128, exponent ae: Int, _ b: Int128, exponent be: Int) {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        if !overflow { return add(significand: product, exponent: ae + be) }
+        addLarge(ExactDecimal(significand: BigInt(a), exponent: ae) * ExactDecimal(significand: BigInt(b), exponent: be))
     }
 
     /// Adds another sum's value exactly.

@@ -73,15 +73,11 @@ public struct ProportionalRebalancer: Rebalancer {
             // raw = n / (S / c)
             let raw = notional * Rational(BigInt(accumulator.positiveMarkCount)) / accumulator.positiveMarkSum.rational
             let lot = context.lotSizeBySymbol[key.symbol] ?? .zero
-            let quantity: ExactDecimal
-            if lot.isZero {
-                quantity = raw.roundedToSignificantDigits(34)
-            } else {
-                quantity = raw.lotMultiple(lot)
-                if quantity.isZero {
-                    plan.skipped.append(SkippedDelta(worldID: world.id, key: key, reason: .roundedToZero, notional: notional, rawQuantity: raw))
-                    continue
-                }
+            // Without a lot the raw quantity itself (never zero here), written to 34 digits.
+            let quantity = lot.isZero ? raw.roundedToSignificantDigits(34) : raw.lotMultiple(lot)
+            if quantity.isZero {
+                plan.skipped.append(SkippedDelta(worldID: world.id, key: key, reason: .roundedToZero, notional: notional, rawQuantity: raw))
+                continue
             }
             plan.deltas.append(SymbolDelta(key: key, quantity: quantity.roundedToSignificantDigits(34)))
             keyIDs.append(accumulator.keyID)
@@ -247,10 +243,10 @@ struct WorldFactors {
     }
 }
 
-/// The one pass over the rows of the interned book: worlds in first-appearance order, and per world
+/// The pass over the rows of the interned book: worlds in first-appearance order, and per world
 /// its keys (first appearance), per key the notional per factor and the positive marks; across worlds
-/// the positive marks per key (for the global mean). A row costs one integer-keyed lookup (its
-/// world's slot for its key) and one product of its quantity and mark.
+/// the positive marks per key (for the global mean). A row costs one load of its (strategy, key)
+/// cell and one product of its quantity and mark.
 struct RowIndex {
     struct FactorSum {
         /// 0 = the world scale; i = the world's i-th strategy (1-based).
@@ -395,28 +391,22 @@ extension RowIndex {
     /// qty × mark once, into the row's cell; strategies, worlds and keys are summed from cells afterwards.
     @inline(__always)
     static func add(_ row: PositionBook.Row, to cell: inout CellSum, book: PositionBook) {
-        var product = DecimalSum()
-        let positiveMark: Bool
-        if !row.quantity.isWide, !row.mark.isWide {
-            let (p, overflow) = row.quantity.significand.multipliedReportingOverflow(by: row.mark.significand)
-            if overflow {
-                product.add(product: book.value(row.quantity), book.value(row.mark))
-            } else {
-                product.add(significand: p, exponent: Int(row.quantity.exponent) + Int(row.mark.exponent))
+        let (quantity, mark) = (row.quantity, row.mark)
+        if quantity.isWide || mark.isWide {
+            let markValue = book.value(mark)
+            cell.notional.add(product: book.value(quantity), markValue)
+            if markValue.signum > 0 {
+                cell.positiveMarks.add(markValue)
+                cell.positiveMarkCount += 1
             }
-            positiveMark = row.mark.significand > 0
         } else {
-            product.add(product: book.value(row.quantity), book.value(row.mark))
-            positiveMark = book.value(row.mark).signum > 0
+            cell.notional.add(productOf: quantity.significand, exponent: Int(quantity.exponent), mark.significand, exponent: Int(mark.exponent))
+            if mark.significand > 0 {
+                cell.positiveMarks.add(significand: mark.significand, exponent: Int(mark.exponent))
+                cell.positiveMarkCount += 1
+            }
         }
-        cell.notional.add(product)
         // (a wide value is never zero; its significand is an index)
-        if row.quantity.isWide || row.quantity.significand != 0 { cell.hasNonZeroQuantity = true }
-        if positiveMark {
-            var mark = DecimalSum()
-            if row.mark.isWide { mark.add(book.value(row.mark)) } else { mark.add(significand: row.mark.significand, exponent: Int(row.mark.exponent)) }
-            cell.positiveMarks.add(mark)
-            cell.positiveMarkCount += 1
-        }
+        if quantity.isWide || quantity.significand != 0 { cell.hasNonZeroQuantity = true }
     }
 }
