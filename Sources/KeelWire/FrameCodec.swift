@@ -141,23 +141,42 @@ public struct FrameEncoder: MessageToByteEncoder {
 
     /// The encoded size of a request frame (without the length prefix), computed from its fields.
     static func requestSize(callID: UInt64, _ request: Keel_Wire_V1_Request) -> Int {
-        let inner = requestBodySize(request)
-        return (callID == 0 ? 0 : 1 + varintSize(callID)) + 1 + varintSize(UInt64(inner)) + inner
+        frameSize(callID: callID, kindSize: requestBodySize(request))
+    }
+
+    /// A frame holding a call id and one `kind` message of `kindSize` bytes (proto3 leaves out call id 0).
+    static func frameSize(callID: UInt64, kindSize: Int) -> Int {
+        (callID == 0 ? 0 : 1 + varintSize(callID)) + 1 + varintSize(UInt64(kindSize)) + kindSize
+    }
+
+    /// The length prefix, the call id and the `kind` field's tag and length: what precedes the kind
+    /// message's own fields in every frame written here.
+    static func writeFrameHeader(callID: UInt64, kindTag: UInt8, kindSize: Int, into out: inout ByteBuffer) {
+        let total = frameSize(callID: callID, kindSize: kindSize)
+        out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + total)
+        out.writeInteger(UInt32(total), endianness: .big)
+        if callID != 0 {
+            out.writeInteger(UInt8(0x08))  // field 1, varint
+            writeVarint(callID, into: &out)
+        }
+        out.writeInteger(kindTag)
+        writeVarint(UInt64(kindSize), into: &out)
     }
 
     static func requestBodySize(_ request: Keel_Wire_V1_Request) -> Int {
         var size = lengthDelimitedSize(request.method.utf8.count)
         for (key, value) in request.metadata {
-            size += 1 + varintSize(UInt64(mapEntrySize(key, value))) + mapEntrySize(key, value)
+            size += lengthDelimitedSize(mapEntrySize(key, value), evenWhenEmpty: true)
         }
         if request.timeoutMs != 0 { size += 1 + varintSize(UInt64(request.timeoutMs)) }
         size += lengthDelimitedSize(request.body.count)
         return size
     }
 
-    /// A string or bytes field: nothing when empty (proto3), else tag, length and content.
-    static func lengthDelimitedSize(_ count: Int) -> Int {
-        count == 0 ? 0 : 1 + varintSize(UInt64(count)) + count
+    /// A string, bytes or message field: nothing when empty (proto3, except a map entry, which is
+    /// always written), else tag, length and content.
+    static func lengthDelimitedSize(_ count: Int, evenWhenEmpty: Bool = false) -> Int {
+        count == 0 && !evenWhenEmpty ? 0 : 1 + varintSize(UInt64(count)) + count
     }
 
     static func mapEntrySize(_ key: String, _ value: String) -> Int {
@@ -167,14 +186,7 @@ public struct FrameEncoder: MessageToByteEncoder {
     /// A request frame written straight into the buffer (every call starts with one).
     static func encodeRequest(_ frame: Frame, into out: inout ByteBuffer) -> Bool {
         guard frame.unknownFields.data.isEmpty, case .request(let request) = frame.kind, request.unknownFields.data.isEmpty else { return false }
-        let inner = requestBodySize(request)
-        let callID = frame.callID
-        let total = (callID == 0 ? 0 : 1 + varintSize(callID)) + 1 + varintSize(UInt64(inner)) + inner
-        out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + total)
-        out.writeInteger(UInt32(total), endianness: .big)
-        if callID != 0 { out.writeInteger(UInt8(0x08)); writeVarint(callID, into: &out) }
-        out.writeInteger(UInt8(0x1A))  // field 3, length-delimited
-        writeVarint(UInt64(inner), into: &out)
+        writeFrameHeader(callID: frame.callID, kindTag: 0x1A, kindSize: requestBodySize(request), into: &out)  // field 3
         writeLengthDelimited(field: 1, request.method, into: &out)
         for (key, value) in request.metadata {
             out.writeInteger(UInt8(0x12))  // field 2: one map entry
@@ -186,11 +198,7 @@ public struct FrameEncoder: MessageToByteEncoder {
             out.writeInteger(UInt8(0x18))  // field 3, varint
             writeVarint(UInt64(request.timeoutMs), into: &out)
         }
-        if !request.body.isEmpty {
-            out.writeInteger(UInt8(0x22))  // field 4, length-delimited
-            writeVarint(UInt64(request.body.count), into: &out)
-            out.writeBytes(request.body)
-        }
+        writeLengthDelimited(field: 4, request.body, into: &out)
         return true
     }
 
@@ -202,38 +210,27 @@ public struct FrameEncoder: MessageToByteEncoder {
         out.writeString(text)
     }
 
+    static func writeLengthDelimited(field: UInt8, _ bytes: Data, into out: inout ByteBuffer) {
+        guard !bytes.isEmpty else { return }
+        out.writeInteger(field << 3 | 2)
+        writeVarint(UInt64(bytes.count), into: &out)
+        out.writeBytes(bytes)
+    }
+
     /// The two frames of every unary answer, a `Response` and an OK `Status`, written straight into
     /// the buffer: the bytes protobuf's encoder writes (fields in number order, defaults left out),
     /// without building them in an array first. Any other frame: false.
     static func encodeAnswer(_ frame: Frame, into out: inout ByteBuffer) -> Bool {
         guard frame.unknownFields.data.isEmpty else { return false }
-        let callID = frame.callID
-        let callIDBytes = callID == 0 ? 0 : 1 + varintSize(callID)
         switch frame.kind {
         case .response(let response):
             guard response.unknownFields.data.isEmpty else { return false }
-            let body = response.body
-            let inner = body.isEmpty ? 0 : 1 + varintSize(UInt64(body.count)) + body.count
-            let total = callIDBytes + 1 + varintSize(UInt64(inner)) + inner
-            out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + total)
-            out.writeInteger(UInt32(total), endianness: .big)
-            if callID != 0 { out.writeInteger(UInt8(0x08)); writeVarint(callID, into: &out) }
-            out.writeInteger(UInt8(0x22))  // field 4, length-delimited
-            writeVarint(UInt64(inner), into: &out)
-            if !body.isEmpty {
-                out.writeInteger(UInt8(0x0A))  // field 1, length-delimited
-                writeVarint(UInt64(body.count), into: &out)
-                out.writeBytes(body)
-            }
+            writeFrameHeader(callID: frame.callID, kindTag: 0x22, kindSize: lengthDelimitedSize(response.body.count), into: &out)  // field 4
+            writeLengthDelimited(field: 1, response.body, into: &out)
             return true
         case .status(let status):
             guard status.code == 0, status.message.isEmpty, !status.hasDetails, status.unknownFields.data.isEmpty else { return false }
-            let total = callIDBytes + 2
-            out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + total)
-            out.writeInteger(UInt32(total), endianness: .big)
-            if callID != 0 { out.writeInteger(UInt8(0x08)); writeVarint(callID, into: &out) }
-            out.writeInteger(UInt8(0x2A))  // field 5, length-delimited
-            out.writeInteger(UInt8(0))     // an empty Status
+            writeFrameHeader(callID: frame.callID, kindTag: 0x2A, kindSize: 0, into: &out)  // field 5, an empty Status
             return true
         default:
             return false
