@@ -147,7 +147,6 @@ func wireProfile(connections: Int, concurrency: Int, seconds: Double, asTask: Bo
 // MARK: a planner and a gateway in process
 
 struct Services {
-    let directory = NSTemporaryDirectory() + "keel-bench-\(UUID().uuidString)"
     let planner: PlannerServer
     let gateway: GatewayServer
     let client: KWPClient

@@ -506,8 +506,7 @@ public final class CapitalStore: Sendable {
         try await pool.read { db in
             var out: [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] = [:]
             out.reserveCapacity(accountIDs.count)
-            for start in stride(from: 0, to: accountIDs.count, by: 500) {
-                let ids = Array(accountIDs[start..<min(start + 500, accountIDs.count)])
+            for ids in accountIDs.chunks(of: 500) {
                 let list = databaseQuestionMarks(count: ids.count)
                 let arguments = StatementArguments(ids)
                 var balances: [String: Keel_Capital_V1_DailyBalance] = [:]
@@ -572,8 +571,7 @@ public final class CapitalStore: Sendable {
                 return made
             }
             for write in writes {
-                for start in stride(from: 0, to: write.lines.count, by: 200) {
-                    let lines = write.lines[start..<min(start + 200, write.lines.count)]
+                for lines in write.lines.chunks(of: 200) {
                     let statements = sql(lines.count)
                     var capital: [(any DatabaseValueConvertible)?] = []
                     capital.reserveCapacity(lines.count * 4)
@@ -729,5 +727,13 @@ public final class CapitalStore: Sendable {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM schedule_runs ORDER BY scheduled_at_ms, slot").map { ($0["slot"], $0["scheduled_at_ms"], $0["outcome"], $0["rebalanced"]) }
         }
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements, in order (the last may be shorter).
+    func chunks(of size: Int) -> [ArraySlice<Element>] {
+        precondition(size > 0, "chunk size must be positive")
+        return stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

@@ -262,7 +262,7 @@ extension CapitalService {
             // transaction (one fsync) per chunk, under the chunk's account locks. Two chunks are in
             // flight, so one is read and prepared while the other is written; results keep the
             // order of the ids.
-            let chunks = stride(from: 0, to: ids.count, by: bulkChunk).map { Array(ids[$0..<min(ids.count, $0 + bulkChunk)]) }
+            let chunks = ids.chunks(of: bulkChunk).map(Array.init)
             try await withThrowingTaskGroup(of: (Int, [AccountRunResult]).self) { group in
                 var started = 0
                 func startNext() {
