@@ -21,8 +21,8 @@ enum ClientCallSink {
 /// with increasing odd ids, matches Response and Status frames to them, enforces deadlines locally
 /// (sending Cancel), answers Ping, and honours GoAway.
 final class ClientConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Frame
-    typealias OutboundOut = Frame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private enum State { case awaitingHello, open, draining, closed }
 
@@ -32,6 +32,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private let maxFrameBytes: UInt32
+    private var frames: FrameReader
     private let peerName: String
     private let logger: Logger
     private var state = State.awaitingHello
@@ -50,6 +51,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     init(eventLoop: any EventLoop, maxFrameBytes: UInt32, peerName: String, logger: Logger) {
         self.maxFrameBytes = maxFrameBytes
+        self.frames = FrameReader(maxFrameBytes: maxFrameBytes)
         self.peerName = peerName
         self.logger = logger
         self.ready = eventLoop.makePromise()
@@ -62,7 +64,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(.hello(maxFrameBytes: maxFrameBytes, peer: peerName)), promise: nil)
+        context.writeFrame(.hello(maxFrameBytes: maxFrameBytes, peer: peerName), flush: true)
         context.fireChannelActive()
     }
 
@@ -79,15 +81,22 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let frameError = error as? FrameError {
-            logger.warning("server broke the framing; closing", metadata: ["error": "\(frameError)"])
-            context.writeAndFlush(wrapOutboundOut(.goAway(frameError.statusCode, frameError.description, lastCallID: 0)), promise: nil)
-        }
+        logger.debug("connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        frames.append(unwrapInboundIn(data))
+        do throws(FrameError) {
+            while state != .closed, let frame = try frames.next() { read(frame, context: context) }
+        } catch {
+            logger.warning("server broke the framing; closing", metadata: ["error": "\(error)"])
+            context.writeFrame(.goAway(error.statusCode, error.description, lastCallID: 0), flush: true)
+            context.close(promise: nil)
+        }
+    }
+
+    private func read(_ frame: Frame, context: ChannelHandlerContext) {
         switch frame.kind {
         case .hello(let hello):
             guard state == .awaitingHello else { return }
@@ -128,7 +137,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .ping(let ping):
             var pong = Frame()
             pong.pong = .with { $0.nonce = ping.nonce }
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            context.writeFrame(pong, flush: true)
         case .goAway(let goAway):
             let wasAwaitingHello = state == .awaitingHello
             state = .draining
@@ -181,7 +190,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             }
         }
         calls[callID] = call
-        context.write(wrapOutboundOut(frame), promise: nil)
+        context.writeFrame(frame)
         flushes.request(on: context.eventLoop) { self.context?.flush() }
         return callID
     }
@@ -194,7 +203,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             var frame = Frame()
             frame.callID = callID
             frame.cancel = Keel_Wire_V1_Cancel()
-            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+            context.writeFrame(frame, flush: true)
         }
         closeIfDrained()
     }
@@ -215,7 +224,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         pings[nonce] = (promise, .now())
         var frame = Frame()
         frame.ping = .with { $0.nonce = nonce }
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context.writeFrame(frame, flush: true)
     }
 
     private func complete(_ callID: UInt64, with error: RPCError) {

@@ -40,26 +40,50 @@ public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Bytes → `Frame`: reads the 4-byte big-endian length, checks it against `maxFrameBytes` before
-/// waiting for (or allocating) the body, and decodes the body once it has fully arrived.
-public struct FrameDecoder: ByteToMessageDecoder {
-    public typealias InboundOut = Frame
-
-    public var maxFrameBytes: UInt32
+/// The frames arriving on one connection: the bytes are appended as the channel reads them and
+/// whole frames taken from the front. Each connection handler owns one, so a frame reaches it
+/// without a pipeline hop (a hop wraps the frame in `NIOAny` and casts it back, a generic-metadata
+/// lookup per frame; a `ByteBuffer` crosses the pipeline without one).
+public struct FrameReader {
+    public let maxFrameBytes: UInt32
+    /// What has been read and not yet taken: at most one incomplete frame once `next()` returned nil.
+    private var pending: ByteBuffer?
+    private var failed = false
 
     public init(maxFrameBytes: UInt32 = KWP.defaultMaxFrameBytes) {
         self.maxFrameBytes = maxFrameBytes
     }
 
-    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try Self.nextFrame(from: &buffer, maxFrameBytes: maxFrameBytes) else { return .needMoreData }
-        context.fireChannelRead(Self.wrapInboundOut(frame))
-        return .continue
+    /// Bytes read from the channel. The first read of a frame is kept as it is, not copied.
+    public mutating func append(_ bytes: ByteBuffer) {
+        guard !failed else { return }
+        guard var buffer = pending else {
+            pending = bytes
+            return
+        }
+        pending = nil  // one reference, so the write below does not copy the whole buffer
+        // What was taken already is dropped once it outweighs what is left.
+        if buffer.readerIndex > buffer.readableBytes { buffer.discardReadBytes() }
+        var more = bytes
+        buffer.writeBuffer(&more)
+        pending = buffer
     }
 
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        // A partial frame at EOF is dropped: the peer went away mid-frame.
-        try decode(context: context, buffer: &buffer)
+    /// The next whole frame, nil until one has fully arrived. A length of 0 or above
+    /// `maxFrameBytes` is refused on the length prefix alone, before its body is waited for.
+    /// After the first error it returns nil and drops what is appended: the connection is over.
+    public mutating func next() throws(FrameError) -> Frame? {
+        guard !failed, var buffer = pending else { return nil }
+        pending = nil
+        let frame: Frame?
+        do {
+            frame = try Self.nextFrame(from: &buffer, maxFrameBytes: maxFrameBytes)
+        } catch {
+            failed = true
+            throw error
+        }
+        if buffer.readableBytes > 0 { pending = buffer }
+        return frame
     }
 
     /// One frame from the front of `buffer`, `nil` while it is incomplete. Pure, so that every
@@ -122,15 +146,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
 }
 
 /// `Frame` → bytes: the length prefix and the encoded frame.
-public struct FrameEncoder: MessageToByteEncoder {
-    public typealias OutboundIn = Frame
-
-    public init() {}
-
-    public func encode(data: Frame, out: inout ByteBuffer) throws {
-        try Self.encode(data, into: &out)
-    }
-
+public enum FrameEncoder {
     public static func encode(_ frame: Frame, into out: inout ByteBuffer) throws {
         if encodeAnswer(frame, into: &out) || encodeRequest(frame, into: &out) { return }
         let bytes: [UInt8] = try frame.serializedBytes()
@@ -290,5 +306,25 @@ extension Frame {
         var status = Keel_Wire_V1_Status()
         status.code = 0
         return .status(callID: callID, status)
+    }
+}
+
+extension ChannelHandlerContext {
+    /// Writes a frame (and the one that follows it, as a unary answer's Response and Status) as
+    /// bytes in one buffer: the connection handlers are the last encoders before the socket, so a
+    /// frame never crosses the pipeline as a `NIOAny`.
+    func writeFrame(_ frame: Frame, followedBy next: Frame? = nil, flush: Bool = false, promise: EventLoopPromise<Void>? = nil) {
+        var out = channel.allocator.buffer(capacity: 0)
+        do {
+            try FrameEncoder.encode(frame, into: &out)
+            if let next { try FrameEncoder.encode(next, into: &out) }
+        } catch {
+            // Only a frame built wrong here can fail to encode.
+            promise?.fail(error)
+            fireErrorCaught(error)
+            return
+        }
+        write(NIOAny(out), promise: promise)
+        if flush { self.flush() }
     }
 }

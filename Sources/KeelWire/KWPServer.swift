@@ -73,7 +73,6 @@ public final class KWPServer: Sendable {
             serverName: configuration.serverName)
         let router = self.router
         let logger = self.logger
-        let maxFrameBytes = configuration.maxFrameBytes
         let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -84,8 +83,6 @@ public final class KWPServer: Sendable {
                     var connectionLogger = logger
                     connectionLogger[metadataKey: "peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
                     let handler = ServerConnectionHandler(router: router, configuration: handlerConfiguration, logger: connectionLogger)
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
                     try channel.pipeline.syncOperations.addHandler(handler)
                     self?.register(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
                 }

@@ -7,8 +7,8 @@ import struct Foundation.Data
 /// table of open calls by `call_id`, deadlines, Cancel, Ping, the concurrency limit, idle close and
 /// the GoAway drain. Each call's handler runs in its own task; only its result comes back here.
 final class ServerConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Frame
-    typealias OutboundOut = Frame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     struct Configuration: Sendable {
         var maxFrameBytes: UInt32
@@ -28,6 +28,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private let router: RPCRouter
+    private var frames: FrameReader
     private let flushes = CoalescedFlush()
     private let configuration: Configuration
     private let logger: Logger
@@ -45,6 +46,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     init(router: RPCRouter, configuration: Configuration, logger: Logger) {
         self.router = router
+        self.frames = FrameReader(maxFrameBytes: configuration.maxFrameBytes)
         self.configuration = configuration
         self.logger = logger
     }
@@ -88,17 +90,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let frameError = error as? FrameError {
-            logger.info("closing connection: protocol error", metadata: ["error": "\(frameError)"])
-            goAwayAndClose(frameError.statusCode, frameError.description)
-        } else {
-            logger.debug("connection error", metadata: ["error": "\(error)"])
-            context.close(promise: nil)
-        }
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        guard state != .closed else { return }
+        frames.append(unwrapInboundIn(data))
+        do throws(FrameError) {
+            while state != .closed, let frame = try frames.next() { read(frame, context: context) }
+        } catch {
+            logger.info("closing connection: protocol error", metadata: ["error": "\(error)"])
+            goAwayAndClose(error.statusCode, error.description)
+        }
+    }
+
+    private func read(_ frame: Frame, context: ChannelHandlerContext) {
         lastActivity = .now()
         switch state {
         case .closed:
@@ -115,7 +122,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             helloTimer?.cancel()
             if hello.maxFrameBytes > 0 { peerMaxFrameBytes = hello.maxFrameBytes }
             state = .open
-            context.writeAndFlush(wrapOutboundOut(.hello(maxFrameBytes: configuration.maxFrameBytes, peer: configuration.serverName)), promise: nil)
+            context.writeFrame(.hello(maxFrameBytes: configuration.maxFrameBytes, peer: configuration.serverName), flush: true)
             scheduleIdleCheck(at: lastActivity + configuration.idleTimeout)
         case .open, .draining:
             switch frame.kind {
@@ -126,7 +133,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             case .ping(let ping):
                 var pong = Frame()
                 pong.pong = .with { $0.nonce = ping.nonce }
-                context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+                context.writeFrame(pong, flush: true)
             case .pong, .goAway:
                 // A client's GoAway only says it sends no new calls; nothing to do.
                 break
@@ -238,8 +245,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 if let tooLarge = oversize(body) {
                     writeStatus(callID, tooLarge)
                 } else {
-                    context.write(wrapOutboundOut(.response(callID: callID, body: body)), promise: nil)
-                    writeSoon(.okStatus(callID: callID))
+                    writeSoon(.response(callID: callID, body: body), followedBy: .okStatus(callID: callID))
                 }
             } else {
                 writeSoon(.okStatus(callID: callID))
@@ -314,9 +320,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     /// Writes now; the flush is shared with whatever else this turn of the event loop writes.
-    private func writeSoon(_ frame: Frame) {
+    private func writeSoon(_ frame: Frame, followedBy next: Frame? = nil) {
         guard let context else { return }
-        context.write(wrapOutboundOut(frame), promise: nil)
+        context.writeFrame(frame, followedBy: next)
         flushes.request(on: context.eventLoop) { self.context?.flush() }
     }
 
@@ -338,7 +344,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             goAwayAndClose(.unavailable, "the server is shutting down")
         case .open:
             state = .draining
-            context?.writeAndFlush(wrapOutboundOut(.goAway(.unavailable, "the server is shutting down", lastCallID: lastAcceptedCallID)), promise: nil)
+            context?.writeFrame(.goAway(.unavailable, "the server is shutting down", lastCallID: lastAcceptedCallID), flush: true)
             if calls.isEmpty { context?.close(promise: nil) }
         }
     }
@@ -360,9 +366,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let context, state != .closed else { return }
         state = .closed
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.goAway(code, message, lastCallID: lastAcceptedCallID))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeFrame(.goAway(code, message, lastCallID: lastAcceptedCallID), flush: true, promise: written)
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
     private func helloTimedOut() {

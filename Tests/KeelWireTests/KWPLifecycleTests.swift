@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Glibc
+import NIOConcurrencyHelpers
 import KeelWire
 import NIOCore
 import NIOPosix
@@ -154,6 +155,23 @@ import Testing
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
+    @Test func aServerThatBreaksTheFramingFailsTheCallAndIsToldWhy() async throws {
+        let broken = try await SilentServer.start(answeringRequestsWith: [0, 0, 0, 0])  // a frame of length 0
+        do {
+            try await withClient(port: broken.port) { client in
+                await expectRPCError(.unavailable) {
+                    _ = try await client.unary(TestMethod.echo, Ping(), as: Pong.self, timeout: .seconds(10))
+                }
+                try await broken.goAways.wait(timeout: .seconds(5), "a GoAway from the client")
+                #expect(broken.goAwayCodes == [StatusCode.invalidArgument.rawValue])
+            }
+            try await broken.close()
+        } catch {
+            try? await broken.close()
+            throw error
+        }
+    }
+
     @Test func clientTimesOutLocallyAgainstASilentServerAndSendsCancel() async throws {
         let silent = try await SilentServer.start()
         do {
@@ -173,52 +191,77 @@ import Testing
     }
 }
 
-/// Says Hello and then never answers a call: the client's own deadline must end the call.
+/// Says Hello and then never answers a call: the client's own deadline must end the call. With
+/// `answer`, it writes those raw bytes for every request instead (to break the framing on purpose).
 final class SilentServer: Sendable {
     let channel: any Channel
     let cancels: Signal
+    /// The codes of the GoAway frames it received, in order; `goAways` fires for each.
+    let goAways: Signal
+    private let goAwayCodeBox: NIOLockedValueBox<[Int32]>
     var port: Int { channel.localAddress!.port! }
+    var goAwayCodes: [Int32] { goAwayCodeBox.withLockedValue { $0 } }
 
-    private init(channel: any Channel, cancels: Signal) {
+    private init(channel: any Channel, cancels: Signal, goAways: Signal, goAwayCodes: NIOLockedValueBox<[Int32]>) {
         self.channel = channel
         self.cancels = cancels
+        self.goAways = goAways
+        self.goAwayCodeBox = goAwayCodes
     }
 
-    static func start() async throws -> SilentServer {
+    static func start(answeringRequestsWith answer: [UInt8]? = nil) async throws -> SilentServer {
         let cancels = Signal()
+        let goAways = Signal()
+        let codes = NIOLockedValueBox<[Int32]>([])
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-                    try channel.pipeline.syncOperations.addHandler(SilentHandler(cancels: cancels))
+                    try channel.pipeline.syncOperations.addHandler(SilentHandler(cancels: cancels, answer: answer) { code in
+                        codes.withLockedValue { $0.append(code) }
+                        goAways.fire()
+                    })
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return SilentServer(channel: channel, cancels: cancels)
+        return SilentServer(channel: channel, cancels: cancels, goAways: goAways, goAwayCodes: codes)
     }
 
     func close() async throws { try await channel.close() }
 }
 
 private final class SilentHandler: ChannelInboundHandler {
-    typealias InboundIn = Frame
-    typealias OutboundOut = Frame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
     let cancels: Signal
+    let answer: [UInt8]?
+    let goAway: (Int32) -> Void
+    private var frames = FrameReader()
 
-    init(cancels: Signal) { self.cancels = cancels }
+    init(cancels: Signal, answer: [UInt8]?, goAway: @escaping (Int32) -> Void) {
+        self.cancels = cancels
+        self.answer = answer
+        self.goAway = goAway
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.kind {
-        case .hello:
-            var hello = Frame()
-            hello.hello = .with { $0.protocol = KWP.protocolName; $0.maxFrameBytes = KWP.defaultMaxFrameBytes; $0.peer = "silent" }
-            context.writeAndFlush(wrapOutboundOut(hello), promise: nil)
-        case .cancel:
-            cancels.fire()
-        default:
-            break
+        frames.append(unwrapInboundIn(data))
+        while let frame = try? frames.next() {
+            switch frame.kind {
+            case .hello:
+                var hello = Frame()
+                hello.hello = .with { $0.protocol = KWP.protocolName; $0.maxFrameBytes = KWP.defaultMaxFrameBytes; $0.peer = "silent" }
+                var out = context.channel.allocator.buffer(capacity: 64)
+                try! FrameEncoder.encode(hello, into: &out)
+                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            case .request:
+                if let answer { context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: answer)), promise: nil) }
+            case .cancel:
+                cancels.fire()
+            case .goAway(let goAway):
+                self.goAway(goAway.code)
+            default:
+                break
+            }
         }
     }
 }

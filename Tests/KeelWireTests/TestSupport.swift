@@ -257,7 +257,7 @@ struct RawSession {
     /// The next frame, or nil when the server closed the connection.
     mutating func nextFrame() async throws -> Frame? {
         while true {
-            if let frame = try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: 64 * 1024 * 1024) { return frame }
+            if let frame = try FrameReader.nextFrame(from: &buffer, maxFrameBytes: 64 * 1024 * 1024) { return frame }
             guard var more = try await inbound.next() else { return nil }
             buffer.writeBuffer(&more)
         }

@@ -14,7 +14,7 @@ public func keelFuzzOneInput(_ start: UnsafePointer<UInt8>, _ count: Int) -> CIn
     var buffer = ByteBufferAllocator().buffer(bytes: bytes)
     var bodies: [Data] = [Data(bytes)]
     while true {
-        guard let frame = try? FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: 1 << 20) else { break }
+        guard let frame = try? FrameReader.nextFrame(from: &buffer, maxFrameBytes: 1 << 20) else { break }
         if case .request(let request)? = frame.kind {
             bodies.append(request.body)
             _ = KeelRPC.all.first { $0.path == request.method }

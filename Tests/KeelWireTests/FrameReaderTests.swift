@@ -5,7 +5,7 @@ import NIOEmbedded
 import Testing
 @testable import KeelWire
 
-@Suite struct FrameDecoderTests {
+@Suite struct FrameReaderTests {
     static func sampleFrame() -> Frame {
         var frame = Frame()
         frame.callID = 7
@@ -57,7 +57,7 @@ import Testing
             for size in [0, 1, 127, 128, 300, 16_384, 70_000] {
                 for frame in [Frame.response(callID: callID, body: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 13) }), .okStatus(callID: callID)] {
                     let bytes: [UInt8] = try frame.serializedBytes()
-                    let fast = bytes.withUnsafeBytes { FrameDecoder.decodeAnswer($0) }
+                    let fast = bytes.withUnsafeBytes { FrameReader.decodeAnswer($0) }
                     #expect(fast == frame)
                     #expect(fast == (try Frame(serializedBytes: bytes)))
                 }
@@ -75,7 +75,7 @@ import Testing
         notAnswers.append([0x08, 0x00, 0x2A, 0x00])  // call id 0
         notAnswers.append([0x08, 0x05, 0x2A, 0x02, 0x08, 0x05])  // a Status with a code
         for bytes in notAnswers {
-            #expect(bytes.withUnsafeBytes { FrameDecoder.decodeAnswer($0) } == nil, "\(bytes.prefix(12))")
+            #expect(bytes.withUnsafeBytes { FrameReader.decodeAnswer($0) } == nil, "\(bytes.prefix(12))")
         }
     }
 
@@ -114,17 +114,34 @@ import Testing
         let frames = [Self.sampleFrame(), ping]
         let bytes = try Self.encoded(frames)
         for split in 0...bytes.count {
-            let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder()))
-            var first = ByteBuffer(bytes: bytes[..<split])
-            var second = ByteBuffer(bytes: bytes[split...])
-            try channel.writeInbound(first)
-            try channel.writeInbound(second)
-            first.clear(); second.clear()
+            var reader = FrameReader()
             var decoded: [Frame] = []
-            while let frame = try channel.readInbound(as: Frame.self) { decoded.append(frame) }
+            reader.append(ByteBuffer(bytes: bytes[..<split]))
+            while let frame = try reader.next() { decoded.append(frame) }
+            reader.append(ByteBuffer(bytes: bytes[split...]))
+            while let frame = try reader.next() { decoded.append(frame) }
             #expect(decoded == frames, "split at \(split)")
-            _ = try channel.finish()
+            #expect(try reader.next() == nil)
         }
+    }
+
+    @Test func readerTakesFramesDeliveredByteByByteAndManyPerRead() throws {
+        var ping = Frame()
+        ping.ping = .with { $0.nonce = 7 }
+        let frames = Array(repeating: Self.sampleFrame(), count: 3) + [ping]
+        let bytes = try Self.encoded(frames)
+        var reader = FrameReader()
+        var decoded: [Frame] = []
+        for byte in bytes {
+            reader.append(ByteBuffer(bytes: [byte]))
+            while let frame = try reader.next() { decoded.append(frame) }
+        }
+        #expect(decoded == frames)
+        // all of them in one read, twice over
+        reader.append(ByteBuffer(bytes: bytes + bytes))
+        decoded.removeAll()
+        while let frame = try reader.next() { decoded.append(frame) }
+        #expect(decoded == frames + frames)
     }
 
     @Test func byteByByteDeliveryWaitsForTheWholeFrame() throws {
@@ -132,7 +149,7 @@ import Testing
         var buffer = ByteBuffer()
         for (index, byte) in bytes.enumerated() {
             buffer.writeInteger(byte)
-            let frame = try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: KWP.defaultMaxFrameBytes)
+            let frame = try FrameReader.nextFrame(from: &buffer, maxFrameBytes: KWP.defaultMaxFrameBytes)
             if index < bytes.count - 1 {
                 #expect(frame == nil)
             } else {
@@ -144,7 +161,7 @@ import Testing
 
     @Test func zeroLengthIsAProtocolError() {
         var buffer = ByteBuffer(bytes: [0, 0, 0, 0])
-        #expect(throws: FrameError.emptyFrame) { _ = try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: 1024) }
+        #expect(throws: FrameError.emptyFrame) { _ = try FrameReader.nextFrame(from: &buffer, maxFrameBytes: 1024) }
         #expect(FrameError.emptyFrame.statusCode == .invalidArgument)
     }
 
@@ -152,12 +169,12 @@ import Testing
         // Only the 4-byte prefix has arrived: the decoder must refuse now, not buffer 4 GiB.
         var buffer = ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF])
         #expect(throws: FrameError.frameTooLarge(length: UInt32.max, max: KWP.defaultMaxFrameBytes)) {
-            _ = try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: KWP.defaultMaxFrameBytes)
+            _ = try FrameReader.nextFrame(from: &buffer, maxFrameBytes: KWP.defaultMaxFrameBytes)
         }
         var justOver = ByteBuffer()
         justOver.writeInteger(UInt32(1025), endianness: .big)
         #expect(throws: FrameError.frameTooLarge(length: 1025, max: 1024)) {
-            _ = try FrameDecoder.nextFrame(from: &justOver, maxFrameBytes: 1024)
+            _ = try FrameReader.nextFrame(from: &justOver, maxFrameBytes: 1024)
         }
         #expect(FrameError.frameTooLarge(length: 1, max: 0).statusCode == .resourceExhausted)
     }
@@ -168,23 +185,23 @@ import Testing
         let bytes = try Self.encoded([frame])
         var buffer = ByteBuffer(bytes: bytes)
         let limit = UInt32(bytes.count - 4)
-        #expect(try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: limit) == frame)
+        #expect(try FrameReader.nextFrame(from: &buffer, maxFrameBytes: limit) == frame)
         var again = ByteBuffer(bytes: bytes)
-        #expect(throws: FrameError.self) { _ = try FrameDecoder.nextFrame(from: &again, maxFrameBytes: limit - 1) }
+        #expect(throws: FrameError.self) { _ = try FrameReader.nextFrame(from: &again, maxFrameBytes: limit - 1) }
     }
 
     @Test func garbageThatIsNotAFrameIsRejected() {
         // A length of 5 followed by bytes that are not a valid protobuf message (a truncated varint).
         var buffer = ByteBuffer(bytes: [0, 0, 0, 5, 0x08, 0xFF, 0xFF, 0xFF, 0xFF])
         #expect {
-            _ = try FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: 1024)
+            _ = try FrameReader.nextFrame(from: &buffer, maxFrameBytes: 1024)
         } throws: { error in
             if case .undecodableFrame = error as? FrameError { return true }
             return false
         }
         // Field 3 (request) declared as a length-delimited message longer than what follows.
         var truncated = ByteBuffer(bytes: [0, 0, 0, 3, 0x1A, 0x10, 0x0A])
-        #expect(throws: FrameError.self) { _ = try FrameDecoder.nextFrame(from: &truncated, maxFrameBytes: 1024) }
+        #expect(throws: FrameError.self) { _ = try FrameReader.nextFrame(from: &truncated, maxFrameBytes: 1024) }
     }
 
     @Test func randomGarbageNeverCrashes() {
@@ -192,16 +209,19 @@ import Testing
         for _ in 0..<5_000 {
             let count = Int.random(in: 0...64, using: &generator)
             var buffer = ByteBuffer(bytes: (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
-            _ = try? FrameDecoder.nextFrame(from: &buffer, maxFrameBytes: 64)
+            _ = try? FrameReader.nextFrame(from: &buffer, maxFrameBytes: 64)
         }
     }
 
-    @Test func decoderHandlerReportsProtocolErrorsThroughThePipeline() throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(maxFrameBytes: 16)))
-        #expect(throws: FrameError.frameTooLarge(length: 17, max: 16)) {
-            try channel.writeInbound(ByteBuffer(bytes: [0, 0, 0, 17]))
-        }
-        _ = try? channel.finish()
+    @Test func readerRefusesAnOversizeLengthAndTakesNothingAfterIt() throws {
+        var reader = FrameReader(maxFrameBytes: 16)
+        reader.append(ByteBuffer(bytes: [0, 0, 0, 17]))
+        #expect(throws: FrameError.frameTooLarge(length: 17, max: 16)) { _ = try reader.next() }
+        // The connection is over: later bytes, even a whole valid frame, yield nothing.
+        var ping = Frame()
+        ping.ping = .with { $0.nonce = 1 }
+        reader.append(ByteBuffer(bytes: try Self.encoded([ping])))
+        #expect(try reader.next() == nil)
     }
 }
 
@@ -218,3 +238,4 @@ import Testing
         #expect(ConstantTime.equals(Array(b.utf8), Array(a.utf8)) == equal)
     }
 }
+
