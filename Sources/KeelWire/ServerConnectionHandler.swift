@@ -190,7 +190,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let serial = nextSerial
         lastAcceptedCallID = max(lastAcceptedCallID, callID)
         calls[callID] = Call(serial: serial)
-        idleTimer?.cancel()
+        // Cancelled once, when the connection stops being idle: a cancel searches the loop's timers.
+        if let idleTimer {
+            idleTimer.cancel()
+            self.idleTimer = nil
+        }
 
         let eventLoop = context!.eventLoop
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -417,8 +421,13 @@ private struct StreamSink: RawResponseSink {
 enum RequestID {
     /// 16 lower-case hex characters.
     static func hex(_ value: UInt64) -> String {
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        String(unsafeUninitializedCapacity: 16) { digits in
+            for index in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * index)) & 0xF
+                digits[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+            }
+            return 16
+        }
     }
 
     /// Request ids for one connection: a generator seeded once from the system's randomness, so a

@@ -239,3 +239,16 @@ import Testing
     }
 }
 
+@Suite struct RequestIDTests {
+    @Test func hexIsSixteenLowerCaseDigitsOfTheValue() {
+        #expect(RequestID.hex(0) == "0000000000000000")
+        #expect(RequestID.hex(.max) == "ffffffffffffffff")
+        #expect(RequestID.hex(0x0123_4567_89AB_CDEF) == "0123456789abcdef")
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<1_000 {
+            let value = UInt64.random(in: .min ... .max, using: &generator) >> UInt64.random(in: 0...63, using: &generator)
+            let expected = String(value, radix: 16)
+            #expect(RequestID.hex(value) == String(repeating: "0", count: 16 - expected.count) + expected)
+        }
+    }
+}
