@@ -168,9 +168,8 @@ public final class GatewayStore: Sendable {
     static func appendEvent(_ event: GatewayEvent, db: Database) throws -> UInt64 {
         var stored = event
         stored.seq = 0
-        try db.execute(
-            sql: "INSERT INTO gateway_events (topic, time_ms, event) VALUES (?, ?, ?)",
-            arguments: [event.topic, event.timeMs, try stored.serializedBytes() as Data])
+        try db.cachedStatement(sql: "INSERT INTO gateway_events (topic, time_ms, event) VALUES (?, ?, ?)")
+            .execute(arguments: [event.topic, event.timeMs, try stored.serializedBytes() as Data])
         return UInt64(db.lastInsertedRowID)
     }
 
@@ -276,31 +275,26 @@ public final class GatewayStore: Sendable {
         let lastOffset: UInt64
         do {
             lastOffset = try await pool.write { db -> UInt64 in
-                try db.execute(
-                    sql: "INSERT INTO executions (execution_id, created_at_ms, plan_id, idempotency_key, request_digest, response) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [submission.executionID, submission.createdAtMs, submission.planID, submission.idempotencyKey,
+                try db.cachedStatement(sql: "INSERT INTO executions (execution_id, created_at_ms, plan_id, idempotency_key, request_digest, response) VALUES (?, ?, ?, ?, ?, ?)")
+                    .execute(arguments: [submission.executionID, submission.createdAtMs, submission.planID, submission.idempotencyKey,
                                 submission.requestDigest, try submission.response.serializedBytes() as Data])
-                var sequence = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(dispatch_seq), 0) FROM orders") ?? 0
+                var sequence = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(dispatch_seq), 0) FROM orders")) ?? 0
                 for (batch, record, audit) in submission.batches {
-                    try db.execute(
-                        sql: "INSERT INTO batches (batch_id, execution_id, world_id, scope, dispatched, account_id) VALUES (?, ?, ?, ?, ?, ?)",
-                        arguments: [batch.ref.batchID, submission.executionID, batch.ref.worldID, batch.ref.scope.rawValue, batch.ref.dispatched, submission.accountID])
+                    try db.cachedStatement(sql: "INSERT INTO batches (batch_id, execution_id, world_id, scope, dispatched, account_id) VALUES (?, ?, ?, ?, ?, ?)")
+                        .execute(arguments: [batch.ref.batchID, submission.executionID, batch.ref.worldID, batch.ref.scope.rawValue, batch.ref.dispatched, submission.accountID])
                     for order in batch.orders {
                         sequence += 1
                         let status: OrderStatus = batch.ref.dispatched ? .pending : .recorded
-                        try db.execute(
-                            sql: "INSERT INTO orders (client_order_id, batch_id, dispatch_seq, world_id, account_id, body, status, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            arguments: [order.clientOrderID, batch.ref.batchID, sequence, order.worldID, submission.accountID,
+                        try db.cachedStatement(sql: "INSERT INTO orders (client_order_id, batch_id, dispatch_seq, world_id, account_id, body, status, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                            .execute(arguments: [order.clientOrderID, batch.ref.batchID, sequence, order.worldID, submission.accountID,
                                         try order.serializedBytes() as Data, status.rawValue, submission.createdAtMs])
                     }
-                    try db.execute(
-                        sql: #"INSERT INTO commit_log (key, record_type, timestamp_ms, batch_id, payload) VALUES (?, ?, ?, ?, ?)"#,
-                        arguments: [record.key, record.recordType, record.timestampMs, record.batchID, try record.payload.serializedBytes() as Data])
-                    try db.execute(
-                        sql: "INSERT INTO audit_events (key, type, time_ms, body_json) VALUES (?, ?, ?, ?)",
-                        arguments: [audit.key, audit.type, audit.timeMs, audit.bodyJson])
+                    try db.cachedStatement(sql: #"INSERT INTO commit_log (key, record_type, timestamp_ms, batch_id, payload) VALUES (?, ?, ?, ?, ?)"#)
+                        .execute(arguments: [record.key, record.recordType, record.timestampMs, record.batchID, try record.payload.serializedBytes() as Data])
+                    try db.cachedStatement(sql: "INSERT INTO audit_events (key, type, time_ms, body_json) VALUES (?, ?, ?, ?)")
+                        .execute(arguments: [audit.key, audit.type, audit.timeMs, audit.bodyJson])
                 }
-                return try UInt64.fetchOne(db, sql: #"SELECT MAX("offset") FROM commit_log"#) ?? 0
+                return try UInt64.fetchOne(db.cachedStatement(sql: #"SELECT MAX("offset") FROM commit_log"#)) ?? 0
             }
         } catch {
             throw IdempotencyKeyTaken.translating(error)
@@ -328,9 +322,9 @@ public final class GatewayStore: Sendable {
     /// schedule's orders are paced by the schedule engine instead).
     public func nextPendingOrder() async throws -> PendingOrder? {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM orders WHERE status IN (?, ?) AND schedule_id IS NULL ORDER BY dispatch_seq LIMIT 1
-                """, arguments: [OrderStatus.pending.rawValue, OrderStatus.sent.rawValue]) else { return nil }
+                """), arguments: [OrderStatus.pending.rawValue, OrderStatus.sent.rawValue]) else { return nil }
             return PendingOrder(
                 order: try Order(serializedBytes: row["body"] as Data), batchID: row["batch_id"], accountID: row["account_id"],
                 status: OrderStatus(rawValue: row["status"]) ?? .unspecified)
@@ -349,8 +343,8 @@ public final class GatewayStore: Sendable {
 
     public func setStatus(_ clientOrderID: String, _ status: OrderStatus, reason: String = "", nowMs: Int64) async throws {
         let seq = try await pool.write { db -> UInt64 in
-            try db.execute(sql: "UPDATE orders SET status = ?, reason = ?, updated_at_ms = ? WHERE client_order_id = ?",
-                           arguments: [status.rawValue, reason, nowMs, clientOrderID])
+            try db.cachedStatement(sql: "UPDATE orders SET status = ?, reason = ?, updated_at_ms = ? WHERE client_order_id = ?")
+                .execute(arguments: [status.rawValue, reason, nowMs, clientOrderID])
             return try Self.appendOrderUpdate(clientOrderID, db: db, nowMs: nowMs)
         }
         events.committed(upTo: seq)
@@ -358,7 +352,7 @@ public final class GatewayStore: Sendable {
 
     /// `orders` topic: the order's status as just written (one event per status change).
     static func appendOrderUpdate(_ clientOrderID: String, db: Database, nowMs: Int64) throws -> UInt64 {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM orders WHERE client_order_id = ?", arguments: [clientOrderID]) else { return 0 }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM orders WHERE client_order_id = ?"), arguments: [clientOrderID]) else { return 0 }
         let update = Keel_Gateway_V1_OrderUpdate.with {
             $0.clientOrderID = clientOrderID
             $0.batchID = row["batch_id"]
@@ -378,19 +372,19 @@ public final class GatewayStore: Sendable {
     /// strategy, venue, symbol), in one transaction.
     public func record(_ fill: BrokerFill, for order: Order, nowMs: Int64) async throws {
         let seq = try await pool.write { db -> UInt64 in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE orders SET status = ?, filled_qty = ?, avg_price = ?, reason = ?, updated_at_ms = ? WHERE client_order_id = ?
-                """, arguments: [fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason, nowMs, order.clientOrderID])
+                """).execute(arguments: [fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason, nowMs, order.clientOrderID])
             let seq = try Self.appendOrderUpdate(order.clientOrderID, db: db, nowMs: nowMs)
             guard let price = fill.price, !fill.filledQuantity.isZero else { return seq }
             let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
             let key: StatementArguments = [order.worldID, order.strategyID, order.venue, order.symbol]
-            let old = try String.fetchOne(db, sql: "SELECT qty FROM attribution WHERE world_id = ? AND strategy_id = ? AND venue = ? AND symbol = ?", arguments: key)
+            let old = try String.fetchOne(db.cachedStatement(sql: "SELECT qty FROM attribution WHERE world_id = ? AND strategy_id = ? AND venue = ? AND symbol = ?"), arguments: key)
             let qty = (old.flatMap { DecimalGrammar.parse($0) } ?? .zero) + signed
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO attribution (world_id, strategy_id, venue, symbol, qty, mark) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(world_id, strategy_id, venue, symbol) DO UPDATE SET qty = excluded.qty, mark = excluded.mark
-                """, arguments: key + [qty.description, price.description])
+                """).execute(arguments: key + [qty.description, price.description])
             return seq
         }
         events.committed(upTo: seq)

@@ -65,16 +65,15 @@ public final class PaperBroker: Broker {
             try await Task.sleep(for: .milliseconds(settings.latencyMs))
         }
         return try await pool.write { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT * FROM paper_orders WHERE client_order_id = ?", arguments: [order.clientOrderID]) {
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_orders WHERE client_order_id = ?"), arguments: [order.clientOrderID]) {
                 // Seen before: the same answer, nothing filled twice.
                 return BrokerFill(
                     status: OrderStatus(rawValue: row["status"]) ?? .rejected, filledQuantity: DecimalGrammar.parse(row["filled_qty"]) ?? .zero,
                     price: DecimalGrammar.parse(row["price"]), reason: row["reason"])
             }
             let fill = Self.fill(order, settings: settings)
-            try db.execute(
-                sql: "INSERT INTO paper_orders (client_order_id, account_id, status, filled_qty, price, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [order.clientOrderID, accountID, fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason])
+            try db.cachedStatement(sql: "INSERT INTO paper_orders (client_order_id, account_id, status, filled_qty, price, reason) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [order.clientOrderID, accountID, fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason])
             if let price = fill.price, !fill.filledQuantity.isZero {
                 let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
                 try Self.apply(signed, at: price, venue: order.venue, symbol: order.symbol, accountID: accountID, db: db)
@@ -115,7 +114,7 @@ public final class PaperBroker: Broker {
     /// Moves the position and the cash: cash −= signed quantity × price; the average price follows
     /// additions, stays on reductions and restarts when the position crosses zero.
     static func apply(_ signed: ExactDecimal, at price: ExactDecimal, venue: String, symbol: String, accountID: String, db: Database) throws {
-        let row = try Row.fetchOne(db, sql: "SELECT qty, avg_price FROM paper_positions WHERE account_id = ? AND venue = ? AND symbol = ?", arguments: [accountID, venue, symbol])
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT qty, avg_price FROM paper_positions WHERE account_id = ? AND venue = ? AND symbol = ?"), arguments: [accountID, venue, symbol])
         let old = row.flatMap { DecimalGrammar.parse($0["qty"]) } ?? .zero
         let oldAverage = row.flatMap { DecimalGrammar.parse($0["avg_price"]) } ?? .zero
         let new = old + signed
@@ -129,12 +128,13 @@ public final class PaperBroker: Broker {
         } else {
             average = oldAverage
         }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO paper_positions (account_id, venue, symbol, qty, avg_price, mark) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(account_id, venue, symbol) DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price, mark = excluded.mark
-            """, arguments: [accountID, venue, symbol, new.description, average.description, price.description])
-        let cash = DecimalGrammar.parse(try String.fetchOne(db, sql: "SELECT cash FROM paper_accounts WHERE account_id = ?", arguments: [accountID]) ?? "0") ?? .zero
-        try db.execute(sql: "UPDATE paper_accounts SET cash = ? WHERE account_id = ?", arguments: [(cash - signed * price).description, accountID])
+            """).execute(arguments: [accountID, venue, symbol, new.description, average.description, price.description])
+        let cash = DecimalGrammar.parse(try String.fetchOne(db.cachedStatement(sql: "SELECT cash FROM paper_accounts WHERE account_id = ?"), arguments: [accountID]) ?? "0") ?? .zero
+        try db.cachedStatement(sql: "UPDATE paper_accounts SET cash = ? WHERE account_id = ?")
+            .execute(arguments: [(cash - signed * price).description, accountID])
     }
 
     public func positions(accountID: String) async throws -> [BrokerPosition] {
