@@ -48,6 +48,9 @@ public final class PlannerService: Sendable {
 
     func plan(body: Data, context: ServerContext) async throws -> [UInt8] {
         let request = try RPCRouter.decode(PlanRequest.self, body)
+        // The digest (a deterministic re-encoding of the whole request and its SHA-256, a fifth of
+        // a large Plan's time) is worked out beside the plan, on another core. A dry run needs none.
+        let digestTask = request.dryRun ? nil : Task { PlanRequestDigest.digest(request) }
         var plan: PlanMessage
         do {
             plan = try PlanComputation.plan(request, rebalancer: rebalancer)
@@ -62,7 +65,7 @@ public final class PlannerService: Sendable {
             return try Self.planResponse(planBytes: plan.serializedBytes(options: Self.deterministic), replayed: false)
         }
         let key = try context.validatedIdempotencyKey()
-        let digest = PlanRequestDigest.digest(request)
+        let digest = await digestTask!.value
         if let key, let replay = try await replay(key: key, digest: digest) { return replay }
 
         let createdAt = clock()
