@@ -169,15 +169,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         let callID = nextCallID
         nextCallID += 2
-        var frame = Frame()
-        frame.callID = callID
-        frame.request = .with {
-            $0.method = method
-            $0.metadata = metadata
-            $0.body = body
-            if let timeout { $0.timeoutMs = UInt32(clamping: max(1, timeout.nanoseconds / 1_000_000)) }
-        }
-        let size = FrameEncoder.requestSize(callID: callID, frame.request)
+        let timeoutMs = timeout.map { UInt32(clamping: max(1, $0.nanoseconds / 1_000_000)) } ?? 0
+        let size = FrameEncoder.requestSize(callID: callID, method: method, metadata: metadata, timeoutMs: timeoutMs, bodyCount: body.count)
         guard size <= Int(peerMaxFrameBytes) else {
             sink.fail(RPCError(.resourceExhausted, "request of \(size) bytes exceeds the server's max_frame_bytes \(peerMaxFrameBytes)", reason: "E_FRAME_TOO_LARGE"))
             return nil
@@ -190,7 +183,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             }
         }
         calls[callID] = call
-        context.writeFrame(frame)
+        // Written from the call's fields, without building the Frame (this is every call's path).
+        context.writeFrames(capacity: KWP.lengthPrefixBytes + size) { out in
+            FrameEncoder.writeRequest(callID: callID, method: method, metadata: metadata, timeoutMs: timeoutMs, body: body, into: &out)
+        }
         flushes.request(on: context.eventLoop) { self.context?.flush() }
         return callID
     }

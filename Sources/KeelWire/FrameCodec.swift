@@ -157,7 +157,11 @@ public enum FrameEncoder {
 
     /// The encoded size of a request frame (without the length prefix), computed from its fields.
     static func requestSize(callID: UInt64, _ request: Keel_Wire_V1_Request) -> Int {
-        frameSize(callID: callID, kindSize: requestBodySize(request))
+        requestSize(callID: callID, method: request.method, metadata: request.metadata, timeoutMs: request.timeoutMs, bodyCount: request.body.count)
+    }
+
+    static func requestSize(callID: UInt64, method: String, metadata: [String: String], timeoutMs: UInt32, bodyCount: Int) -> Int {
+        frameSize(callID: callID, kindSize: requestBodySize(method: method, metadata: metadata, timeoutMs: timeoutMs, bodyCount: bodyCount))
     }
 
     /// A frame holding a call id and one `kind` message of `kindSize` bytes (proto3 leaves out call id 0).
@@ -179,13 +183,13 @@ public enum FrameEncoder {
         writeVarint(UInt64(kindSize), into: &out)
     }
 
-    static func requestBodySize(_ request: Keel_Wire_V1_Request) -> Int {
-        var size = lengthDelimitedSize(request.method.utf8.count)
-        for (key, value) in request.metadata {
+    static func requestBodySize(method: String, metadata: [String: String], timeoutMs: UInt32, bodyCount: Int) -> Int {
+        var size = lengthDelimitedSize(method.utf8.count)
+        for (key, value) in metadata {
             size += lengthDelimitedSize(mapEntrySize(key, value), evenWhenEmpty: true)
         }
-        if request.timeoutMs != 0 { size += 1 + varintSize(UInt64(request.timeoutMs)) }
-        size += lengthDelimitedSize(request.body.count)
+        if timeoutMs != 0 { size += 1 + varintSize(UInt64(timeoutMs)) }
+        size += lengthDelimitedSize(bodyCount)
         return size
     }
 
@@ -202,20 +206,26 @@ public enum FrameEncoder {
     /// A request frame written straight into the buffer (every call starts with one).
     static func encodeRequest(_ frame: Frame, into out: inout ByteBuffer) -> Bool {
         guard frame.unknownFields.data.isEmpty, case .request(let request) = frame.kind, request.unknownFields.data.isEmpty else { return false }
-        writeFrameHeader(callID: frame.callID, kindTag: 0x1A, kindSize: requestBodySize(request), into: &out)  // field 3
-        writeLengthDelimited(field: 1, request.method, into: &out)
-        for (key, value) in request.metadata {
+        writeRequest(callID: frame.callID, method: request.method, metadata: request.metadata, timeoutMs: request.timeoutMs, body: request.body, into: &out)
+        return true
+    }
+
+    /// A request frame from its fields, without building the `Frame` (the client's path per call).
+    static func writeRequest(callID: UInt64, method: String, metadata: [String: String], timeoutMs: UInt32, body: Data, into out: inout ByteBuffer) {
+        let kindSize = requestBodySize(method: method, metadata: metadata, timeoutMs: timeoutMs, bodyCount: body.count)
+        writeFrameHeader(callID: callID, kindTag: 0x1A, kindSize: kindSize, into: &out)  // field 3
+        writeLengthDelimited(field: 1, method, into: &out)
+        for (key, value) in metadata {
             out.writeInteger(UInt8(0x12))  // field 2: one map entry
             writeVarint(UInt64(mapEntrySize(key, value)), into: &out)
             writeLengthDelimited(field: 1, key, into: &out)
             writeLengthDelimited(field: 2, value, into: &out)
         }
-        if request.timeoutMs != 0 {
+        if timeoutMs != 0 {
             out.writeInteger(UInt8(0x18))  // field 3, varint
-            writeVarint(UInt64(request.timeoutMs), into: &out)
+            writeVarint(UInt64(timeoutMs), into: &out)
         }
-        writeLengthDelimited(field: 4, request.body, into: &out)
-        return true
+        writeLengthDelimited(field: 4, body, into: &out)
     }
 
     static func writeLengthDelimited(field: UInt8, _ text: String, into out: inout ByteBuffer) {
@@ -226,7 +236,7 @@ public enum FrameEncoder {
         out.writeString(text)
     }
 
-    static func writeLengthDelimited(field: UInt8, _ bytes: Data, into out: inout ByteBuffer) {
+    static func writeLengthDelimited<Bytes: Collection<UInt8>>(field: UInt8, _ bytes: Bytes, into out: inout ByteBuffer) {
         guard !bytes.isEmpty else { return }
         out.writeInteger(field << 3 | 2)
         writeVarint(UInt64(bytes.count), into: &out)
@@ -241,16 +251,26 @@ public enum FrameEncoder {
         switch frame.kind {
         case .response(let response):
             guard response.unknownFields.data.isEmpty else { return false }
-            writeFrameHeader(callID: frame.callID, kindTag: 0x22, kindSize: lengthDelimitedSize(response.body.count), into: &out)  // field 4
-            writeLengthDelimited(field: 1, response.body, into: &out)
+            writeResponse(callID: frame.callID, body: response.body, into: &out)
             return true
         case .status(let status):
             guard status.code == 0, status.message.isEmpty, !status.hasDetails, status.unknownFields.data.isEmpty else { return false }
-            writeFrameHeader(callID: frame.callID, kindTag: 0x2A, kindSize: 0, into: &out)  // field 5, an empty Status
+            writeOKStatus(callID: frame.callID, into: &out)
             return true
         default:
             return false
         }
+    }
+
+    /// A `Response` frame from its body, without building the `Frame`.
+    static func writeResponse<Body: Collection<UInt8>>(callID: UInt64, body: Body, into out: inout ByteBuffer) {
+        writeFrameHeader(callID: callID, kindTag: 0x22, kindSize: lengthDelimitedSize(body.count), into: &out)  // field 4
+        writeLengthDelimited(field: 1, body, into: &out)
+    }
+
+    /// An OK `Status` frame: an empty Status message.
+    static func writeOKStatus(callID: UInt64, into out: inout ByteBuffer) {
+        writeFrameHeader(callID: callID, kindTag: 0x2A, kindSize: 0, into: &out)  // field 5
     }
 
     static func varintSize(_ value: UInt64) -> Int {
@@ -310,14 +330,21 @@ extension Frame {
 }
 
 extension ChannelHandlerContext {
-    /// Writes a frame (and the one that follows it, as a unary answer's Response and Status) as
-    /// bytes in one buffer: the connection handlers are the last encoders before the socket, so a
-    /// frame never crosses the pipeline as a `NIOAny`.
+    /// Writes a frame (and the one that follows it) as bytes in one buffer: the connection
+    /// handlers are the last encoders before the socket, so a frame never crosses the pipeline as
+    /// a `NIOAny`.
     func writeFrame(_ frame: Frame, followedBy next: Frame? = nil, flush: Bool = false, promise: EventLoopPromise<Void>? = nil) {
-        var out = channel.allocator.buffer(capacity: 0)
-        do {
+        writeFrames(flush: flush, promise: promise) { out in
             try FrameEncoder.encode(frame, into: &out)
             if let next { try FrameEncoder.encode(next, into: &out) }
+        }
+    }
+
+    /// Writes what `encode` puts in one buffer of at least `capacity` bytes.
+    func writeFrames(capacity: Int = 0, flush: Bool = false, promise: EventLoopPromise<Void>? = nil, _ encode: (inout ByteBuffer) throws -> Void) {
+        var out = channel.allocator.buffer(capacity: capacity)
+        do {
+            try encode(&out)
         } catch {
             // Only a frame built wrong here can fail to encode.
             promise?.fail(error)

@@ -240,7 +240,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func finish(callID: UInt64, serial: UInt64, result: Result<[UInt8]?, Error>, logger: CallLogger) {
-        guard isCurrent(callID, serial), let context else { return }
+        guard isCurrent(callID, serial), context != nil else { return }
         let call = calls.removeValue(forKey: callID)
         call?.deadlineTimer?.cancel()
         switch result {
@@ -249,7 +249,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 if let tooLarge = oversize(body) {
                     writeStatus(callID, tooLarge)
                 } else {
-                    writeSoon(.response(callID: callID, body: body), followedBy: .okStatus(callID: callID))
+                    writeUnaryAnswer(callID: callID, body: body)
                 }
             } else {
                 writeSoon(.okStatus(callID: callID))
@@ -324,9 +324,21 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     /// Writes now; the flush is shared with whatever else this turn of the event loop writes.
-    private func writeSoon(_ frame: Frame, followedBy next: Frame? = nil) {
+    private func writeSoon(_ frame: Frame) {
         guard let context else { return }
-        context.writeFrame(frame, followedBy: next)
+        context.writeFrame(frame)
+        flushes.request(on: context.eventLoop) { self.context?.flush() }
+    }
+
+    /// A unary call's Response and OK Status, written from the body without building frames.
+    private func writeUnaryAnswer(callID: UInt64, body: [UInt8]) {
+        guard let context else { return }
+        let responseSize = FrameEncoder.frameSize(callID: callID, kindSize: FrameEncoder.lengthDelimitedSize(body.count))
+        let statusSize = FrameEncoder.frameSize(callID: callID, kindSize: 0)
+        context.writeFrames(capacity: 2 * KWP.lengthPrefixBytes + responseSize + statusSize) { out in
+            FrameEncoder.writeResponse(callID: callID, body: body, into: &out)
+            FrameEncoder.writeOKStatus(callID: callID, into: &out)
+        }
         flushes.request(on: context.eventLoop) { self.context?.flush() }
     }
 
