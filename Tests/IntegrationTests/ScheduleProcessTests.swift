@@ -1,4 +1,5 @@
 import Contracts
+import ExactNumbers
 import Foundation
 import KeelTestSupport
 import KeelWire
@@ -36,6 +37,7 @@ import Testing
                                                      "--config", Cluster.repository.appendingPathComponent("config/demo/gateway.json").path])
             let target = "127.0.0.1:\(cluster.ports["keel-gateway"]!)"
             let auth = ["--token", cluster.token]
+            let before = try await Self.holdings(of: cluster)
 
             let started = try await runCommand("keel", ["schedule", "start", target, "--json", "-", "--allow-live", "--raw"] + auth, stdin: Self.request())
             #expect(started.status == 0, "\(started.stderr)")
@@ -69,10 +71,28 @@ import Testing
             #expect(orders.count == issued.count)
             #expect(Set(orders.map(\.order.clientOrderID)) == Set(issued.map(\.clientOrderID)))
             #expect(orders.allSatisfy { $0.status == .filled })
-            let positions = try await client.unary(KeelRPC.gatewayGetPositions, Keel_Gateway_V1_GetPositionsRequest.with { $0.accountID = "krx" },
-                                                   as: Keel_Gateway_V1_GetPositionsResponse.self).positions
-            let sold = schedule.legs.first { $0.side == .sell }?.filledQty ?? "0"
-            #expect(positions.first { $0.symbol == "A" }?.qty == String(100 - (Int(sold) ?? -1)))
+            // The quotes walk through the day, so which symbols are sold and which bought depends on
+            // the hour: each symbol's holding moved by exactly what its legs filled.
+            var expected = before
+            for leg in schedule.legs {
+                let filled = try #require(DecimalGrammar.parse(leg.filledQty), "leg \(leg.symbol) filled_qty \(leg.filledQty)")
+                expected[leg.symbol, default: .zero] += leg.side == .sell ? -filled : filled
+            }
+            #expect(schedule.legs.contains { !(DecimalGrammar.parse($0.filledQty) ?? .zero).isZero }, "nothing was filled")
+            #expect(try await Self.holdings(of: cluster) == expected.filter { !$0.value.isZero })
         }
+    }
+
+    /// The krx account's holdings by symbol, as the gateway reports them.
+    static func holdings(of cluster: Cluster) async throws -> [String: ExactDecimal] {
+        let client = cluster.client("keel-gateway")
+        defer { Task { await client.close() } }
+        let positions = try await client.unary(KeelRPC.gatewayGetPositions, Keel_Gateway_V1_GetPositionsRequest.with { $0.accountID = "krx" },
+                                               as: Keel_Gateway_V1_GetPositionsResponse.self).positions
+        var holdings: [String: ExactDecimal] = [:]
+        for position in positions where position.venue == "krx" {
+            holdings[position.symbol] = try #require(DecimalGrammar.parse(position.qty), "\(position.symbol) qty \(position.qty)")
+        }
+        return holdings
     }
 }
