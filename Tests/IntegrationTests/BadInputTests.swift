@@ -254,7 +254,7 @@ import Testing
             for name in names {
                 let health = try await clients[name]!.unary(KeelRPC.healthCheck, Keel_Health_V1_HealthCheckRequest(), as: Keel_Health_V1_HealthCheckResponse.self)
                 #expect(health.status == .serving, "\(name) after the bad input")
-                #expect(cluster.processes[name]!.process.isRunning)
+                #expect(cluster.processes[name]!.isRunning)
                 await clients[name]!.close()
                 await anonymous[name]!.close()
             }

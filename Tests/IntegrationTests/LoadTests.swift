@@ -29,7 +29,7 @@ import Testing
             try await cluster.start("keel-gateway", ["--planner", "127.0.0.1:\(cluster.ports["keel-planner"]!)",
                                                      "--config", Cluster.repository.appendingPathComponent("config/demo/gateway.json").path])
             let port = cluster.ports["keel-gateway"]!
-            let pid = cluster.processes["keel-gateway"]!.process.processIdentifier
+            let pid = try #require(cluster.processes["keel-gateway"]!.pid)
             let idle = Self.residentKiB(pid)
 
             // Slow clients: a Hello, then the first bytes of a frame that never completes.

@@ -91,7 +91,9 @@ import Testing
                                                as: Keel_Gateway_V1_GetPositionsResponse.self).positions
         var holdings: [String: ExactDecimal] = [:]
         for position in positions where position.venue == "krx" {
-            holdings[position.symbol] = try #require(DecimalGrammar.parse(position.qty), "\(position.symbol) qty \(position.qty)")
+            let qty = DecimalGrammar.parse(position.qty)
+            #expect(qty != nil, "\(position.symbol) qty \(position.qty)")
+            holdings[position.symbol] = qty
         }
         return holdings
     }

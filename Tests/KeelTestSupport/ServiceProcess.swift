@@ -4,7 +4,10 @@ import NIOConcurrencyHelpers
 /// A real Keel executable started as a separate process for a test: it waits for the "ready" log
 /// line (which names the ports it picked), and is always stopped, also when the test fails.
 public final class ServiceProcess: @unchecked Sendable {
-    public let process = Process()
+    private let executable: URL
+    private let arguments: [String]
+    private let environment: [String: String]
+    private let child = NIOLockedValueBox<ChildProcess?>(nil)
     private let output = NIOLockedValueBox("")
     private let ready = NIOLockedValueBox<CheckedContinuation<Void, Error>?>(nil)
     private let exited = NIOLockedValueBox(false)
@@ -19,35 +22,20 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     public init(executable: String, arguments: [String], environment: [String: String] = [:], readyMarker: String) {
-        process.executableURL = Self.buildDirectory.appendingPathComponent(executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
+        self.executable = Self.buildDirectory.appendingPathComponent(executable)
+        self.arguments = arguments
+        self.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         self.readyMarker = readyMarker
     }
 
     /// Starts the process and waits (at most `timeout`) for its ready line.
     public func start(timeout: Duration = .seconds(30)) async throws {
         let pipe = Pipe.closedOnExec()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            guard let self else { return }
-            let data = handle.availableData
-            if data.isEmpty { return }
-            let text = String(decoding: data, as: UTF8.self)
-            let all = self.output.withLockedValue { output -> String in
-                output += text
-                return output
-            }
-            if all.contains(self.readyMarker) {
-                self.ready.withLockedValue { $0?.resume(); $0 = nil }
-            }
-            self.resumeLogWaiters(all)
-        }
-        process.terminationHandler = { [weak self] _ in
-            guard let self else { return }
+        // It counts as exited once the process has ended and its output has been read to the end,
+        // so that what it logged last is in `log` when `stop` or `exited(within:)` answer.
+        let ends = NIOLockedValueBox(0)
+        let ended: @Sendable () -> Void = { [weak self] in
+            guard ends.withLockedValue({ $0 += 1; return $0 }) == 2, let self else { return }
             self.exited.withLockedValue { $0 = true }
             self.ready.withLockedValue { $0?.resume(throwing: ProcessError(message: "exited before it was ready")); $0 = nil }
             let waiters = self.exitWaiters.withLockedValue { waiters in
@@ -56,7 +44,25 @@ public final class ServiceProcess: @unchecked Sendable {
             }
             for waiter in waiters { waiter.resume() }
         }
-        try process.run()
+        let nothing = FileHandle(forReadingAtPath: "/dev/null")!
+        defer { try? nothing.close() }
+        let started = try ChildProcess(executable: executable, arguments: arguments, environment: environment,
+                                       standardInput: nothing.fileDescriptor, standardOutput: pipe.fileHandleForWriting.fileDescriptor,
+                                       standardError: pipe.fileHandleForWriting.fileDescriptor, onExit: { _ in ended() })
+        child.withLockedValue { $0 = started }
+        // Only the child writes to the pipe now, so the end of the pipe is the end of its output.
+        try pipe.fileHandleForWriting.close()
+        Thread.detachNewThread { [weak self] in
+            let reading = pipe.fileHandleForReading
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(reading.fileDescriptor, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { break }
+                self?.append(String(decoding: buffer[..<count], as: UTF8.self))
+            }
+            ended()
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await withCheckedThrowingContinuation { continuation in
@@ -86,6 +92,17 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     public var log: String { output.withLockedValue { $0 } }
+
+    private func append(_ text: String) {
+        let all = output.withLockedValue { output -> String in
+            output += text
+            return output
+        }
+        if all.contains(readyMarker) {
+            ready.withLockedValue { $0?.resume(); $0 = nil }
+        }
+        resumeLogWaiters(all)
+    }
 
     /// Waits (at most `timeout`) until the log holds `text` at least `count` times — the process's
     /// own signal that it did something; answers whether it did.
@@ -155,19 +172,18 @@ public final class ServiceProcess: @unchecked Sendable {
         return Int(match.output[1].substring ?? "")
     }
 
-    /// Sends `signal` and waits for the exit; answers the exit status.
+    /// The process id, once started.
+    public var pid: pid_t? { child.withLockedValue { $0?.pid } }
+
+    public var isRunning: Bool { child.withLockedValue { $0 }?.isRunning ?? false }
+
+    /// Sends `signal` and waits for the exit (SIGKILL after `timeout`); answers the exit status.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) async -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, signal) }
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))  // polling the exit of a child process
-        }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        return process.terminationStatus
+        guard let child = child.withLockedValue({ $0 }) else { return -1 }
+        child.signal(signal)
+        if await !exited(within: timeout) { child.signal(SIGKILL) }
+        return await child.exitStatus()
     }
 }
 
@@ -185,25 +201,22 @@ public func runCommand(_ executable: String, _ arguments: [String], stdin: Strin
 /// other child started meanwhile holds them open (that would keep the read from ever ending), and the
 /// blocking reads run on dispatch threads, never on the test's cooperative threads.
 public func runProgram(_ program: URL, _ arguments: [String], stdin: String = "") async throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = program
-    process.arguments = arguments
     let input = Pipe.closedOnExec(), output = Pipe.closedOnExec(), errors = Pipe.closedOnExec()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = errors
-    let exited = AsyncStream<Int32>.makeStream()
-    process.terminationHandler = { exited.continuation.yield($0.terminationStatus); exited.continuation.finish() }
-    try process.run()
+    let child = try ChildProcess(executable: program, arguments: arguments, environment: ProcessInfo.processInfo.environment,
+                                 standardInput: input.fileHandleForReading.fileDescriptor,
+                                 standardOutput: output.fileHandleForWriting.fileDescriptor,
+                                 standardError: errors.fileHandleForWriting.fileDescriptor)
+    // The child has its copies; ours would keep the reads below from ever seeing the end.
+    try input.fileHandleForReading.close()
+    try output.fileHandleForWriting.close()
+    try errors.fileHandleForWriting.close()
     input.fileHandleForWriting.write(Data(stdin.utf8))
     try input.fileHandleForWriting.close()
     // Read both pipes to the end before waiting, so a full pipe cannot block the child.
     async let out = readToEnd(output.fileHandleForReading)
     async let err = readToEnd(errors.fileHandleForReading)
     let (stdout, stderr) = await (out, err)
-    var status: Int32 = -1
-    for await code in exited.stream { status = code }
-    return (status, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    return (await child.exitStatus(), String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
 
 private func readToEnd(_ handle: FileHandle) async -> Data {
