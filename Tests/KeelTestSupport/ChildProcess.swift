@@ -75,9 +75,6 @@ public final class ChildProcess: @unchecked Sendable {
 
     public var isRunning: Bool { state.withLockedValue { $0.status == nil } }
 
-    /// The exit status once it has exited.
-    public var terminationStatus: Int32? { state.withLockedValue { $0.status } }
-
     public func signal(_ signal: Int32) {
         if isRunning { kill(pid, signal) }
     }
