@@ -93,6 +93,10 @@ let request = portfolio(positions: count)
 
 switch mode {
 case "pure":
+    // The request as the planner receives it: decoded from its encoding. (Built in memory, its
+    // interpolated strings are heap strings; decoded ones of up to 15 bytes are stored inline, so
+    // reading them costs no reference counting.)
+    let request = try Keel_Planner_V1_PlanRequest(serializedBytes: try request.serializedBytes() as [UInt8])
     // Baseline: validation alone (parsing every decimal of the request), in the same run.
     var baseline: [Double] = []
     var planning: [Double] = []

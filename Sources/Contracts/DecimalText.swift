@@ -11,23 +11,37 @@ public enum DecimalText {
 
     /// Parses `text` exactly or throws `E_INVALID_DECIMAL` naming `field`.
     public static func parseExact(_ text: String, field: @autoclosure () -> String) throws(FieldError) -> ExactDecimal {
-        guard let value = DecimalGrammar.parse(text) else {
-            let field = field()
-            throw FieldError(
-                reason: "E_INVALID_DECIMAL", field: field,
-                message: "\(field) is not a decimal: \(quoted(text)) (plain notation such as \"0.1\" or \"-12.5\", at most 34 significant digits)")
-        }
-        return value
+        try parseParts(text, field: field()).exact
     }
 
     /// Parses `text` exactly as a value that must be ≥ 0 (`E_NEGATIVE_VALUE` otherwise).
     public static func parseExactNonNegative(_ text: String, field: @autoclosure () -> String) throws(FieldError) -> ExactDecimal {
-        let value = try parseExact(text, field: field())
-        if value.isNegative {
-            let field = field()
-            throw FieldError(reason: "E_NEGATIVE_VALUE", field: field, message: "\(field) must be ≥ 0, got \(text)")
-        }
+        try parsePartsNonNegative(text, field: field()).exact
+    }
+
+    /// As `parseExact`, in fixed width (what a loop over many values keeps).
+    @inline(__always)
+    public static func parseParts(_ text: String, field: @autoclosure () -> String) throws(FieldError) -> DecimalGrammar.Parts {
+        guard let value = DecimalGrammar.parseParts(text) else { throw invalid(text, field: field()) }
         return value
+    }
+
+    /// As `parseExactNonNegative`, in fixed width.
+    @inline(__always)
+    public static func parsePartsNonNegative(_ text: String, field: @autoclosure () -> String) throws(FieldError) -> DecimalGrammar.Parts {
+        let value = try parseParts(text, field: field())
+        if value.significand < 0 { throw negative(text, field: field()) }
+        return value
+    }
+
+    static func invalid(_ text: String, field: String) -> FieldError {
+        FieldError(
+            reason: "E_INVALID_DECIMAL", field: field,
+            message: "\(field) is not a decimal: \(quoted(text)) (plain notation such as \"0.1\" or \"-12.5\", at most 34 significant digits)")
+    }
+
+    static func negative(_ text: String, field: String) -> FieldError {
+        FieldError(reason: "E_NEGATIVE_VALUE", field: field, message: "\(field) must be ≥ 0, got \(text)")
     }
 
     /// Parses `text` or throws `E_INVALID_DECIMAL` naming `field`.

@@ -19,10 +19,6 @@ public struct BigInt: Sendable, Hashable, Comparable, CustomStringConvertible {
     public init(_ value: Int64) { storage = .small(Int128(value)) }
     public init(_ value: UInt64) { storage = .small(Int128(value)) }
 
-    init(negative: Bool, magnitude: UInt64) {
-        storage = .small(negative ? -Int128(magnitude) : Int128(magnitude))
-    }
-
     /// From sign and magnitude limbs, normalised.
     init(negative: Bool, limbs: [UInt32]) {
         var limbs = limbs

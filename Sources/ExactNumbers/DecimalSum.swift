@@ -57,15 +57,17 @@ public struct DecimalSum: Sendable {
 
     /// `value × 10^shift`, or nil when it does not fit.
     @usableFromInline static func scaled(_ value: Int128, by shift: Int) -> Int128? {
-        guard shift < 39 else { return nil }
-        var result = value
-        for _ in 0..<shift {
-            let (next, overflow) = result.multipliedReportingOverflow(by: 10)
-            if overflow { return nil }
-            result = next
-        }
-        return result
+        guard shift < powersOfTen.count else { return nil }
+        let (result, overflow) = value.multipliedReportingOverflow(by: powersOfTen[shift])
+        return overflow ? nil : result
     }
+
+    /// 10^0 … 10^38, every power of ten an Int128 holds.
+    static let powersOfTen: [Int128] = {
+        var powers: [Int128] = [1]
+        for _ in 1...38 { powers.append(powers.last! * 10) }
+        return powers
+    }()
 
     /// Adds `value` exactly.
     @inlinable

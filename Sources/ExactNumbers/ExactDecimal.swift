@@ -165,14 +165,37 @@ public enum DecimalGrammar {
     public static let maxSignificantDigits = 34
     public static let maxDigitsPerSide = 60
 
+    /// A value the grammar accepts, in fixed width: 34 significant digits always fit an Int128 and
+    /// the exponent lies within ±60. Trailing zeros are moved into the exponent, as in
+    /// `ExactDecimal`, so equal values have equal parts.
+    public struct Parts: Sendable, Equatable {
+        public var significand: Int128
+        public var exponent: Int
+
+        public static let zero = Parts(significand: 0, exponent: 0)
+
+        public var exact: ExactDecimal { ExactDecimal(significand: BigInt(significand), exponent: exponent) }
+    }
+
     public static func parse(_ text: String) -> ExactDecimal? {
-        // Borrowing the bytes (no copy of the string) for native strings, which is all of them here.
-        if let parsed = text.utf8.withContiguousStorageIfAvailable({ parse(utf8: $0) }) { return parsed }
-        var text = text
-        return text.withUTF8 { parse(utf8: $0) }
+        parseParts(text)?.exact
     }
 
     public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> ExactDecimal? {
+        parseParts(utf8: bytes)?.exact
+    }
+
+    /// As `parse`, without building a `BigInt`: for loops that keep values in fixed width.
+    @inline(__always)
+    public static func parseParts(_ text: String) -> Parts? {
+        // Borrowing the bytes (no copy of the string) for native strings, which is all of them here.
+        if let parsed = text.utf8.withContiguousStorageIfAvailable({ parseParts(utf8: $0) }) { return parsed }
+        var text = text
+        return text.withUTF8 { parseParts(utf8: $0) }
+    }
+
+    @inline(__always)
+    public static func parseParts(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Parts? {
         if let fast = parseShort(bytes) { return fast }
         return parseLong(bytes)
     }
@@ -181,7 +204,7 @@ public enum DecimalGrammar {
     /// all, so the value fits a UInt64. Answers nil for anything else, valid or not, and the full
     /// parser decides.
     @inline(__always)
-    static func parseShort(_ bytes: UnsafeBufferPointer<UInt8>) -> ExactDecimal? {
+    static func parseShort(_ bytes: UnsafeBufferPointer<UInt8>) -> Parts? {
         let n = bytes.count
         var i = 0
         let negative = n > 0 && bytes[0] == UInt8(ascii: "-")
@@ -216,10 +239,10 @@ public enum DecimalGrammar {
             value /= 10
             exponent += 1
         }
-        return ExactDecimal(significand: BigInt(negative: negative, magnitude: value), exponent: exponent)
+        return Parts(significand: negative ? -Int128(value) : Int128(value), exponent: exponent)
     }
 
-    static func parseLong(_ bytes: UnsafeBufferPointer<UInt8>) -> ExactDecimal? {
+    static func parseLong(_ bytes: UnsafeBufferPointer<UInt8>) -> Parts? {
         let n = bytes.count
         var i = 0
         var negative = false
@@ -259,7 +282,7 @@ public enum DecimalGrammar {
         let exponent = (count - hi) - fractionDigits
         var significand: Int128 = 0
         for position in lo..<hi { significand = significand * 10 + Int128(digit(position)) }
-        return ExactDecimal(significand: BigInt(negative ? -significand : significand), exponent: exponent)
+        return Parts(significand: negative ? -significand : significand, exponent: exponent)
     }
 
     /// The canonical text of a valid decimal: `text` itself when it already is canonical (checked

@@ -49,8 +49,8 @@ public enum PlanRequestValidation {
                 if strategy.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
                 let symbol = positions[i].symbol
                 if symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
-                let quantity = try DecimalText.parseExact(positions[i].qty, field: "positions[\(i)].qty")
-                let mark = try DecimalText.parseExactNonNegative(positions[i].mark, field: "positions[\(i)].mark")
+                let quantity = try DecimalText.parseParts(positions[i].qty, field: "positions[\(i)].qty")
+                let mark = try DecimalText.parsePartsNonNegative(positions[i].mark, field: "positions[\(i)].mark")
                 book.append(worldID: world, strategyID: strategy, venue: positions[i].venue, symbol: symbol, quantity: quantity, mark: mark)
             }
         }

@@ -22,6 +22,17 @@ public struct PositionBook: Sendable {
         public var exponent: Int32
 
         public var isWide: Bool { exponent == .min }
+
+        init(significand: Int128, exponent: Int32) {
+            self.significand = significand
+            self.exponent = exponent
+        }
+
+        /// (The grammar's exponents lie within ±60.)
+        @inline(__always)
+        init(_ parts: DecimalGrammar.Parts) {
+            self.init(significand: parts.significand, exponent: Int32(truncatingIfNeeded: parts.exponent))
+        }
     }
 
     public struct Strategy: Sendable {
@@ -58,6 +69,16 @@ public struct PositionBook: Sendable {
     public var count: Int { rows.count }
 
     public mutating func append(worldID: String, strategyID: String, venue: String, symbol: String, quantity: ExactDecimal, mark: ExactDecimal) {
+        append(worldID: worldID, strategyID: strategyID, venue: venue, symbol: symbol, quantity: stored(quantity), mark: stored(mark))
+    }
+
+    /// Values as the decimal grammar reads them, which always fit a `StoredDecimal`.
+    @inline(__always)
+    public mutating func append(worldID: String, strategyID: String, venue: String, symbol: String, quantity: DecimalGrammar.Parts, mark: DecimalGrammar.Parts) {
+        append(worldID: worldID, strategyID: strategyID, venue: venue, symbol: symbol, quantity: StoredDecimal(quantity), mark: StoredDecimal(mark))
+    }
+
+    private mutating func append(worldID: String, strategyID: String, venue: String, symbol: String, quantity: StoredDecimal, mark: StoredDecimal) {
         // A (world, strategy) pair is found by the strategy's hash alone and both names compared:
         // the world is hashed only when a pair is new.
         let (strategy, newStrategy) = strategyIndex.id(hash: NameHash.of(strategyID, seed: seed)) {
@@ -77,7 +98,7 @@ public struct PositionBook: Sendable {
         }
         if newKey { keys.append(SymbolKey(venue: venue, symbol: symbol)) }
 
-        rows.append(Row(quantity: stored(quantity), mark: stored(mark), world: world, strategy: Int32(strategy), key: Int32(key)))
+        rows.append(Row(quantity: quantity, mark: mark, world: world, strategy: Int32(strategy), key: Int32(key)))
     }
 
     private mutating func internWorld(_ name: String) -> Int32 {

@@ -355,23 +355,27 @@ struct RowIndex {
         }
         // Each holding's factor sums in the order its cells appeared, laid out holding by holding.
         var start = [Int](repeating: 0, count: accumulators.count + 1)
-        for cell in cellSums { start[Int(cell.holding) + 1] += 1 }
-        for h in accumulators.indices {
-            start[h + 1] += start[h]
-            accumulators[h].sums = start[h]..<start[h + 1]
-        }
-        var sums = [FactorSum](repeating: FactorSum(factor: 0, notional: DecimalSum(), hasNonZeroQuantity: false), count: cellSums.count)
-        var next = start
-        for cell in cellSums {
-            strategySums[Int(cell.strategy)].add(cell.notional)
-            netSums[Int(book.strategies[Int(cell.strategy)].world)].add(cell.notional)
-            marks[Int(cell.key)].total.add(cell.positiveMarks)
-            marks[Int(cell.key)].count += cell.positiveMarkCount
-            let h = Int(cell.holding)
-            sums[next[h]] = FactorSum(factor: cell.factor, notional: cell.notional, hasNonZeroQuantity: cell.hasNonZeroQuantity)
-            next[h] += 1
-            accumulators[h].positiveMarks.add(cell.positiveMarks)
-            accumulators[h].positiveMarkCount += cell.positiveMarkCount
+        var sums: [FactorSum] = []
+        // Cells are read in place: a copy of one retains and releases both of its sums' boxes.
+        cellSums.withUnsafeBufferPointer { cells in
+            for c in cells.indices { start[Int(cells[c].holding) + 1] += 1 }
+            for h in accumulators.indices {
+                start[h + 1] += start[h]
+                accumulators[h].sums = start[h]..<start[h + 1]
+            }
+            sums = [FactorSum](repeating: FactorSum(factor: 0, notional: DecimalSum(), hasNonZeroQuantity: false), count: cells.count)
+            var next = start
+            for c in cells.indices {
+                let strategy = Int(cells[c].strategy), key = Int(cells[c].key), h = Int(cells[c].holding)
+                strategySums[strategy].add(cells[c].notional)
+                netSums[Int(book.strategies[strategy].world)].add(cells[c].notional)
+                marks[key].total.add(cells[c].positiveMarks)
+                marks[key].count += cells[c].positiveMarkCount
+                sums[next[h]] = FactorSum(factor: cells[c].factor, notional: cells[c].notional, hasNonZeroQuantity: cells[c].hasNonZeroQuantity)
+                next[h] += 1
+                accumulators[h].positiveMarks.add(cells[c].positiveMarks)
+                accumulators[h].positiveMarkCount += cells[c].positiveMarkCount
+            }
         }
         factorSums = sums
         globalMarks = marks

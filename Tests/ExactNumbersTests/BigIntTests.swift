@@ -196,9 +196,9 @@ extension Rational {
             let long = bytes.withUnsafeBufferPointer { DecimalGrammar.parseLong($0) }
             if let short {
                 #expect(long != nil && short == long!, "\(text)")
-                #expect(short.description == long?.description, "\(text)")
+                #expect(short.exact.description == long?.exact.description, "\(text)")
             }
-            #expect(DecimalGrammar.parse(text)?.description == long?.description, "\(text)")
+            #expect(DecimalGrammar.parse(text)?.description == long?.exact.description, "\(text)")
         }
         // Well-formed numbers around the short parser's 19-digit bound: it takes every one that
         // fits and agrees with the general parser.
@@ -214,7 +214,7 @@ extension Rational {
             let long = bytes.withUnsafeBufferPointer { DecimalGrammar.parseLong($0) }
             #expect(long != nil, "\(text)")
             if total <= 19 { #expect(short != nil, "\(text)") }
-            if let short { #expect(short == long! && short.description == long!.description, "\(text)") }
+            if let short { #expect(short == long! && short.exact.description == long!.exact.description, "\(text)") }
         }
     }
 }
