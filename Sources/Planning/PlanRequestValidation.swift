@@ -1,4 +1,5 @@
 import Contracts
+import Dispatch
 import ExactNumbers
 
 public typealias PlanRequest = Keel_Planner_V1_PlanRequest
@@ -36,24 +37,7 @@ public enum PlanRequestValidation {
         let strategyBefore = try strategyMap(request.strategyAllocBeforeTotal, field: "strategy_alloc_before_total")
         let strategyAfter = try strategyMap(request.strategyAllocAfterTotal, field: "strategy_alloc_after_total")
         // 5. positions
-        var book = PositionBook()
-        book.reserveCapacity(request.positions.count)
-        // Field paths are only built on failure: this loop runs once per position. Elements are
-        // borrowed from the buffer rather than copied out of the array.
-        try request.positions.withUnsafeBufferPointer { (positions) throws(FieldError) in
-            for i in positions.indices {
-                // Each field is read once (every read of a string costs a retain and a release).
-                let world = positions[i].worldID
-                if world.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
-                let strategy = positions[i].strategyID
-                if strategy.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
-                let symbol = positions[i].symbol
-                if symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
-                let quantity = try DecimalText.parseParts(positions[i].qty, field: "positions[\(i)].qty")
-                let mark = try DecimalText.parsePartsNonNegative(positions[i].mark, field: "positions[\(i)].mark")
-                book.append(worldID: world, strategyID: strategy, venue: positions[i].venue, symbol: symbol, quantity: quantity, mark: mark)
-            }
-        }
+        let book = try positionBook(request.positions)
         // 6. min_trade_notional, lots, scale_combination
         let minTradeNotional = request.minTradeNotional.isEmpty ? ExactDecimal.zero : try DecimalText.parseExactNonNegative(request.minTradeNotional, field: "min_trade_notional")
         let lots = try nonNegativeMap(request.lotSizeBySymbol, field: "lot_size_by_symbol")
@@ -110,6 +94,57 @@ public enum PlanRequestValidation {
             totalEquity: totalEquity, worldAllocBefore: before, worldAllocAfter: after,
             strategyAllocBefore: strategyBefore, strategyAllocAfter: strategyAfter, book: book,
             minTradeNotional: minTradeNotional, lotSizeBySymbol: lots, mode: rebalanceMode, scaleCombination: combination))
+    }
+
+    /// From this many positions on, the two halves of the list are read on two threads and their
+    /// books joined; below it a second thread costs more than it saves.
+    static let parallelPositionCount = 32_768
+
+    /// The positions as a book, or the first bad position's error (in list order, whichever half it is in).
+    static func positionBook(_ positions: [Keel_Planner_V1_Position]) throws(FieldError) -> PositionBook {
+        guard positions.count >= parallelPositionCount else { return try positionBook(positions, 0..<positions.count) }
+        let middle = positions.count / 2
+        let halves = HalfBooks()
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            // The first half's book gets room for all rows: the second's are appended to it.
+            let (range, capacity) = half == 0 ? (0..<middle, positions.count) : (middle..<positions.count, positions.count - middle)
+            let result = Result { () throws(FieldError) in try positionBook(positions, range, capacity: capacity) }
+            if half == 0 { halves.first = result } else { halves.second = result }
+        }
+        var book = try halves.first!.get()
+        book.append(contentsOf: try halves.second!.get())
+        return book
+    }
+
+    /// Each half's result is written by its own iteration only, and read once `concurrentPerform`
+    /// has returned (which orders the writes before the reads).
+    private final class HalfBooks: @unchecked Sendable {
+        var first: Result<PositionBook, FieldError>?
+        var second: Result<PositionBook, FieldError>?
+    }
+
+    static func positionBook(_ positions: [Keel_Planner_V1_Position], _ range: Range<Int>, capacity: Int? = nil) throws(FieldError) -> PositionBook {
+        try positions.withUnsafeBufferPointer { (positions) throws(FieldError) in try positionBook(positions, range, capacity: capacity ?? range.count) }
+    }
+
+    /// Step 5 for `range` of the positions. Field paths are only built on failure: this loop
+    /// runs once per position.
+    static func positionBook(_ positions: UnsafeBufferPointer<Keel_Planner_V1_Position>, _ range: Range<Int>, capacity: Int) throws(FieldError) -> PositionBook {
+        var book = PositionBook()
+        book.reserveCapacity(capacity)
+        for i in range {
+            // Each field is read once (every read of a string costs a retain and a release).
+            let world = positions[i].worldID
+            if world.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
+            let strategy = positions[i].strategyID
+            if strategy.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
+            let symbol = positions[i].symbol
+            if symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
+            let quantity = try DecimalText.parseParts(positions[i].qty, field: "positions[\(i)].qty")
+            let mark = try DecimalText.parsePartsNonNegative(positions[i].mark, field: "positions[\(i)].mark")
+            book.append(worldID: world, strategyID: strategy, venue: positions[i].venue, symbol: symbol, quantity: quantity, mark: mark)
+        }
+        return book
     }
 
     /// TARGET_WEIGHT (twap.md TW.7): the proportional fields must be empty, then TW.6.

@@ -79,26 +79,61 @@ public struct PositionBook: Sendable {
     }
 
     private mutating func append(worldID: String, strategyID: String, venue: String, symbol: String, quantity: StoredDecimal, mark: StoredDecimal) {
+        let (world, strategy) = internStrategy(strategyID, ofWorld: worldID)
+        let key = internKey(venue: venue, symbol: symbol)
+        rows.append(Row(quantity: quantity, mark: mark, world: world, strategy: strategy, key: key))
+    }
+
+    /// Appends `other`'s rows after this book's, with the ids they would have had had they been
+    /// appended here one by one: names new to this book are interned in `other`'s first-appearance
+    /// order, which is theirs in the concatenated rows.
+    public mutating func append(contentsOf other: PositionBook) {
+        var worldOf: [Int32] = []
+        worldOf.reserveCapacity(other.worlds.count)
+        for name in other.worlds { worldOf.append(internWorld(name)) }
+        var strategyOf: [Int32] = []
+        strategyOf.reserveCapacity(other.strategies.count)
+        for strategy in other.strategies {
+            strategyOf.append(internStrategy(strategy.id, ofWorld: other.worlds[Int(strategy.world)]).strategy)
+        }
+        var keyOf: [Int32] = []
+        keyOf.reserveCapacity(other.keys.count)
+        for key in other.keys { keyOf.append(internKey(venue: key.venue, symbol: key.symbol)) }
+        let wideOffset = Int128(wideDecimals.count)
+        wideDecimals.append(contentsOf: other.wideDecimals)
+        @inline(__always) func moved(_ value: StoredDecimal) -> StoredDecimal {
+            value.isWide ? StoredDecimal(significand: value.significand + wideOffset, exponent: .min) : value
+        }
+        rows.reserveCapacity(rows.count + other.rows.count)
+        for row in other.rows {
+            rows.append(Row(
+                quantity: moved(row.quantity), mark: moved(row.mark), world: worldOf[Int(row.world)],
+                strategy: strategyOf[Int(row.strategy)], key: keyOf[Int(row.key)]))
+        }
+    }
+
+    /// The (world, strategy) pair's world and strategy ids, interning what is new.
+    @inline(__always)
+    private mutating func internStrategy(_ strategyID: String, ofWorld worldID: String) -> (world: Int32, strategy: Int32) {
         // A (world, strategy) pair is found by the strategy's hash alone and both names compared:
         // the world is hashed only when a pair is new.
         let (strategy, newStrategy) = strategyIndex.id(hash: NameHash.of(strategyID, seed: seed)) {
             strategies[$0].id == strategyID && worlds[Int(strategies[$0].world)] == worldID
         }
-        let world: Int32
-        if newStrategy {
-            world = internWorld(worldID)
-            strategyCountByWorld[Int(world)] += 1
-            strategies.append(Strategy(world: world, id: strategyID, factor: strategyCountByWorld[Int(world)]))
-        } else {
-            world = strategies[strategy].world
-        }
+        guard newStrategy else { return (strategies[strategy].world, Int32(strategy)) }
+        let world = internWorld(worldID)
+        strategyCountByWorld[Int(world)] += 1
+        strategies.append(Strategy(world: world, id: strategyID, factor: strategyCountByWorld[Int(world)]))
+        return (world, Int32(strategy))
+    }
 
+    @inline(__always)
+    private mutating func internKey(venue: String, symbol: String) -> Int32 {
         let (key, newKey) = keyIndex.id(hash: keyHash(venue: venue, symbol: symbol)) {
             keys[$0].symbol == symbol && keys[$0].venue == venue
         }
         if newKey { keys.append(SymbolKey(venue: venue, symbol: symbol)) }
-
-        rows.append(Row(quantity: quantity, mark: mark, world: world, strategy: Int32(strategy), key: Int32(key)))
+        return Int32(key)
     }
 
     private mutating func internWorld(_ name: String) -> Int32 {

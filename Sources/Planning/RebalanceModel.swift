@@ -13,7 +13,7 @@ public struct SymbolKey: Hashable, Sendable {
 
 /// One (world, strategy, venue, symbol) holding: signed quantity (negative = short) and mark
 /// (0 = unknown).
-public struct PositionRow: Sendable {
+public struct PositionRow: Sendable, Equatable {
     public var worldID: String
     public var strategyID: String
     public var key: SymbolKey

@@ -56,6 +56,35 @@ import Testing
         #expect(book.positionRows.map(\.key) == rows.map(\.key))
     }
 
+    /// A book joined from two is the book of the concatenated rows: the same names, ids, factors,
+    /// rows and wide values, wherever the rows are split.
+    @Test func joinedBooksAreTheBookOfTheConcatenatedRows() {
+        var g = SeededGenerator(seed: 13)
+        let wide = ExactDecimal(significand: BigInt.pow10(45) + BigInt(7), exponent: -3)
+        for _ in 0..<200 {
+            let count = Int.random(in: 0...300, using: &g)
+            let rows = (0..<count).map { _ in
+                PositionRow(
+                    worldID: "w\(Int.random(in: 0..<4, using: &g))", strategyID: "s\(Int.random(in: 0..<3, using: &g))",
+                    venue: ["", "x", "y"].randomElement(using: &g)!, symbol: "S\(Int.random(in: 0..<25, using: &g))",
+                    quantity: Int.random(in: 0..<20, using: &g) == 0 ? wide : ExactDecimal(Int.random(in: -50...50, using: &g)),
+                    mark: Int.random(in: 0..<20, using: &g) == 0 ? -wide : ExactDecimal(Int.random(in: 0...9, using: &g)))
+            }
+            let split = Int.random(in: 0...count, using: &g)
+            var joined = PositionBook(Array(rows[..<split]))
+            joined.append(contentsOf: PositionBook(Array(rows[split...])))
+            let whole = PositionBook(rows)
+            #expect(joined.worlds == whole.worlds)
+            #expect(joined.strategies.map { "\($0.world):\($0.id):\($0.factor)" } == whole.strategies.map { "\($0.world):\($0.id):\($0.factor)" })
+            #expect(joined.strategyCountByWorld == whole.strategyCountByWorld)
+            #expect(joined.keys == whole.keys)
+            #expect(joined.rows.map { [$0.world, $0.strategy, $0.key] } == whole.rows.map { [$0.world, $0.strategy, $0.key] })
+            #expect(joined.positionRows == rows)
+            #expect(joined.wideDecimals == whole.wideDecimals)
+            for key in whole.keys { #expect(joined.keyID(of: key) == whole.keyID(of: key)) }
+        }
+    }
+
     /// The flat table and the hashed one hand out the same ids.
     @Test func pairIndexIsTheSameDenseOrHashed() {
         var g = SeededGenerator(seed: 12)
