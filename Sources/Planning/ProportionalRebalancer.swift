@@ -404,9 +404,10 @@ extension RowIndex {
                 cell.positiveMarkCount += 1
             }
         } else {
-            cell.notional.add(productOf: quantity.significand, exponent: Int(quantity.exponent), mark.significand, exponent: Int(mark.exponent))
+            // (two 64-bit significands: their product always fits 128 bits)
+            cell.notional.add(significand: Int128(quantity.significand) * Int128(mark.significand), exponent: Int(quantity.exponent) + Int(mark.exponent))
             if mark.significand > 0 {
-                cell.positiveMarks.add(significand: mark.significand, exponent: Int(mark.exponent))
+                cell.positiveMarks.add(significand: Int128(mark.significand), exponent: Int(mark.exponent))
                 cell.positiveMarkCount += 1
             }
         }

@@ -1,4 +1,5 @@
 import Contracts
+import ExactNumbers
 import KeelTestSupport
 @testable import Planning
 import Testing
@@ -45,6 +46,26 @@ import Testing
         #expect(rows.indices.first { rows[$0] != expected[$0] } == nil)
         let ids = { (row: PositionBook.Row) in [row.world, row.strategy, row.key] }
         #expect(joined.rows.indices.first { ids(joined.rows[$0]) != ids(onePass.rows[$0]) } == nil)
+    }
+
+    /// Decimals of 20 to 34 significant digits do not fit a row's 64-bit significand: they are kept
+    /// beside the rows, exactly, in either half.
+    @Test func longDecimalsAreKeptExactly() throws {
+        var positions = Self.positions(seed: 25)
+        let middle = Self.count / 2
+        let long = ["-1234567890123456789.0123456789", "9999999999999999999999999999999999", "0.0000000000000000000000000000000001", "9223372036854775808"]
+        for (offset, text) in long.enumerated() {
+            positions[offset].qty = text
+            positions[middle + offset].mark = text.hasPrefix("-") ? String(text.dropFirst()) : text
+        }
+        let rows = try PlanRequestValidation.positionBook(positions).positionRows
+        for (offset, text) in long.enumerated() {
+            #expect(rows[offset].quantity == DecimalGrammar.parse(text))
+            #expect(rows[middle + offset].mark == DecimalGrammar.parse(text.hasPrefix("-") ? String(text.dropFirst()) : text))
+        }
+        // the values around them are where they were
+        #expect(rows[long.count].quantity == DecimalGrammar.parse(positions[long.count].qty))
+        #expect(rows[middle + long.count].mark == DecimalGrammar.parse(positions[middle + long.count].mark))
     }
 
     @Test func theFirstBadPositionAnswersWhicheverHalfItIsIn() {
