@@ -273,9 +273,11 @@ func submit(ordersPerBatch: Int, repeats: Int) async throws {
 
 // MARK: capital
 
-func capital(accounts: Int, strategies: Int) async throws {
+func capital(accounts: Int, strategies: Int, bulkChunk: Int?) async throws {
     let directory = NSTemporaryDirectory() + "keel-bench-capital-\(UUID().uuidString)"
-    let server = try await CapitalServer.start(.init(port: 0, dataDirectory: directory), startScheduler: false, followFills: false)
+    var configuration = CapitalServer.Configuration(port: 0, dataDirectory: directory)
+    if let bulkChunk { configuration.bulkChunk = bulkChunk }
+    let server = try await CapitalServer.start(configuration, startScheduler: false, followFills: false)
     let client = KWPClient(host: "127.0.0.1", port: server.address.port!, configuration: .init(maxFrameBytes: 64 * 1024 * 1024))
     let setup = nanos()
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -350,8 +352,10 @@ case "wire-profile":
 case "stream": try await stream(records: arguments.count > 2 ? Int(arguments[2])! : 10_000)
 case "submit": try await submit(ordersPerBatch: arguments.count > 2 ? Int(arguments[2])! : 1_000, repeats: arguments.count > 3 ? Int(arguments[3])! : 5)
 case "rss": try await memory(binaries: arguments.count > 2 ? arguments[2] : ".build/release")
-case "capital": try await capital(accounts: arguments.count > 2 ? Int(arguments[2])! : 10_000, strategies: arguments.count > 3 ? Int(arguments[3])! : 10)
+case "capital":
+    try await capital(accounts: arguments.count > 2 ? Int(arguments[2])! : 10_000, strategies: arguments.count > 3 ? Int(arguments[3])! : 10,
+                      bulkChunk: arguments.count > 4 ? Int(arguments[4])! : nil)
 default:
-    print("usage: keel-bench wire [seconds] | wire-profile <connections> <concurrency> <seconds> [task] | stream [records] | submit [orders per batch] [repeats] | capital [accounts] [strategies] | rss [bin dir]")
+    print("usage: keel-bench wire [seconds] | wire-profile <connections> <concurrency> <seconds> [task] | stream [records] | submit [orders per batch] [repeats] | capital [accounts] [strategies] [accounts per transaction] | rss [bin dir]")
     exit(2)
 }
