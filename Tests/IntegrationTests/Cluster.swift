@@ -21,7 +21,8 @@ final class Cluster: @unchecked Sendable {
             environment: ["KEEL_TOKEN": token], readyMarker: "\(name) ready")
         processes[name] = process
         try await process.start()
-        ports[name] = try #require(process.loggedNumber("port"))
+        let listening: Int = try #require(process.loggedNumber("port"))
+        ports[name] = listening
     }
 
     /// The three services on the demo's configuration.

@@ -114,7 +114,7 @@ import Testing
         }
         // Nobody answers a Ping on a silent server: the ping times out.
         let silent = try await SilentServer.start()
-        try await withClient(port: silent.port) { client in
+        _ = try await withClient(port: silent.port) { client in
             await expectRPCError(.deadlineExceeded) { _ = try await client.ping(timeout: .milliseconds(200)) }
         }
         try await silent.close()
