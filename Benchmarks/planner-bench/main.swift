@@ -4,7 +4,7 @@ import KeelWire
 import PlannerService
 import Planning
 
-// planner-bench pure|rpc <positions> [repeats]: plans a seeded portfolio (10 worlds, 50 strategies,
+// planner-bench pure|digest|rpc <positions> [repeats]: plans a seeded portfolio (10 worlds, 50 strategies,
 // 500 symbols, 3 venues) through the pure Planning module (pure) or the Plan RPC of an in-process
 // keel-planner (rpc), and prints one JSON line: median, min and max wall time of the repeats, the
 // baseline measured in the same run, and the process's peak RSS.
@@ -84,7 +84,7 @@ func timeAsync(_ body: () async throws -> Void) async rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
 }
 
-// usage: planner-bench pure|rpc <positions> [repeats]
+// usage: planner-bench pure|digest|rpc <positions> [repeats]
 let arguments = CommandLine.arguments
 let mode = arguments.count > 1 ? arguments[1] : "pure"
 let count = arguments.count > 2 ? Int(arguments[2])! : 100_000
@@ -108,6 +108,19 @@ case "pure":
         })
     }
     print(#"{"benchmark":"planning.pure","positions":\#(count),"repeats":\#(repeats),\#(summary(planning)),"baseline":"validation only",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"deltas":\#(deltas),"peak_rss_kib":\#(peakRSSKiB())}"#)
+case "digest":
+    // The request digest of a stored Plan (§5.2), of the request as the planner decodes it;
+    // baseline: SHA-256 alone of the request's own encoding, the same number of bytes.
+    let body: [UInt8] = try portfolio(positions: count).serializedBytes()
+    let request = try Keel_Planner_V1_PlanRequest(serializedBytes: body)
+    var baseline: [Double] = []
+    var digests: [Double] = []
+    var digest = ""
+    for _ in 0..<repeats {
+        baseline.append(time { _ = SHA256.hash(body) })
+        digests.append(time { digest = PlanRequestDigest.digest(request) })
+    }
+    print(#"{"benchmark":"planning.digest","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(digests)),"baseline":"SHA-256 of the request bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"digest":"\#(digest)"}"#)
 case "rpc":
     let request = portfolio(positions: count)
     // The Plan RPC end to end (encode, send, decode, validate, plan, store, answer) against an
@@ -137,6 +150,6 @@ case "rpc":
     try? FileManager.default.removeItem(atPath: directory)
     print(#"{"benchmark":"planning.rpc","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(rpc)),"baseline":"KWP/1 echo of the same bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"peak_rss_kib":\#(peakRSSKiB())}"#)
 default:
-    print("usage: planner-bench pure|rpc <positions> [repeats]")
+    print("usage: planner-bench pure|digest|rpc <positions> [repeats]")
     exit(2)
 }

@@ -8,13 +8,53 @@ import SwiftProtobuf
 /// Call it on a request that validated.
 public enum PlanRequestDigest {
     public static func digest(_ request: PlanRequest) -> String {
-        var options = BinaryEncodingOptions()
-        options.useDeterministicOrdering = true
-        let bytes: [UInt8] = (try? normalized(request).serializedBytes(options: options)) ?? []
-        return SHA256.hex(bytes)
+        // Positions are most of a request. They are encoded here straight into the hash, as the
+        // deterministic encoding writes them, without a normalized copy of the request or one
+        // 4 MB buffer; the fields before them (1–5) and after them (7–14, then unknown fields)
+        // go through swift-protobuf. A message's encoding is its fields' in number order, so the
+        // three parts concatenated are the encoding of the whole normalized request.
+        let rest = normalizedExceptPositions(request)
+        var head = PlanRequest()
+        head.totalEquity = rest.totalEquity
+        head.worldAllocBefore = rest.worldAllocBefore
+        head.worldAllocAfter = rest.worldAllocAfter
+        head.strategyAllocBeforeTotal = rest.strategyAllocBeforeTotal
+        head.strategyAllocAfterTotal = rest.strategyAllocAfterTotal
+        var tail = rest
+        tail.totalEquity = ""
+        tail.worldAllocBefore = [:]
+        tail.worldAllocAfter = [:]
+        tail.strategyAllocBeforeTotal = [:]
+        tail.strategyAllocAfterTotal = [:]
+        tail.positions = []
+        var hasher = SHA256()
+        hasher.update(deterministicBytes(head))
+        withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 1) { scratch in
+            var positions = PositionEncoder(canonicalDecimals: rest.mode != .targetWeight, scratch: scratch)
+            for position in request.positions { positions.append(position, into: &hasher) }
+            positions.flush(into: &hasher)
+        }
+        hasher.update(deterministicBytes(tail))
+        return hasher.finalize().hexString
     }
 
+    /// The request as the digest encodes it: defaults filled in, decimals canonical, `dry_run` cleared.
     public static func normalized(_ request: PlanRequest) -> PlanRequest {
+        var r = normalizedExceptPositions(request)
+        guard r.mode != .targetWeight else { return r }
+        // (The array is taken out of the message so that it is uniquely held and edited in place.)
+        var positions = r.positions
+        r.positions = []
+        for i in positions.indices {
+            if !DecimalGrammar.hasCanonicalForm(positions[i].qty) { positions[i].qty = canonical(positions[i].qty) }
+            if !DecimalGrammar.hasCanonicalForm(positions[i].mark) { positions[i].mark = canonical(positions[i].mark) }
+        }
+        r.positions = positions
+        return r
+    }
+
+    /// `normalized` with the positions as they came (a TARGET_WEIGHT request's are never rewritten).
+    static func normalizedExceptPositions(_ request: PlanRequest) -> PlanRequest {
         var r = request
         r.dryRun = false
         if r.mode == .unspecified { r.mode = .scaling }
@@ -32,16 +72,6 @@ public enum PlanRequestDigest {
         for (world, allocation) in r.strategyAllocAfterTotal {
             r.strategyAllocAfterTotal[world]!.byStrategy = allocation.byStrategy.mapValues(canonical)
         }
-        // Positions are most of a request and usually canonical already: only those that are not
-        // are rewritten, so the common case copies nothing.
-        // (The array is taken out of the message so that it is uniquely held and edited in place.)
-        var positions = r.positions
-        r.positions = []
-        for i in positions.indices {
-            if !DecimalGrammar.hasCanonicalForm(positions[i].qty) { positions[i].qty = canonical(positions[i].qty) }
-            if !DecimalGrammar.hasCanonicalForm(positions[i].mark) { positions[i].mark = canonical(positions[i].mark) }
-        }
-        r.positions = positions
         r.minTradeNotional = canonical(r.minTradeNotional.isEmpty ? "0" : r.minTradeNotional)
         r.lotSizeBySymbol = r.lotSizeBySymbol.mapValues(canonical)
         if r.hasOverlay {
@@ -50,6 +80,101 @@ public enum PlanRequestDigest {
             if !r.overlay.hybridRatio.isEmpty { r.overlay.hybridRatio = canonical(r.overlay.hybridRatio) }
         }
         return r
+    }
+
+    static func deterministicBytes(_ message: some SwiftProtobuf.Message) -> [UInt8] {
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        return (try? message.serializedBytes(options: options)) ?? []
+    }
+
+    /// Writes `positions = 6` entries as protobuf does (each non-empty string field in number
+    /// order, then the position's unknown fields) into a scratch buffer that is hashed as it fills.
+    struct PositionEncoder {
+        let canonicalDecimals: Bool
+        let scratch: UnsafeMutableRawBufferPointer
+        var used = 0
+
+        mutating func append(_ position: Keel_Planner_V1_Position, into hasher: inout SHA256) {
+            var qty = position.qty
+            var mark = position.mark
+            if canonicalDecimals {
+                if !DecimalGrammar.hasCanonicalForm(qty) { qty = canonical(qty) }
+                if !DecimalGrammar.hasCanonicalForm(mark) { mark = canonical(mark) }
+            }
+            let unknown = position.unknownFields.data
+            let size = Self.fieldSize(position.worldID) + Self.fieldSize(position.strategyID)
+                + Self.fieldSize(position.symbol) + Self.fieldSize(qty) + Self.fieldSize(mark)
+                + Self.fieldSize(position.venue) + unknown.count
+            let entry = 1 + Self.varintSize(size) + size
+            if used + entry > scratch.count { flush(into: &hasher) }
+            guard entry <= scratch.count else {
+                // A position larger than the scratch buffer (long ids or unknown fields): its
+                // encoding, hashed in one piece.
+                var one = Keel_Planner_V1_Position()
+                (one.worldID, one.strategyID, one.symbol, one.qty, one.mark, one.venue) =
+                    (position.worldID, position.strategyID, position.symbol, qty, mark, position.venue)
+                one.unknownFields = position.unknownFields
+                var wrapper = PlanRequest()
+                wrapper.positions = [one]
+                hasher.update(deterministicBytes(wrapper))
+                return
+            }
+            write(0x32)
+            writeVarint(size)
+            write(field: 1, position.worldID)
+            write(field: 2, position.strategyID)
+            write(field: 3, position.symbol)
+            write(field: 4, qty)
+            write(field: 5, mark)
+            write(field: 6, position.venue)
+            if !unknown.isEmpty {
+                unknown.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: scratch[used..<used + unknown.count]))
+                used += unknown.count
+            }
+        }
+
+        mutating func flush(into hasher: inout SHA256) {
+            hasher.update(UnsafeRawBufferPointer(rebasing: scratch[0..<used]))
+            used = 0
+        }
+
+        private mutating func write(_ byte: UInt8) {
+            scratch[used] = byte
+            used += 1
+        }
+
+        private mutating func writeVarint(_ value: Int) {
+            var v = UInt64(value)
+            while v >= 0x80 {
+                write(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
+            }
+            write(UInt8(v))
+        }
+
+        /// A string field: nothing when empty (proto3), else tag, length, UTF-8.
+        private mutating func write(field number: UInt8, _ value: String) {
+            guard !value.isEmpty else { return }
+            write(number << 3 | 2)
+            let count = value.utf8.count
+            writeVarint(count)
+            let target = UnsafeMutableRawBufferPointer(rebasing: scratch[used..<used + count])
+            if value.utf8.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+                _ = target.initializeMemory(as: UInt8.self, from: value.utf8)
+            }
+            used += count
+        }
+
+        static func fieldSize(_ value: String) -> Int {
+            value.isEmpty ? 0 : 1 + varintSize(value.utf8.count) + value.utf8.count
+        }
+
+        static func varintSize(_ value: Int) -> Int {
+            var v = UInt64(value), n = 1
+            while v >= 0x80 { v >>= 7; n += 1 }
+            return n
+        }
     }
 
     /// TW.7: `split_mode` → ACCUMULATOR, unset sides → true, `default_lot_size ""` → `"1"`,
