@@ -43,9 +43,11 @@ let package = Package(
         // Exact integers, decimals and rationals, and Keel's one decimal grammar. Pure, no dependencies.
         .target(name: "ExactNumbers"),
         // swift-protobuf output for proto/ (committed; scripts/gen-contracts) + small extensions.
+        // SHA-256 block compression with the x86 SHA extensions, for Contracts' SHA256.
+        .target(name: "CSHA256"),
         .target(
             name: "Contracts",
-            dependencies: ["ExactNumbers", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["ExactNumbers", "CSHA256", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // Pure planning: proportional, multi-world, overlay, hybrid, target-weight. No I/O.
         .target(

@@ -1,5 +1,7 @@
 /// SHA-256 (FIPS 180-4). Keel needs it for request digests, client order ids and the proto digest;
 /// the toolchain's Foundation on Linux has no CryptoKit, and no other hash library is a dependency.
+import CSHA256
+
 public struct SHA256: Sendable {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
@@ -7,7 +9,19 @@ public struct SHA256: Sendable {
     private var pending: [UInt8] = []
     private var compressedBlocks: UInt64 = 0
 
-    public init() { pending.reserveCapacity(64) }
+    /// Whether blocks go through the x86 SHA extensions (CSHA256) or the portable rounds below.
+    private let usesSHAExtensions: Bool
+
+    /// Whether this CPU has the x86 SHA extensions.
+    static let cpuHasSHAExtensions = keel_sha256_has_sha_extensions() != 0
+
+    public init() { self.init(usesSHAExtensions: Self.cpuHasSHAExtensions) }
+
+    /// `usesSHAExtensions: false` forces the portable rounds (the tests compare the two).
+    init(usesSHAExtensions: Bool) {
+        self.usesSHAExtensions = usesSHAExtensions && Self.cpuHasSHAExtensions
+        pending.reserveCapacity(64)
+    }
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         if let done: Void = bytes.withContiguousStorageIfAvailable({ update(contiguous: UnsafeRawBufferPointer($0)) }) {
@@ -81,7 +95,16 @@ public struct SHA256: Sendable {
     /// Compresses every whole 64-byte block of `blocks` (its length is a multiple of 64).
     private mutating func compress(_ blocks: UnsafeRawBufferPointer) {
         let count = blocks.count / 64
+        guard count > 0 else { return }
         compressedBlocks &+= UInt64(count)
+        if usesSHAExtensions {
+            withUnsafeMutableBytes(of: &state) { words in
+                keel_sha256_compress_sha_extensions(
+                    words.baseAddress!.assumingMemoryBound(to: UInt32.self),
+                    blocks.baseAddress!.assumingMemoryBound(to: UInt8.self), count)
+            }
+            return
+        }
         var (h0, h1, h2, h3, h4, h5, h6, h7) = state
         SHA256.k.withUnsafeBufferPointer { k in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
