@@ -200,7 +200,7 @@ let package = Package(
             name: "PlannerServiceTests",
             dependencies: ["PlannerService", "Planning", "KeelWire", "Contracts", "KeelStore", "KeelOps", "KeelTestSupport"]),
         .testTarget(name: "ExactNumbersTests", dependencies: ["ExactNumbers", "KeelTestSupport"]),
-        .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KeelTestSupport"]),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KeelTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The spec's example cases (Fixtures/, copied from shared/cases) and their comparison rules.
         .target(
             name: "KeelTestSupport",

@@ -108,6 +108,20 @@ case "pure":
         })
     }
     print(#"{"benchmark":"planning.pure","positions":\#(count),"repeats":\#(repeats),\#(summary(planning)),"baseline":"validation only",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"deltas":\#(deltas),"peak_rss_kib":\#(peakRSSKiB())}"#)
+case "decode":
+    // Plan's decoding of a request (positions read directly); baseline: swift-protobuf's decoder.
+    let body: Data = try portfolio(positions: count).serializedBytes()
+    var baseline: [Double] = []
+    var decodes: [Double] = []
+    var same = true
+    for _ in 0..<repeats {
+        var generic = Keel_Planner_V1_PlanRequest()
+        var direct = Keel_Planner_V1_PlanRequest()
+        baseline.append(try time { generic = try Keel_Planner_V1_PlanRequest(serializedBytes: body) })
+        decodes.append(try time { direct = try Keel_Planner_V1_PlanRequest(decodingPositionsDirectly: body) })
+        same = same && generic == direct
+    }
+    print(#"{"benchmark":"planning.decode","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(decodes)),"baseline":"swift-protobuf decoding",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"equal":\#(same),"peak_rss_kib":\#(peakRSSKiB())}"#)
 case "digest":
     // The request digest of a stored Plan (§5.2), of the request as the planner decodes it;
     // baseline: SHA-256 alone of the request's own encoding, the same number of bytes.
@@ -120,7 +134,7 @@ case "digest":
         baseline.append(time { _ = SHA256.hash(body) })
         digests.append(time { digest = PlanRequestDigest.digest(request) })
     }
-    print(#"{"benchmark":"planning.digest","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(digests)),"baseline":"SHA-256 of the request bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"digest":"\#(digest)"}"#)
+    print(#"{"benchmark":"planning.digest","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(digests)),"baseline":"SHA-256 of the request bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"digest":"\#(digest)","peak_rss_kib":\#(peakRSSKiB())}"#)
 case "rpc":
     let request = portfolio(positions: count)
     // The Plan RPC end to end (encode, send, decode, validate, plan, store, answer) against an

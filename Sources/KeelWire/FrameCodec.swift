@@ -110,34 +110,22 @@ public struct FrameReader {
     /// then a `Response` holding only a body, or an empty (OK) `Status`, and nothing else. Anything
     /// else, however valid, is nil and goes to protobuf's decoder.
     static func decodeAnswer(_ raw: UnsafeRawBufferPointer) -> Frame? {
-        var i = 0
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < raw.count, shift < 64 {
-                let byte = raw[i]
-                i += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte < 0x80 { return value }
-                shift += 7
-            }
-            return nil
-        }
         guard raw.count >= 4, raw[0] == 0x08 else { return nil }
-        i = 1
-        guard let callID = varint(), callID != 0, i < raw.count else { return nil }
-        let tag = raw[i]
-        i += 1
+        var reader = ProtobufWireReader(raw, offset: 1)
+        guard let callID = reader.varint(), callID != 0, !reader.isAtEnd else { return nil }
+        let tag = raw[reader.offset]
+        reader.offset += 1
         if tag == 0x2A {
             // an empty Status: exactly one zero length byte left
-            guard i == raw.count - 1, raw[i] == 0 else { return nil }
+            guard reader.offset == raw.count - 1, raw[reader.offset] == 0 else { return nil }
             return .okStatus(callID: callID)
         }
-        guard tag == 0x22, let inner = varint(), inner == UInt64(raw.count - i) else { return nil }
+        guard tag == 0x22, let inner = reader.varint(), inner == UInt64(raw.count - reader.offset) else { return nil }
         if inner == 0 { return .response(callID: callID, body: []) }
-        guard raw[i] == 0x0A else { return nil }
-        i += 1
-        guard let count = varint(), count == UInt64(raw.count - i), count > 0 else { return nil }
+        guard raw[reader.offset] == 0x0A else { return nil }
+        reader.offset += 1
+        guard let count = reader.varint(), count == UInt64(raw.count - reader.offset), count > 0 else { return nil }
+        let i = reader.offset
         var frame = Frame()
         frame.callID = callID
         frame.response = .with { $0.body = Data(UnsafeRawBufferPointer(rebasing: raw[i...])) }

@@ -132,8 +132,13 @@ public struct RPCRouter: Sendable {
 
     /// Undecodable body → INVALID_ARGUMENT (spec/wire.md §Calls).
     public static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: Data) throws(RPCError) -> M {
+        try decode(type, body) { try M(serializedBytes: $0) }
+    }
+
+    /// The same, with a decoder of the message's own (one that decodes as swift-protobuf does).
+    public static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: Data, using decoder: (Data) throws -> M) throws(RPCError) -> M {
         do {
-            return try M(serializedBytes: body)
+            return try decoder(body)
         } catch {
             throw RPCError(
                 .invalidArgument, "request body does not decode as \(M.protoMessageName): \(error)",

@@ -47,7 +47,7 @@ public final class PlannerService: Sendable {
     // MARK: Plan
 
     func plan(body: Data, context: ServerContext) async throws -> [UInt8] {
-        let request = try RPCRouter.decode(PlanRequest.self, body)
+        let request = try RPCRouter.decode(PlanRequest.self, body, using: PlanRequest.init(decodingPositionsDirectly:))
         // The digest (a deterministic re-encoding of the whole request and its SHA-256, a fifth of
         // a large Plan's time) is worked out beside the plan, on another core. A dry run needs none.
         let digestTask = request.dryRun ? nil : Task { PlanRequestDigest.digest(request) }
