@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// SHA-256's 64 round constants (FIPS 180-4 §4.2.2), for both compressions.
+const uint32_t *keel_sha256_round_constants(void);
+
 /// 1 when this CPU has the x86 SHA extensions (and SSSE3 / SSE4.1, which the rounds use).
 int keel_sha256_has_sha_extensions(void);
 
