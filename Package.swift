@@ -42,9 +42,9 @@ let package = Package(
     targets: [
         // Exact integers, decimals and rationals, and Keel's one decimal grammar. Pure, no dependencies.
         .target(name: "ExactNumbers"),
-        // swift-protobuf output for proto/ (committed; scripts/gen-contracts) + small extensions.
         // SHA-256 block compression with the x86 SHA extensions, for Contracts' SHA256.
         .target(name: "CSHA256"),
+        // swift-protobuf output for proto/ (committed; scripts/gen-contracts) + small extensions.
         .target(
             name: "Contracts",
             dependencies: ["ExactNumbers", "CSHA256", .product(name: "SwiftProtobuf", package: "swift-protobuf")]

@@ -4,9 +4,10 @@ import KeelWire
 import PlannerService
 import Planning
 
-// planner-bench pure|digest|rpc <positions> [repeats]: plans a seeded portfolio (10 worlds, 50 strategies,
-// 500 symbols, 3 venues) through the pure Planning module (pure) or the Plan RPC of an in-process
-// keel-planner (rpc), and prints one JSON line: median, min and max wall time of the repeats, the
+// planner-bench pure|decode|digest|rpc <positions> [repeats]: plans a seeded portfolio (10 worlds,
+// 50 strategies, 500 symbols, 3 venues) through the pure Planning module (pure) or the Plan RPC of
+// an in-process keel-planner (rpc), or times Plan's decoding of it (decode) or its request digest
+// (digest), and prints one JSON line: median, min and max wall time of the repeats, the
 // baseline measured in the same run, and the process's peak RSS.
 
 struct SplitMix: RandomNumberGenerator {
@@ -84,7 +85,7 @@ func timeAsync(_ body: () async throws -> Void) async rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
 }
 
-// usage: planner-bench pure|digest|rpc <positions> [repeats]
+// usage: planner-bench pure|decode|digest|rpc <positions> [repeats]
 let arguments = CommandLine.arguments
 let mode = arguments.count > 1 ? arguments[1] : "pure"
 let count = arguments.count > 2 ? Int(arguments[2])! : 100_000
@@ -164,6 +165,6 @@ case "rpc":
     try? FileManager.default.removeItem(atPath: directory)
     print(#"{"benchmark":"planning.rpc","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(rpc)),"baseline":"KWP/1 echo of the same bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"peak_rss_kib":\#(peakRSSKiB())}"#)
 default:
-    print("usage: planner-bench pure|digest|rpc <positions> [repeats]")
+    print("usage: planner-bench pure|decode|digest|rpc <positions> [repeats]")
     exit(2)
 }

@@ -1,6 +1,15 @@
 import Foundation
 import SwiftProtobuf
 
+/// Sizes in protobuf's wire format.
+public enum ProtobufWire {
+    /// Bytes of `value` written as a varint.
+    @inlinable
+    public static func varintSize(_ value: UInt64) -> Int {
+        value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
+    }
+}
+
 /// A reader of protobuf's wire format over bytes in memory: varints, tags and field skipping.
 /// Every read returns nil on malformed or truncated input instead of throwing; callers that
 /// read by hand hand anything unusual to swift-protobuf, which then reports the error.

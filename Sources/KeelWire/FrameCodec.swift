@@ -154,7 +154,7 @@ public enum FrameEncoder {
 
     /// A frame holding a call id and one `kind` message of `kindSize` bytes (proto3 leaves out call id 0).
     static func frameSize(callID: UInt64, kindSize: Int) -> Int {
-        (callID == 0 ? 0 : 1 + varintSize(callID)) + 1 + varintSize(UInt64(kindSize)) + kindSize
+        (callID == 0 ? 0 : 1 + ProtobufWire.varintSize(callID)) + 1 + ProtobufWire.varintSize(UInt64(kindSize)) + kindSize
     }
 
     /// The length prefix, the call id and the `kind` field's tag and length: what precedes the kind
@@ -176,7 +176,7 @@ public enum FrameEncoder {
         for (key, value) in metadata {
             size += lengthDelimitedSize(mapEntrySize(key, value), evenWhenEmpty: true)
         }
-        if timeoutMs != 0 { size += 1 + varintSize(UInt64(timeoutMs)) }
+        if timeoutMs != 0 { size += 1 + ProtobufWire.varintSize(UInt64(timeoutMs)) }
         size += lengthDelimitedSize(bodyCount)
         return size
     }
@@ -184,7 +184,7 @@ public enum FrameEncoder {
     /// A string, bytes or message field: nothing when empty (proto3, except a map entry, which is
     /// always written), else tag, length and content.
     static func lengthDelimitedSize(_ count: Int, evenWhenEmpty: Bool = false) -> Int {
-        count == 0 && !evenWhenEmpty ? 0 : 1 + varintSize(UInt64(count)) + count
+        count == 0 && !evenWhenEmpty ? 0 : 1 + ProtobufWire.varintSize(UInt64(count)) + count
     }
 
     static func mapEntrySize(_ key: String, _ value: String) -> Int {
@@ -259,10 +259,6 @@ public enum FrameEncoder {
     /// An OK `Status` frame: an empty Status message.
     static func writeOKStatus(callID: UInt64, into out: inout ByteBuffer) {
         writeFrameHeader(callID: callID, kindTag: 0x2A, kindSize: 0, into: &out)  // field 5
-    }
-
-    static func varintSize(_ value: UInt64) -> Int {
-        value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 
     static func writeVarint(_ value: UInt64, into out: inout ByteBuffer) {

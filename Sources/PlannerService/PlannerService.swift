@@ -48,8 +48,9 @@ public final class PlannerService: Sendable {
 
     func plan(body: Data, context: ServerContext) async throws -> [UInt8] {
         let request = try RPCRouter.decode(PlanRequest.self, body, using: PlanRequest.init(decodingPositionsDirectly:))
-        // The digest (a deterministic re-encoding of the whole request and its SHA-256, a fifth of
-        // a large Plan's time) is worked out beside the plan, on another core. A dry run needs none.
+        // The digest (the normalized request's deterministic encoding hashed with SHA-256: 15 ms
+        // for 100,000 positions, against the plan's 8) is worked out beside the plan, on another
+        // core. A dry run needs none.
         let digestTask = request.dryRun ? nil : Task { PlanRequestDigest.digest(request) }
         var plan: PlanMessage
         do {

@@ -46,8 +46,8 @@ public enum PlanRequestDigest {
         var positions = r.positions
         r.positions = []
         for i in positions.indices {
-            if !DecimalGrammar.hasCanonicalForm(positions[i].qty) { positions[i].qty = canonical(positions[i].qty) }
-            if !DecimalGrammar.hasCanonicalForm(positions[i].mark) { positions[i].mark = canonical(positions[i].mark) }
+            if let qty = rewritten(positions[i].qty) { positions[i].qty = qty }
+            if let mark = rewritten(positions[i].mark) { positions[i].mark = mark }
         }
         r.positions = positions
         return r
@@ -82,6 +82,12 @@ public enum PlanRequestDigest {
         return r
     }
 
+    /// A position's decimal in canonical form, or nil when it already is (most are, and are left
+    /// as they are: nothing copied).
+    static func rewritten(_ decimal: String) -> String? {
+        DecimalGrammar.hasCanonicalForm(decimal) ? nil : canonical(decimal)
+    }
+
     static func deterministicBytes(_ message: some SwiftProtobuf.Message) -> [UInt8] {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true
@@ -99,22 +105,21 @@ public enum PlanRequestDigest {
             var qty = position.qty
             var mark = position.mark
             if canonicalDecimals {
-                if !DecimalGrammar.hasCanonicalForm(qty) { qty = canonical(qty) }
-                if !DecimalGrammar.hasCanonicalForm(mark) { mark = canonical(mark) }
+                if let canonicalQty = rewritten(qty) { qty = canonicalQty }
+                if let canonicalMark = rewritten(mark) { mark = canonicalMark }
             }
             let unknown = position.unknownFields.data
             let size = Self.fieldSize(position.worldID) + Self.fieldSize(position.strategyID)
                 + Self.fieldSize(position.symbol) + Self.fieldSize(qty) + Self.fieldSize(mark)
                 + Self.fieldSize(position.venue) + unknown.count
-            let entry = 1 + Self.varintSize(size) + size
+            let entry = 1 + ProtobufWire.varintSize(UInt64(size)) + size
             if used + entry > scratch.count { flush(into: &hasher) }
             guard entry <= scratch.count else {
                 // A position larger than the scratch buffer (long ids or unknown fields): its
                 // encoding, hashed in one piece.
-                var one = Keel_Planner_V1_Position()
-                (one.worldID, one.strategyID, one.symbol, one.qty, one.mark, one.venue) =
-                    (position.worldID, position.strategyID, position.symbol, qty, mark, position.venue)
-                one.unknownFields = position.unknownFields
+                var one = position
+                one.qty = qty
+                one.mark = mark
                 var wrapper = PlanRequest()
                 wrapper.positions = [one]
                 hasher.update(deterministicBytes(wrapper))
@@ -167,13 +172,7 @@ public enum PlanRequestDigest {
         }
 
         static func fieldSize(_ value: String) -> Int {
-            value.isEmpty ? 0 : 1 + varintSize(value.utf8.count) + value.utf8.count
-        }
-
-        static func varintSize(_ value: Int) -> Int {
-            var v = UInt64(value), n = 1
-            while v >= 0x80 { v >>= 7; n += 1 }
-            return n
+            value.isEmpty ? 0 : 1 + ProtobufWire.varintSize(UInt64(value.utf8.count)) + value.utf8.count
         }
     }
 
