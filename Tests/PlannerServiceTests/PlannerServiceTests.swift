@@ -102,6 +102,35 @@ func withPlanner<T>(dataDirectory: String? = nil, token: String? = nil, _ body: 
         }
     }
 
+    /// Plan decodes its positions itself: bodies it cannot decode still answer INVALID_ARGUMENT
+    /// naming `body`, and store nothing (the next plan's events are the outbox's first).
+    @Test func undecodableBodiesAreRejectedAndStoreNothing() async throws {
+        try await withPlanner { planner in
+            let valid: [UInt8] = try Self.sampleRequest().serializedBytes()
+            let position: [UInt8] = try Self.sampleRequest().positions[0].serializedBytes()
+            let bodies: [[UInt8]] = [
+                Array(valid.dropLast(2)),                                      // cut inside the last field
+                [0x32, UInt8(position.count + 5)] + position,                  // a position longer than the body
+                [0x32, 0x05, 0x1A, 0x03, 0x42, 0xFF, 0x43] + valid,            // a symbol that is not UTF-8
+                valid + [0x37, 0x00],                                          // wire type 7
+            ]
+            for (index, body) in bodies.enumerated() {
+                do {
+                    _ = try await planner.client.unaryBytes(KeelRPC.plannerPlan.path, body: Data(body), timeout: .seconds(10))
+                    Issue.record("body \(index) was accepted")
+                } catch let error as RPCError {
+                    #expect(error.code == .invalidArgument, "body \(index): \(error)")
+                    #expect(error.reason == "E_UNDECODABLE_BODY", "body \(index): \(error)")
+                    #expect(error.field == "body", "body \(index): \(error)")
+                }
+            }
+            let response = try await planner.plan(Self.sampleRequest())
+            let events = try await planner.events(after: 0, count: 1)
+            #expect(events.map(\.seq) == [1])
+            #expect(events.map(\.planID) == [response.plan.planID])
+        }
+    }
+
     static func sampleRequest(lotSize: String = "0.001", intent: [String: String] = [:]) -> PlanRequest {
         .with {
             $0.totalEquity = "1000000"
