@@ -115,7 +115,9 @@ public struct ProportionalRebalancer: Rebalancer {
                 plan.globalSkipped.append(SkippedDelta(worldID: "", key: key, reason: .roundedToZero, notional: notional, rawQuantity: quantity.rational))
                 continue
             }
-            plan.globalDeltas.append(SymbolDelta(key: key, quantity: rounded))
+            // The sum of quantities as written can carry more than 34 significant digits (their
+            // exponents differ); it is written with output rounding like every other result.
+            plan.globalDeltas.append(SymbolDelta(key: key, quantity: rounded.roundedToSignificantDigits(34)))
         }
     }
 
