@@ -133,7 +133,7 @@ case "digest":
     var digest = ""
     for _ in 0..<repeats {
         baseline.append(time { _ = SHA256.hash(body) })
-        digests.append(time { digest = PlanRequestDigest.digest(request) })
+        digests.append(try time { digest = try PlanRequestDigest.digest(request) })
     }
     print(#"{"benchmark":"planning.digest","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(digests)),"baseline":"SHA-256 of the request bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"digest":"\#(digest)","peak_rss_kib":\#(peakRSSKiB())}"#)
 case "rpc":

@@ -11,6 +11,7 @@ public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
         case permissionDenied = 7
         case failedPrecondition = 9
         case outOfRange = 11
+        case internalError = 13
         case unavailable = 14
 
         /// The canonical gRPC name (`INVALID_ARGUMENT`).
@@ -22,6 +23,7 @@ public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
             case .permissionDenied: "PERMISSION_DENIED"
             case .failedPrecondition: "FAILED_PRECONDITION"
             case .outOfRange: "OUT_OF_RANGE"
+            case .internalError: "INTERNAL"
             case .unavailable: "UNAVAILABLE"
             }
         }

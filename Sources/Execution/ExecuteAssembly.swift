@@ -56,18 +56,20 @@ public enum ExecuteAssembly {
         let planRequest = request.planRequest
         var rows: [PositionRow] = []
         rows.reserveCapacity(planRequest.positions.count)
-        for position in planRequest.positions {
+        for (i, position) in planRequest.positions.enumerated() {
             rows.append(PositionRow(
                 worldID: position.worldID, strategyID: position.strategyID, venue: position.venue, symbol: position.symbol,
-                quantity: DecimalGrammar.parse(position.qty) ?? .zero, mark: DecimalGrammar.parse(position.mark) ?? .zero))
+                quantity: try DecimalText.parseExact(position.qty, field: "plan_request.positions[\(i)].qty"),
+                mark: try DecimalText.parseExact(position.mark, field: "plan_request.positions[\(i)].mark")))
         }
         var options = OrderOptions()
-        options.lotSizeBySymbol = planRequest.lotSizeBySymbol.compactMapValues { DecimalGrammar.parse($0) }
-        options.minTradeNotional = DecimalGrammar.parse(planRequest.minTradeNotional) ?? .zero
+        options.lotSizeBySymbol = try decimals(planRequest.lotSizeBySymbol, field: "plan_request.lot_size_by_symbol")
+        options.minTradeNotional = planRequest.minTradeNotional.isEmpty
+            ? .zero : try DecimalText.parseExact(planRequest.minTradeNotional, field: "plan_request.min_trade_notional")
         options.flipPolicy = request.flipPolicy == .directFlip ? .directFlip : .flattenThenOpen
         options.timeInForce = TimeInForce(request.timeInForce)
         options.disableReduceOnly = request.disableReduceOnly
-        options.overlayPrices = planRequest.overlay.priceBySymbol.compactMapValues { DecimalGrammar.parse($0) }
+        options.overlayPrices = try decimals(planRequest.overlay.priceBySymbol, field: "plan_request.overlay.price_by_symbol")
         let index = ExposureIndex(rows)
         let builder = OrderBuilder(config: config, options: options, index: index)
 
@@ -79,12 +81,11 @@ public enum ExecuteAssembly {
         var violations: [OrderViolation] = []
         for world in plan.perWorld {
             var result = OrderBuilder.Result()
-            for delta in world.deltas {
-                builder.build(quantity(delta.deltaQty), at: SymbolKey(venue: delta.venue, symbol: delta.symbol), scope: .world(world.worldID), into: &result)
+            for (d, delta) in world.deltas.enumerated() {
+                let quantity = try planned(delta.deltaQty, field: "plan.per_world[\(world.worldID)].deltas[\(d)].delta_qty")
+                builder.build(quantity, at: SymbolKey(venue: delta.venue, symbol: delta.symbol), scope: .world(world.worldID), into: &result)
             }
-            for overlay in plan.overlayDeltas where overlay.worldID == world.worldID {
-                builder.build(quantity(overlay.deltaQty), at: SymbolKey(venue: "", symbol: overlay.symbol), scope: .world(world.worldID), into: &result)
-            }
+            try buildOverlayOrders(of: world.worldID, plan: plan, builder: builder, into: &result)
             response.ordersPerWorld.append(.with {
                 $0.worldID = world.worldID
                 $0.orders = result.orders
@@ -94,15 +95,17 @@ public enum ExecuteAssembly {
 
         if request.sharedAccount {
             // §3.5 global orders: global deltas, then overlay legs netted per instrument.
-            var entries: [(key: SymbolKey, quantity: ExactDecimal)] = plan.globalDeltas.map {
-                (SymbolKey(venue: $0.venue, symbol: $0.symbol), quantity($0.deltaQty))
+            var entries: [(key: SymbolKey, quantity: ExactDecimal)] = []
+            for (i, delta) in plan.globalDeltas.enumerated() {
+                entries.append((SymbolKey(venue: delta.venue, symbol: delta.symbol), try planned(delta.deltaQty, field: "plan.global_deltas[\(i)].delta_qty")))
             }
-            for overlay in plan.overlayDeltas {
+            for (o, overlay) in plan.overlayDeltas.enumerated() {
                 let key = SymbolKey(venue: "", symbol: overlay.symbol)
+                let quantity = try planned(overlay.deltaQty, field: "plan.overlay_deltas[\(o)].delta_qty")
                 if let i = entries.firstIndex(where: { $0.key == key }) {
-                    entries[i].quantity += quantity(overlay.deltaQty)
+                    entries[i].quantity += quantity
                 } else {
-                    entries.append((key, quantity(overlay.deltaQty)))
+                    entries.append((key, quantity))
                 }
             }
             var result = OrderBuilder.Result()
@@ -115,15 +118,17 @@ public enum ExecuteAssembly {
             // §3.7 the policy on the global orders, marks from all rows.
             var current = Rational.zero
             for row in rows { current += (row.quantity * row.mark).rational }
-            let legs = result.orders.map { order in
-                SharedAccountPolicyCheck.Leg(
+            var legs: [SharedAccountPolicyCheck.Leg] = []
+            for (i, order) in result.orders.enumerated() {
+                // An order without a reference mark ("") is the policy's missing mark.
+                let mark = order.referenceMark.isEmpty ? nil : try planned(order.referenceMark, field: "orders_global[\(i)].reference_mark")
+                legs.append(SharedAccountPolicyCheck.Leg(
                     key: SymbolKey(venue: order.venue, symbol: order.symbol), isBuy: order.side == .buy,
-                    quantity: DecimalGrammar.parse(order.quantity) ?? .zero,
-                    mark: DecimalGrammar.parse(order.referenceMark)?.rational)
+                    quantity: try planned(order.quantity, field: "orders_global[\(i)].quantity"), mark: mark?.rational))
             }
             let context = SharedAccountPolicyCheck.evaluate(
                 policy: config.sharedAccountPolicy, orders: legs,
-                totalEquity: DecimalGrammar.parse(planRequest.totalEquity) ?? .zero, current: current)
+                totalEquity: try DecimalText.parseExact(planRequest.totalEquity, field: "plan_request.total_equity"), current: current)
             if !context.allowed {
                 throw FieldError(
                     .failedPrecondition, reason: "E_SHARED_ACCOUNT_POLICY", field: "shared_account", message: context.message,
@@ -134,20 +139,20 @@ public enum ExecuteAssembly {
             // §3.6 per-strategy orders: each world's deltas split by key, then its overlay orders.
             for world in plan.perWorld {
                 var result = OrderBuilder.Result()
-                let weights = (planRequest.strategyAllocAfterTotal[world.worldID]?.byStrategy ?? [:]).compactMapValues { DecimalGrammar.parse($0) }
-                for delta in world.deltas {
+                let weights = try decimals(
+                    planRequest.strategyAllocAfterTotal[world.worldID]?.byStrategy ?? [:],
+                    field: "plan_request.strategy_alloc_after_total[\(world.worldID)].by_strategy")
+                for (d, delta) in world.deltas.enumerated() {
                     let key = SymbolKey(venue: delta.venue, symbol: delta.symbol)
                     let (parts, violation) = StrategySplit.split(
-                        quantity(delta.deltaQty), at: key, world: world.worldID, index: index,
+                        try planned(delta.deltaQty, field: "plan.per_world[\(world.worldID)].deltas[\(d)].delta_qty"), at: key, world: world.worldID, index: index,
                         lot: builder.lot(venue: key.venue, symbol: key.symbol).lot, fallbackWeights: weights)
                     if let violation { result.violations.append(violation) }
                     for part in parts where !part.quantity.isZero {
                         builder.build(part.quantity, at: key, scope: .strategy(world: world.worldID, strategy: part.strategyID), into: &result)
                     }
                 }
-                for overlay in plan.overlayDeltas where overlay.worldID == world.worldID {
-                    builder.build(quantity(overlay.deltaQty), at: SymbolKey(venue: "", symbol: overlay.symbol), scope: .world(world.worldID), into: &result)
-                }
+                try buildOverlayOrders(of: world.worldID, plan: plan, builder: builder, into: &result)
                 response.ordersPerStrategy += result.orders
                 violations += result.violations
             }
@@ -181,7 +186,30 @@ public enum ExecuteAssembly {
         }
     }
 
-    static func quantity(_ text: String) -> ExactDecimal { DecimalGrammar.parse(text) ?? .zero }
+    /// The world's overlay legs, after its deltas.
+    static func buildOverlayOrders(of worldID: String, plan: PlanMessage, builder: OrderBuilder, into result: inout OrderBuilder.Result) throws(FieldError) {
+        for (o, overlay) in plan.overlayDeltas.enumerated() where overlay.worldID == worldID {
+            let quantity = try planned(overlay.deltaQty, field: "plan.overlay_deltas[\(o)].delta_qty")
+            builder.build(quantity, at: SymbolKey(venue: "", symbol: overlay.symbol), scope: .world(worldID), into: &result)
+        }
+    }
+
+    /// A decimal of the planner's plan (or of orders built from it): the planner writes only
+    /// readable decimals, so one that is not is the planner's fault, INTERNAL, and never a zero.
+    static func planned(_ text: String, field: String) throws(FieldError) -> ExactDecimal {
+        guard let value = DecimalGrammar.parse(text) else {
+            throw FieldError(.internalError, reason: "E_UNREADABLE_PLAN_DECIMAL", field: field,
+                             message: "the plan holds \"\(text)\" at \(field), which is not a decimal Keel reads")
+        }
+        return value
+    }
+
+    /// A map of request decimals (lot sizes, prices, weights), each parsed or rejected naming its key.
+    static func decimals(_ map: [String: String], field: String) throws(FieldError) -> [String: ExactDecimal] {
+        var out: [String: ExactDecimal] = [:]
+        for (key, text) in map { out[key] = try DecimalText.parseExact(text, field: FieldPath.key(field, key)) }
+        return out
+    }
 
     /// `E_SHARED_ACCOUNT_POLICY` metadata: the short violation, the message, each context number,
     /// and the missing marks as `venue/symbol` joined by `,` (amendment 12).
@@ -220,14 +248,12 @@ extension TimeInForce {
 /// The digest of an `ExecuteRequest` for idempotency (amendment 6): the plan request normalised as
 /// the planner does, `flip_policy` and `time_in_force` defaults filled, `account_id ""` = `default`.
 public enum ExecuteRequestDigest {
-    public static func digest(_ request: ExecuteRequest) -> String {
+    public static func digest(_ request: ExecuteRequest) throws(FieldError) -> String {
         var r = request
         r.planRequest = PlanRequestDigest.normalized(r.planRequest)
         if r.flipPolicy == .unspecified { r.flipPolicy = .flattenThenOpen }
         if r.timeInForce == .unspecified { r.timeInForce = .gtc }
         if r.accountID.isEmpty { r.accountID = "default" }
-        var options = BinaryEncodingOptions()
-        options.useDeterministicOrdering = true
-        return SHA256.hex((try? r.serializedBytes(options: options)) ?? [UInt8]())
+        return SHA256.hex(try PlanRequestDigest.deterministicBytes(r))
     }
 }

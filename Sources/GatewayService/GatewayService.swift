@@ -105,7 +105,7 @@ public final class GatewayService: Sendable {
     /// policy, venue checks, one transaction, then the dispatcher.
     func submit(_ request: ExecuteRequest, context: ServerContext) async throws -> ExecuteResponse {
         let key = try context.validatedIdempotencyKey()
-        let digest = ExecuteRequestDigest.digest(request)
+        let digest = try ExecuteRequestDigest.digest(request)
         if let key, let replay = try await replay(key: key, digest: digest) { return replay }
 
         let accountID = request.accountID.isEmpty ? "default" : request.accountID
@@ -208,6 +208,9 @@ public final class GatewayService: Sendable {
         } catch is CancellationError {
             // The caller went away (a closed Watch stream): nothing failed.
             throw RPCError(.cancelled, "the call was cancelled", reason: "E_CANCELLED")
+        } catch let error as UnreadableStoredValue {
+            logger.error("stored value unreadable", metadata: ["table": "\(error.table)", "row": "\(error.row)", "column": "\(error.column)", "detail": "\(error.detail)"])
+            throw RPCError(.internal, error.description, reason: "E_STORED_VALUE_UNREADABLE", metadata: ["table": error.table, "row": error.row, "column": error.column])
         } catch {
             logger.error("store failed", metadata: ["error": "\(error)"])
             throw RPCError(.unavailable, "the gateway store cannot be used: \(error)", reason: "E_STORE_UNAVAILABLE")

@@ -325,9 +325,11 @@ public final class GatewayStore: Sendable {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM orders WHERE status IN (?, ?) AND schedule_id IS NULL ORDER BY dispatch_seq LIMIT 1
                 """), arguments: [OrderStatus.pending.rawValue, OrderStatus.sent.rawValue]) else { return nil }
+            let id: String = row["client_order_id"]
             return PendingOrder(
-                order: try Order(serializedBytes: row["body"] as Data), batchID: row["batch_id"], accountID: row["account_id"],
-                status: OrderStatus(rawValue: row["status"]) ?? .unspecified)
+                order: try UnreadableStoredValue.reading(table: "orders", row: id, column: "body") { try Order(serializedBytes: row["body"] as Data) },
+                batchID: row["batch_id"], accountID: row["account_id"],
+                status: try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "orders", row: id, column: "status"))
         }
     }
 
@@ -353,14 +355,13 @@ public final class GatewayStore: Sendable {
     /// `orders` topic: the order's status as just written (one event per status change).
     static func appendOrderUpdate(_ clientOrderID: String, db: Database, nowMs: Int64) throws -> UInt64 {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM orders WHERE client_order_id = ?"), arguments: [clientOrderID]) else { return 0 }
-        let update = Keel_Gateway_V1_OrderUpdate.with {
-            $0.clientOrderID = clientOrderID
-            $0.batchID = row["batch_id"]
-            $0.status = OrderStatus(rawValue: row["status"]) ?? .unspecified
-            $0.filledQty = row["filled_qty"]
-            $0.avgPrice = row["avg_price"]
-            $0.reason = row["reason"]
-        }
+        var update = Keel_Gateway_V1_OrderUpdate()
+        update.clientOrderID = clientOrderID
+        update.batchID = row["batch_id"]
+        update.status = try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "orders", row: clientOrderID, column: "status")
+        update.filledQty = row["filled_qty"]
+        update.avgPrice = row["avg_price"]
+        update.reason = row["reason"]
         return try appendEvent(.with {
             $0.topic = "orders"
             $0.timeMs = nowMs
@@ -380,7 +381,10 @@ public final class GatewayStore: Sendable {
             let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
             let key: StatementArguments = [order.worldID, order.strategyID, order.venue, order.symbol]
             let old = try String.fetchOne(db.cachedStatement(sql: "SELECT qty FROM attribution WHERE world_id = ? AND strategy_id = ? AND venue = ? AND symbol = ?"), arguments: key)
-            let qty = (old.flatMap { DecimalGrammar.parse($0) } ?? .zero) + signed
+            let held = try old.map { text throws(UnreadableStoredValue) in
+                try UnreadableStoredValue.decimal(text, table: "attribution", row: "\(order.worldID)/\(order.strategyID)/\(order.venue)/\(order.symbol)", column: "qty")
+            }
+            let qty = (held ?? .zero) + signed
             try db.cachedStatement(sql: """
                 INSERT INTO attribution (world_id, strategy_id, venue, symbol, qty, mark) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(world_id, strategy_id, venue, symbol) DO UPDATE SET qty = excluded.qty, mark = excluded.mark
@@ -413,14 +417,16 @@ public final class GatewayStore: Sendable {
     public func commitLog(from offset: UInt64, limit: Int) async throws -> [CommitLogRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: #"SELECT * FROM commit_log WHERE "offset" >= ? ORDER BY "offset" LIMIT ?"#, arguments: [offset, limit]).map { row in
-                CommitLogRecord.with {
-                    $0.offset = row["offset"]
-                    $0.key = row["key"]
-                    $0.recordType = row["record_type"]
-                    $0.timestampMs = row["timestamp_ms"]
-                    $0.batchID = row["batch_id"]
-                    $0.payload = (try? Keel_Gateway_V1_RebalanceBatch(serializedBytes: row["payload"] as Data)) ?? .init()
+                var record = CommitLogRecord()
+                record.offset = row["offset"]
+                record.key = row["key"]
+                record.recordType = row["record_type"]
+                record.timestampMs = row["timestamp_ms"]
+                record.batchID = row["batch_id"]
+                record.payload = try UnreadableStoredValue.reading(table: "commit_log", row: "\(record.offset)", column: "payload") {
+                    try Keel_Gateway_V1_RebalanceBatch(serializedBytes: row["payload"] as Data)
                 }
+                return record
             }
         }
     }
@@ -452,14 +458,15 @@ public final class GatewayStore: Sendable {
             sql += " ORDER BY dispatch_seq LIMIT ?"
             arguments += [limit]
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                (row["dispatch_seq"], Keel_Gateway_V1_OrderRecord.with {
-                    $0.order = (try? Order(serializedBytes: row["body"] as Data)) ?? Order()
-                    $0.batchID = row["batch_id"]
-                    $0.status = OrderStatus(rawValue: row["status"]) ?? .unspecified
-                    $0.filledQty = row["filled_qty"]
-                    $0.updatedAtMs = row["updated_at_ms"]
-                    $0.reason = row["reason"]
-                })
+                let id: String = row["client_order_id"]
+                var record = Keel_Gateway_V1_OrderRecord()
+                record.order = try UnreadableStoredValue.reading(table: "orders", row: id, column: "body") { try Order(serializedBytes: row["body"] as Data) }
+                record.batchID = row["batch_id"]
+                record.status = try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "orders", row: id, column: "status")
+                record.filledQty = row["filled_qty"]
+                record.updatedAtMs = row["updated_at_ms"]
+                record.reason = row["reason"]
+                return (row["dispatch_seq"], record)
             }
         }
     }

@@ -192,40 +192,49 @@ public final class ScheduleEngine: @unchecked Sendable {
 
     func resume() async throws {
         for stored in try await store.liveSchedules() {
-            var entry = try Self.live(stored)
-            let now = clock()
-            var events = [event(.resumed, entry, message: "the gateway restarted; resuming")]
-            var orders: [ScheduleOrderRow] = []
-            var unknown: [String] = []
-            for (i, leg) in entry.schedule.legs.enumerated() {
-                for (k, round) in leg.rounds.enumerated() where round.state == .working {
-                    guard let order = try await broker.restingOrder(clientOrderID: round.clientOrderID) else {
-                        // Acknowledged before the stop, unknown now: it cannot be reconciled.
-                        unknown.append(round.clientOrderID)
-                        entry.schedule.legs[i].rounds[k].state = .failed
-                        entry.schedule.legs[i].rounds[k].note = "unknown to the broker after acknowledgement"
-                        continue
-                    }
-                    let (more, row) = apply(order, to: &entry, leg: i, round: k, now: now)
-                    events += more
-                    orders.append(row)
+            do {
+                try await resume(stored)
+            } catch let error as UnreadableStoredValue {
+                live[stored.schedule.scheduleID] = try Self.live(stored)
+                await fail(stored.schedule.scheduleID, unreadable: error)
+            }
+        }
+    }
+
+    func resume(_ stored: StoredSchedule) async throws {
+        var entry = try Self.live(stored)
+        let now = clock()
+        var events = [event(.resumed, entry, message: "the gateway restarted; resuming")]
+        var orders: [ScheduleOrderRow] = []
+        var unknown: [String] = []
+        for (i, leg) in entry.schedule.legs.enumerated() {
+            for (k, round) in leg.rounds.enumerated() where round.state == .working {
+                guard let order = try await broker.restingOrder(clientOrderID: round.clientOrderID) else {
+                    // Acknowledged before the stop, unknown now: it cannot be reconciled.
+                    unknown.append(round.clientOrderID)
+                    entry.schedule.legs[i].rounds[k].state = .failed
+                    entry.schedule.legs[i].rounds[k].note = "unknown to the broker after acknowledgement"
+                    continue
                 }
+                let (more, row) = try apply(order, to: &entry, leg: i, round: k, now: now)
+                events += more
+                orders.append(row)
             }
-            if !unknown.isEmpty, !entry.schedule.state.isTerminal {
-                entry.schedule.state = .failed
-                entry.schedule.finishedAtMs = now
-                entry.schedule.stateReason = "orders unknown to the broker after acknowledgement: \(unknown.joined(separator: ", "))"
-                events.append(event(.failed, entry, message: entry.schedule.stateReason))
-            }
-            try await save(&entry, events: events, orders: orders, now: now)
-            logger.info("schedule resumed", metadata: ["schedule_id": "\(entry.schedule.scheduleID)", "state": "\(Self.name(entry.schedule.state))"])
-            // Rounds that were queued go first, in index order; then whatever came due meanwhile.
-            for (leg, round) in roundsInIndexOrder(entry) where entry.schedule.legs[leg].rounds[round].state == .queued {
-                enqueue(.submit, entry, leg: leg, round: round, now: now)
-            }
-            if wantsCancels(entry) {
-                for (leg, round) in working(entry) { enqueue(.cancel, entry, leg: leg, round: round, now: now) }
-            }
+        }
+        if !unknown.isEmpty, !entry.schedule.state.isTerminal {
+            entry.schedule.state = .failed
+            entry.schedule.finishedAtMs = now
+            entry.schedule.stateReason = "orders unknown to the broker after acknowledgement: \(unknown.joined(separator: ", "))"
+            events.append(event(.failed, entry, message: entry.schedule.stateReason))
+        }
+        try await save(&entry, events: events, orders: orders, now: now)
+        logger.info("schedule resumed", metadata: ["schedule_id": "\(entry.schedule.scheduleID)", "state": "\(Self.name(entry.schedule.state))"])
+        // Rounds that were queued go first, in index order; then whatever came due meanwhile.
+        for (leg, round) in roundsInIndexOrder(entry) where entry.schedule.legs[leg].rounds[round].state == .queued {
+            enqueue(.submit, entry, leg: leg, round: round, now: now)
+        }
+        if wantsCancels(entry) {
+            for (leg, round) in working(entry) { enqueue(.cancel, entry, leg: leg, round: round, now: now) }
         }
     }
 
@@ -249,8 +258,29 @@ public final class ScheduleEngine: @unchecked Sendable {
             } else {
                 try await startPhasesAndQueueRounds(&entry, now: now)
             }
+        } catch let error as UnreadableStoredValue {
+            await fail(id, unreadable: error)
         } catch {
             logger.error("schedule step failed; will retry", metadata: ["schedule_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// A schedule with a stored value that cannot be read is FAILED, with an event and a log line
+    /// that say which; it never runs on a made-up number. Its working orders stay with the broker
+    /// for an operator to look at.
+    func fail(_ id: String, unreadable error: UnreadableStoredValue) async {
+        var named = error
+        named.row = id
+        logger.error("schedule failed: a stored value cannot be read", metadata: ["schedule_id": "\(id)", "detail": "\(named)"])
+        guard var entry = live[id], !entry.schedule.state.isTerminal else { return }
+        let now = clock()
+        entry.schedule.state = .failed
+        entry.schedule.finishedAtMs = now
+        entry.schedule.stateReason = named.description
+        do {
+            try await save(&entry, events: [event(.failed, entry, message: named.description)], now: now, legTotals: false)
+        } catch {
+            logger.error("schedule could not be marked failed", metadata: ["schedule_id": "\(id)", "error": "\(error)"])
         }
     }
 
@@ -284,7 +314,7 @@ public final class ScheduleEngine: @unchecked Sendable {
             }
         }
         let before = entry.schedule.state
-        events += settleState(&entry, now: now)
+        events += try settleState(&entry, now: now)
         guard !events.isEmpty || !due.isEmpty || before != entry.schedule.state else { return }
         try await save(&entry, events: events, now: now)
         for (leg, round) in due { enqueue(.submit, entry, leg: leg, round: round, now: now) }
@@ -305,14 +335,14 @@ public final class ScheduleEngine: @unchecked Sendable {
         let kind: Keel_Gateway_V1_ScheduleEventKind
         if unissued == 0, working.isEmpty {
             entry.schedule.state = .completed
-            entry.schedule.stateReason = shortfall(entry)
+            entry.schedule.stateReason = try shortfall(entry)
             kind = .completed
         } else {
             entry.schedule.state = .expired
             var parts = ["session ended"]
             if unissued > 0 { parts.append("\(unissued) round\(unissued == 1 ? "" : "s") not issued") }
             if !working.isEmpty { parts.append("\(working.count) order\(working.count == 1 ? "" : "s") working") }
-            let short = shortfall(entry)
+            let short = try shortfall(entry)
             entry.schedule.stateReason = parts.joined(separator: ", ") + (short.isEmpty ? "" : "; " + short)
             kind = .expired
         }
@@ -353,7 +383,7 @@ public final class ScheduleEngine: @unchecked Sendable {
         for (i, k) in working(entry) where entry.schedule.legs[i].rounds[k].state == .working {
             let round = entry.schedule.legs[i].rounds[k]
             guard let order = try await broker.restingOrder(clientOrderID: round.clientOrderID) else { continue }
-            let (more, row) = apply(order, to: &entry, leg: i, round: k, now: now)
+            let (more, row) = try apply(order, to: &entry, leg: i, round: k, now: now)
             events += more
             orders.append(row)
             let current = entry.schedule.legs[i].rounds[k]
@@ -363,7 +393,7 @@ public final class ScheduleEngine: @unchecked Sendable {
             let leg = entry.schedule.legs[i]
             guard let quote = try await broker.quote(venue: entry.schedule.venue, symbol: leg.symbol, accountID: entry.schedule.accountID) else { continue }
             let limit = PacedExecution.limitPrice(quote: quote, tick: config.tickSize(venue: entry.schedule.venue, symbol: leg.symbol), sell: leg.side == .sell)
-            if limit == Self.decimal(current.limitPrice) {
+            if try limit == Self.decimal(current.limitPrice) {
                 // The market is where the order is: nothing to send, the timer restarts.
                 entry.schedule.legs[i].rounds[k].lastSubmitOrAmendAtMs = now
                 timersRestarted = true
@@ -372,7 +402,7 @@ public final class ScheduleEngine: @unchecked Sendable {
             }
         }
         let before = entry.schedule.state
-        events += settleState(&entry, now: now)
+        events += try settleState(&entry, now: now)
         guard !events.isEmpty || !orders.isEmpty || timersRestarted || before != entry.schedule.state else { return }
         try await save(&entry, events: events, orders: orders, now: now)
     }
@@ -402,6 +432,9 @@ public final class ScheduleEngine: @unchecked Sendable {
                 let retry: Bool
                 do {
                     try await run(task)
+                    retry = false
+                } catch let error as UnreadableStoredValue {
+                    await fail(task.scheduleID, unreadable: error)
                     retry = false
                 } catch {
                     logger.error("paced task failed; will retry", metadata: [
@@ -440,7 +473,7 @@ public final class ScheduleEngine: @unchecked Sendable {
         let sell = leg.side == .sell
         let account = entry.schedule.accountID
         let venue = entry.schedule.venue
-        let lot = Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
+        let lot = try Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
         var events: [ScheduleEvent] = []
 
         if round.clientOrderID.isEmpty {
@@ -448,7 +481,7 @@ public final class ScheduleEngine: @unchecked Sendable {
                 entry.schedule.legs[i].rounds[k].state = .failed
                 entry.schedule.legs[i].rounds[k].note = "no quote for \(leg.symbol)"
                 events.append(event(.roundFailed, entry, leg: i, round: k, message: "no quote for \(leg.symbol)"))
-                events += settleState(&entry, now: now)
+                events += try settleState(&entry, now: now)
                 try await save(&entry, events: events, now: now)
                 return
             }
@@ -459,26 +492,26 @@ public final class ScheduleEngine: @unchecked Sendable {
             var message = ""
             if sell {
                 let holding = try await broker.holding(accountID: account, venue: venue, symbol: leg.symbol)
-                let workingSells = working(entry).filter { entry.schedule.legs[$0.0].side == .sell && entry.schedule.legs[$0.0].symbol == leg.symbol }
-                    .reduce(ExactDecimal.zero) { $0 + Self.remaining(entry.schedule.legs[$1.0].rounds[$1.1]) }
+                let workingSells = try working(entry).filter { entry.schedule.legs[$0.0].side == .sell && entry.schedule.legs[$0.0].symbol == leg.symbol }
+                    .reduce(ExactDecimal.zero) { try $0 + Self.remaining(entry.schedule.legs[$1.0].rounds[$1.1]) }
                 let sellable = max(.zero, holding - workingSells).roundedToLot(lot)
                 if isLast {
-                    let committed = committedQuantity(leg, before: k)
-                    quantity = PacedExecution.lastSellQuantity(total: Self.decimal(leg.totalQty), committed: committed, sellable: sellable, lot: lot)
-                    corrected = quantity != Self.decimal(round.plannedQty)
+                    let committed = try committedQuantity(leg, before: k)
+                    quantity = try PacedExecution.lastSellQuantity(total: Self.decimal(leg.totalQty), committed: committed, sellable: sellable, lot: lot)
+                    corrected = try quantity != Self.decimal(round.plannedQty)
                     message = "last round \(quantity) instead of \(round.plannedQty) (total \(leg.totalQty), committed \(committed)), sellable \(sellable))"
                 } else {
-                    quantity = min(Self.decimal(round.plannedQty), sellable).roundedToLot(lot)
+                    quantity = try min(Self.decimal(round.plannedQty), sellable).roundedToLot(lot)
                 }
             } else {
-                let cumulative = isLast ? Self.decimal(leg.totalAmount) : leg.rounds[0...k].reduce(ExactDecimal.zero) { $0 + Self.decimal($1.plannedAmount) }
-                let committed = committedAmount(leg, before: k)
+                let cumulative = try isLast ? Self.decimal(leg.totalAmount) : leg.rounds[0...k].reduce(ExactDecimal.zero) { try $0 + Self.decimal($1.plannedAmount) }
+                let committed = try committedAmount(leg, before: k)
                 let budget = cumulative - committed
                 let cash = try await broker.orderableCash(accountID: account)
                 quantity = PacedExecution.buyQuantity(budget: budget, orderableCash: cash, limit: limit, lot: lot)
                 if isLast {
-                    let amount = PacedExecution.lastBuyAmount(totalAmount: Self.decimal(leg.totalAmount), committedAmount: committed, orderableCash: cash)
-                    corrected = amount != Self.decimal(round.plannedAmount)
+                    let amount = try PacedExecution.lastBuyAmount(totalAmount: Self.decimal(leg.totalAmount), committedAmount: committed, orderableCash: cash)
+                    corrected = try amount != Self.decimal(round.plannedAmount)
                     message = "last round amount \(amount) instead of \(round.plannedAmount) (total \(leg.totalAmount), committed \(committed))"
                 }
             }
@@ -491,7 +524,7 @@ public final class ScheduleEngine: @unchecked Sendable {
                 entry.schedule.legs[i].rounds[k].state = .skipped
                 entry.schedule.legs[i].rounds[k].orderQty = "0"
                 events.append(event(.roundSkipped, entry, leg: i, round: k, qty: .zero, message: sell ? "nothing sellable for this round" : "no budget or cash for this round"))
-                events += settleState(&entry, now: now)
+                events += try settleState(&entry, now: now)
                 try await save(&entry, events: events, now: now)
                 return
             }
@@ -522,18 +555,18 @@ public final class ScheduleEngine: @unchecked Sendable {
         if answer.status == .rejected || answer.brokerOrderID.isEmpty {
             entry.schedule.legs[i].rounds[k].state = .failed
             entry.schedule.legs[i].rounds[k].note = answer.reason.isEmpty ? "the broker returned no order id" : answer.reason
-            events.append(event(.roundFailed, entry, leg: i, round: k, qty: Self.decimal(round.orderQty), price: round.limitPrice,
+            try events.append(event(.roundFailed, entry, leg: i, round: k, qty: Self.decimal(round.orderQty), price: round.limitPrice,
                                 message: entry.schedule.legs[i].rounds[k].note))
         } else {
             entry.schedule.legs[i].rounds[k].brokerOrderID = answer.brokerOrderID
             entry.schedule.legs[i].rounds[k].lastSubmitOrAmendAtMs = now
             entry.schedule.legs[i].rounds[k].state = .working
-            events.append(event(.roundSubmitted, entry, leg: i, round: k, qty: Self.decimal(round.orderQty), price: round.limitPrice,
+            try events.append(event(.roundSubmitted, entry, leg: i, round: k, qty: Self.decimal(round.orderQty), price: round.limitPrice,
                                 message: "order \(answer.brokerOrderID) accepted"))
         }
-        let (fills, row) = apply(answer, to: &entry, leg: i, round: k, now: now)
+        let (fills, row) = try apply(answer, to: &entry, leg: i, round: k, now: now)
         events += fills
-        events += settleState(&entry, now: now)
+        events += try settleState(&entry, now: now)
         try await save(&entry, events: events, orders: [row], now: now)
     }
 
@@ -546,24 +579,24 @@ public final class ScheduleEngine: @unchecked Sendable {
         let leg = entry.schedule.legs[i]
         let round = leg.rounds[k]
         guard let current = try await broker.restingOrder(clientOrderID: round.clientOrderID) else { return }
-        var (events, row) = apply(current, to: &entry, leg: i, round: k, now: now)
+        var (events, row) = try apply(current, to: &entry, leg: i, round: k, now: now)
         var rows = [row]
         if current.isWorking, let quote = try await broker.quote(venue: entry.schedule.venue, symbol: leg.symbol, accountID: entry.schedule.accountID) {
             let sell = leg.side == .sell
-            let oldLimit = Self.decimal(round.limitPrice)
+            let oldLimit = try Self.decimal(round.limitPrice)
             let newLimit = PacedExecution.limitPrice(quote: quote, tick: config.tickSize(venue: entry.schedule.venue, symbol: leg.symbol), sell: sell)
-            let lot = Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
+            let lot = try Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
             if newLimit == oldLimit {
                 entry.schedule.legs[i].rounds[k].lastSubmitOrAmendAtMs = now
             } else {
                 let remainder = current.remaining
-                let quantity = sell ? remainder : PacedExecution.amendedBuyQuantity(
+                let quantity = try sell ? remainder : PacedExecution.amendedBuyQuantity(
                     remainder: remainder, oldLimit: oldLimit, newLimit: newLimit, totalAmount: Self.decimal(leg.totalAmount),
                     committedAmount: committedAmount(entry.schedule.legs[i], before: leg.rounds.count),
                     orderableCash: try await broker.orderableCash(accountID: entry.schedule.accountID), lot: lot)
                 if quantity.signum <= 0 {
                     let cancelled = try await broker.cancel(clientOrderID: round.clientOrderID)
-                    let (more, row) = apply(cancelled, to: &entry, leg: i, round: k, now: now)
+                    let (more, row) = try apply(cancelled, to: &entry, leg: i, round: k, now: now)
                     events += more + [event(.orderCancelled, entry, leg: i, round: k, qty: remainder, message: "no budget left at \(newLimit); cancelled instead of amended")]
                     rows.append(row)
                 } else {
@@ -575,13 +608,13 @@ public final class ScheduleEngine: @unchecked Sendable {
                         events.append(event(.orderAmended, entry, leg: i, round: k, qty: quantity, price: newLimit.description,
                                             message: "amended from \(oldLimit) to \(newLimit)"))
                     }
-                    let (more, row) = apply(amended, to: &entry, leg: i, round: k, now: now)
+                    let (more, row) = try apply(amended, to: &entry, leg: i, round: k, now: now)
                     events += more
                     rows.append(row)
                 }
             }
         }
-        events += settleState(&entry, now: now)
+        events += try settleState(&entry, now: now)
         try await save(&entry, events: events, orders: rows, now: now)
     }
 
@@ -599,22 +632,22 @@ public final class ScheduleEngine: @unchecked Sendable {
             return
         }
         let cancelled = try await broker.cancel(clientOrderID: round.clientOrderID)
-        var (events, row) = apply(cancelled, to: &entry, leg: i, round: k, now: now)
-        events.append(event(.orderCancelled, entry, leg: i, round: k, qty: Self.decimal(round.orderQty) - Self.decimal(entry.schedule.legs[i].rounds[k].filledQty),
+        var (events, row) = try apply(cancelled, to: &entry, leg: i, round: k, now: now)
+        try events.append(event(.orderCancelled, entry, leg: i, round: k, qty: Self.decimal(round.orderQty) - Self.decimal(entry.schedule.legs[i].rounds[k].filledQty),
                             message: "cancelled with \(entry.schedule.legs[i].rounds[k].filledQty) of \(round.orderQty) filled"))
-        events += settleState(&entry, now: now)
+        events += try settleState(&entry, now: now)
         try await save(&entry, events: events, orders: [row], now: now)
     }
 
     // MARK: fills
 
     /// The broker's view of a round's order: fills as ORDER_FILL events, the round's state, and the order row.
-    func apply(_ order: RestingOrder, to entry: inout Live, leg i: Int, round k: Int, now: Int64) -> ([ScheduleEvent], ScheduleOrderRow) {
+    func apply(_ order: RestingOrder, to entry: inout Live, leg i: Int, round k: Int, now: Int64) throws -> ([ScheduleEvent], ScheduleOrderRow) {
         var round = entry.schedule.legs[i].rounds[k]
         var events: [ScheduleEvent] = []
         if !order.brokerOrderID.isEmpty { round.brokerOrderID = order.brokerOrderID }
-        let oldFilled = Self.decimal(round.filledQty)
-        let oldAmount = Self.decimal(round.filledAmount)
+        let oldFilled = try Self.decimal(round.filledQty)
+        let oldAmount = try Self.decimal(round.filledAmount)
         let delta = order.filledQuantity - oldFilled
         round.filledQty = order.filledQuantity.description
         round.filledAmount = order.filledNotional.description
@@ -646,14 +679,14 @@ public final class ScheduleEngine: @unchecked Sendable {
 
     /// The state that follows from the rounds (P.1), and COMPLETED once every round was issued and
     /// nothing is working.
-    func settleState(_ entry: inout Live, now: Int64) -> [ScheduleEvent] {
+    func settleState(_ entry: inout Live, now: Int64) throws -> [ScheduleEvent] {
         guard !entry.schedule.state.isTerminal else { return [] }
         let rounds = entry.schedule.legs.flatMap(\.rounds)
         let unissued = rounds.contains { $0.state == .pending || $0.state == .queued }
         if !unissued, !rounds.contains(where: { $0.state == .working }) {
             entry.schedule.state = .completed
             entry.schedule.finishedAtMs = now
-            entry.schedule.stateReason = shortfall(entry)
+            entry.schedule.stateReason = try shortfall(entry)
             logger.info("schedule completed", metadata: ["schedule_id": "\(entry.schedule.scheduleID)", "short": "\(entry.schedule.stateReason)"])
             return [event(.completed, entry, message: entry.schedule.stateReason.isEmpty ? "every round issued, nothing working" : entry.schedule.stateReason)]
         }
@@ -671,18 +704,20 @@ public final class ScheduleEngine: @unchecked Sendable {
     }
 
     /// `symbol: filled of total` for every leg short of its total.
-    func shortfall(_ entry: Live) -> String {
-        entry.schedule.legs.compactMap { leg -> String? in
+    func shortfall(_ entry: Live) throws -> String {
+        try entry.schedule.legs.compactMap { leg throws -> String? in
             if leg.side == .sell {
-                let filled = leg.rounds.reduce(ExactDecimal.zero) { $0 + Self.decimal($1.filledQty) }
-                return filled < Self.decimal(leg.totalQty) ? "\(leg.symbol): \(filled) of \(leg.totalQty)" : nil
+                let filled = try leg.rounds.reduce(ExactDecimal.zero) { try $0 + Self.decimal($1.filledQty) }
+                return try filled < Self.decimal(leg.totalQty) ? "\(leg.symbol): \(filled) of \(leg.totalQty)" : nil
             }
-            let spent = leg.rounds.reduce(ExactDecimal.zero) { $0 + Self.decimal($1.filledAmount) }
+            let spent = try leg.rounds.reduce(ExactDecimal.zero) { try $0 + Self.decimal($1.filledAmount) }
             // Buying by amount always leaves change: a buy is short only when another lot would
             // still have fitted at its last price (or when nothing was bought).
-            let lot = Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
-            let price = leg.rounds.last { !$0.limitPrice.isEmpty }.map { Self.decimal($0.limitPrice) } ?? .zero
-            let left = Self.decimal(leg.totalAmount) - spent
+            let lot = try Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
+            // No round priced yet: nothing was bought, and the leg is short whatever the price.
+            var price = ExactDecimal.zero
+            if let priced = leg.rounds.last(where: { !$0.limitPrice.isEmpty }) { price = try Self.decimal(priced.limitPrice) }
+            let left = try Self.decimal(leg.totalAmount) - spent
             return spent.isZero || left >= price * lot ? "\(leg.symbol): \(spent) of \(leg.totalAmount)" : nil
         }.joined(separator: "; ")
     }
@@ -728,32 +763,38 @@ public final class ScheduleEngine: @unchecked Sendable {
     }
 
     /// filled + remaining of working orders over the rounds before `k` (P.3).
-    func committedQuantity(_ leg: Keel_Gateway_V1_ScheduleLeg, before k: Int) -> ExactDecimal {
-        leg.rounds.prefix(k).reduce(.zero) { $0 + Self.decimal($1.filledQty) + Self.remaining($1) }
+    func committedQuantity(_ leg: Keel_Gateway_V1_ScheduleLeg, before k: Int) throws -> ExactDecimal {
+        try leg.rounds.prefix(k).reduce(.zero) { try $0 + Self.decimal($1.filledQty) + Self.remaining($1) }
     }
 
     /// filled notional + remaining × limit of working orders over the rounds before `k` (P.4).
-    func committedAmount(_ leg: Keel_Gateway_V1_ScheduleLeg, before k: Int) -> ExactDecimal {
-        leg.rounds.prefix(k).reduce(.zero) { $0 + Self.decimal($1.filledAmount) + Self.remaining($1) * Self.decimal($1.limitPrice) }
+    func committedAmount(_ leg: Keel_Gateway_V1_ScheduleLeg, before k: Int) throws -> ExactDecimal {
+        try leg.rounds.prefix(k).reduce(.zero) { try $0 + Self.decimal($1.filledAmount) + Self.remaining($1) * Self.decimal($1.limitPrice) }
     }
 
-    static func remaining(_ round: Keel_Gateway_V1_ScheduleRound) -> ExactDecimal {
-        round.state == .working ? max(.zero, decimal(round.orderQty) - decimal(round.filledQty)) : .zero
+    static func remaining(_ round: Keel_Gateway_V1_ScheduleRound) throws -> ExactDecimal {
+        try round.state == .working ? max(.zero, decimal(round.orderQty) - decimal(round.filledQty)) : .zero
     }
 
-    static func decimal(_ text: String) -> ExactDecimal { DecimalGrammar.parse(text) ?? .zero }
+    /// A decimal of the schedule as stored: an unset field (protobuf's empty string: no fill yet,
+    /// no limit yet) is zero; anything else must parse. One that does not fails the schedule (see
+    /// `fail(_:unreadable:)`), never read as zero. The schedule id is filled in where it is caught.
+    static func decimal(_ text: String) throws(UnreadableStoredValue) -> ExactDecimal {
+        if text.isEmpty { return .zero }
+        return try UnreadableStoredValue.decimal(text, table: "schedules", row: "", column: "a leg or round decimal")
+    }
 
     // MARK: writing
 
     /// Leg totals from the rounds, then the schedule, its order rows and events in one transaction.
     /// Every event reports the schedule's state after this change, however early it was built.
-    func save(_ entry: inout Live, events: [ScheduleEvent], orders: [ScheduleOrderRow] = [], now: Int64) async throws {
-        for i in entry.schedule.legs.indices {
+    func save(_ entry: inout Live, events: [ScheduleEvent], orders: [ScheduleOrderRow] = [], now: Int64, legTotals: Bool = true) async throws {
+        for i in entry.schedule.legs.indices where legTotals {
             var leg = entry.schedule.legs[i]
-            leg.filledQty = leg.rounds.reduce(ExactDecimal.zero) { $0 + Self.decimal($1.filledQty) }.description
-            leg.filledAmount = leg.rounds.reduce(ExactDecimal.zero) { $0 + Self.decimal($1.filledAmount) }.description
-            leg.committedQty = committedQuantity(leg, before: leg.rounds.count).description
-            leg.committedAmount = committedAmount(leg, before: leg.rounds.count).description
+            leg.filledQty = try leg.rounds.reduce(ExactDecimal.zero) { try $0 + Self.decimal($1.filledQty) }.description
+            leg.filledAmount = try leg.rounds.reduce(ExactDecimal.zero) { try $0 + Self.decimal($1.filledAmount) }.description
+            leg.committedQty = try committedQuantity(leg, before: leg.rounds.count).description
+            leg.committedAmount = try committedAmount(leg, before: leg.rounds.count).description
             entry.schedule.legs[i] = leg
         }
         let state = entry.schedule.state

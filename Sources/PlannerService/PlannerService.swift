@@ -51,7 +51,7 @@ public final class PlannerService: Sendable {
         // The digest (the normalized request's deterministic encoding hashed with SHA-256: 15 ms
         // for 100,000 positions, against the plan's 8) is worked out beside the plan, on another
         // core. A dry run needs none.
-        let digestTask = request.dryRun ? nil : Task { PlanRequestDigest.digest(request) }
+        let digestTask = request.dryRun ? nil : Task { try PlanRequestDigest.digest(request) }
         var plan: PlanMessage
         do {
             plan = try PlanComputation.plan(request, rebalancer: rebalancer)
@@ -66,7 +66,7 @@ public final class PlannerService: Sendable {
             return try Self.planResponse(planBytes: plan.serializedBytes(options: Self.deterministic), replayed: false)
         }
         let key = try context.validatedIdempotencyKey()
-        let digest = await digestTask!.value
+        let digest = try await digestTask!.value
         if let key, let replay = try await replay(key: key, digest: digest) { return replay }
 
         let createdAt = clock()

@@ -7,7 +7,7 @@ import SwiftProtobuf
 /// decimal canonical and `dry_run` cleared — so `"0.10"` and `"0.1"` are the same request.
 /// Call it on a request that validated.
 public enum PlanRequestDigest {
-    public static func digest(_ request: PlanRequest) -> String {
+    public static func digest(_ request: PlanRequest) throws -> String {
         // Positions are most of a request. They are encoded here straight into the hash, as the
         // deterministic encoding writes them, without a normalized copy of the request or one
         // 4 MB buffer; the fields before them (1–5) and after them (7–14, then unknown fields)
@@ -28,13 +28,13 @@ public enum PlanRequestDigest {
         tail.strategyAllocAfterTotal = [:]
         tail.positions = []
         var hasher = SHA256()
-        hasher.update(deterministicBytes(head))
-        withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 1) { scratch in
+        hasher.update(try deterministicBytes(head))
+        try withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 1) { scratch in
             var positions = PositionEncoder(canonicalDecimals: rest.mode != .targetWeight, scratch: scratch)
-            for position in request.positions { positions.append(position, into: &hasher) }
+            for position in request.positions { try positions.append(position, into: &hasher) }
             positions.flush(into: &hasher)
         }
-        hasher.update(deterministicBytes(tail))
+        hasher.update(try deterministicBytes(tail))
         return hasher.finalize().hexString
     }
 
@@ -88,10 +88,16 @@ public enum PlanRequestDigest {
         DecimalGrammar.hasCanonicalForm(decimal) ? nil : canonical(decimal)
     }
 
-    static func deterministicBytes(_ message: some SwiftProtobuf.Message) -> [UInt8] {
+    /// The deterministic encoding (map entries sorted) that digests hash. A message that cannot be
+    /// encoded is INTERNAL `E_DIGEST_ENCODING`, never the hash of nothing.
+    public static func deterministicBytes(_ message: some SwiftProtobuf.Message) throws(FieldError) -> [UInt8] {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true
-        return (try? message.serializedBytes(options: options)) ?? []
+        do {
+            return try message.serializedBytes(options: options)
+        } catch {
+            throw FieldError(.internalError, reason: "E_DIGEST_ENCODING", field: "body", message: "the request cannot be encoded for its digest: \(error)")
+        }
     }
 
     /// Writes `positions = 6` entries as protobuf does (each non-empty string field in number
@@ -101,7 +107,7 @@ public enum PlanRequestDigest {
         let scratch: UnsafeMutableRawBufferPointer
         var used = 0
 
-        mutating func append(_ position: Keel_Planner_V1_Position, into hasher: inout SHA256) {
+        mutating func append(_ position: Keel_Planner_V1_Position, into hasher: inout SHA256) throws(FieldError) {
             var qty = position.qty
             var mark = position.mark
             if canonicalDecimals {
@@ -122,7 +128,7 @@ public enum PlanRequestDigest {
                 one.mark = mark
                 var wrapper = PlanRequest()
                 wrapper.positions = [one]
-                hasher.update(deterministicBytes(wrapper))
+                hasher.update(try deterministicBytes(wrapper))
                 return
             }
             write(0x32)

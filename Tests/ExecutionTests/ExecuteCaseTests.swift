@@ -40,7 +40,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Cases.named(file, kind: "execute"))
+    @Test(arguments: try Cases.named(file, kind: "execute"))
     func executeCase(name: String) throws {
         let testCase = try Cases.case(Self.file, name)
         let expected = testCase["expected"] as! [String: Any]
@@ -99,5 +99,51 @@ import Testing
         // The documented formula, computed independently.
         let expected = "k" + String(SHA256.hex("w1:00112233445566778899aabbccddeeff|w1||binance|BTCUSDT|SINGLE|1").prefix(31))
         #expect(id == expected)
+    }
+}
+
+/// A plan decimal the gateway cannot read is an error that names it, never a zero that silently
+/// drops the order.
+@Suite struct UnreadablePlanDecimalTests {
+    static func request(sharedAccount: Bool) -> ExecuteRequest {
+        .with {
+            $0.sharedAccount = sharedAccount
+            $0.planRequest = .with {
+                $0.totalEquity = "1000"
+                $0.worldAllocBefore = ["a": "0.3"]
+                $0.worldAllocAfter = ["a": "0.2"]
+                $0.positions = [.with { $0.worldID = "a"; $0.strategyID = "s"; $0.symbol = "X"; $0.qty = "3"; $0.mark = "10" }]
+            }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func aPlanDeltaThatDoesNotParseIsInternalNamingTheField(sharedAccount: Bool) throws {
+        let request = Self.request(sharedAccount: sharedAccount)
+        var plan = try PlanComputation.plan(request.planRequest)
+        // What the planner wrote before its global deltas were output-rounded: 37 significant digits.
+        let unreadable = "-22.32133333333333333333333333333333333"
+        // (The per-world orders are built in every scope, so the shared-account case corrupts only the net.)
+        if sharedAccount { plan.globalDeltas[0].deltaQty = unreadable } else { plan.perWorld[0].deltas[0].deltaQty = unreadable }
+        do {
+            _ = try ExecuteAssembly.assemble(plan: plan, request: request, config: GatewayConfig())
+            Issue.record("an unreadable plan decimal was accepted")
+        } catch {
+            #expect(error.code == .internalError)
+            #expect(error.reason == "E_UNREADABLE_PLAN_DECIMAL")
+            #expect(error.field == (sharedAccount ? "plan.global_deltas[0].delta_qty" : "plan.per_world[a].deltas[0].delta_qty"))
+        }
+    }
+
+    @Test func anUnreadablePositionQuantityIsInvalidArgumentNamingIt() throws {
+        var request = Self.request(sharedAccount: false)
+        let plan = try PlanComputation.plan(request.planRequest)
+        request.planRequest.positions[0].qty = "3e0"
+        do {
+            _ = try ExecuteAssembly.assemble(plan: plan, request: request, config: GatewayConfig())
+            Issue.record("an unreadable position quantity was read")
+        } catch {
+            #expect(error.code == .invalidArgument && error.reason == "E_INVALID_DECIMAL" && error.field == "plan_request.positions[0].qty", "\(error)")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Contracts
 import Execution
 import Foundation
+import GRDB
 @testable import GatewayService
 import KeelTestSupport
 import KeelWire
@@ -46,10 +47,13 @@ func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHar
 @Suite struct GatewayServiceTests {
     static let file = "planner-gateway"
 
-    /// Every execute case of shared/cases through a real gateway and planner over KWP/1: the
+    /// Every execute case of the fixture through a real gateway and planner over KWP/1: the
     /// response or the error, then the commit log and the audit log the call left behind.
     @Test func executeCasesOverKWP() async throws {
-        for name in Cases.named(Self.file, kind: "execute") {
+        let names = try Cases.named(Self.file, kind: "execute")
+        var ran = 0
+        for name in names {
+            ran += 1
             let testCase = try Cases.case(Self.file, name)
             let input = testCase["input"] as! [String: Any]
             let request = try Cases.message(ExecuteRequest.self, from: input["request"]!)
@@ -84,6 +88,7 @@ func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHar
                 #expect(auditDifferences.isEmpty, "\(name) audit:\n\(auditDifferences.joined(separator: "\n"))")
             }
         }
+        #expect(ran == names.count, "ran \(ran) of the fixture's \(names.count) execute cases")
     }
 
     @Test func submittedOrdersReachThePaperBrokerOnceAndMoveItsPositions() async throws {
@@ -220,6 +225,29 @@ func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHar
                     #expect(error.metadata["upstream"] == "keel-planner")
                 }
             }
+        }
+    }
+}
+
+/// Rows the gateway cannot read back answer INTERNAL naming the row, never an empty order or batch.
+@Suite struct UnreadableStoredRowTests {
+    @Test func anUndecodableOrderOrCommitLogRowIsInternalNamingTheRow() async throws {
+        let config = try GatewayConfig.parse(object: ["live_guard": ["enforce": false], "paper_broker": ["accounts": ["default": ["currency": "USDT", "cash": "100000"]]]])
+        try await withGateway(config: config) { harness in
+            _ = try await harness.client.unary(KeelRPC.gatewayExecute, Samples.perStrategy(submit: true), as: ExecuteResponse.self)
+            await harness.gateway.dispatcher.idle()
+            let orders = try await harness.client.unary(KeelRPC.gatewayListOrders, Keel_Gateway_V1_ListOrdersRequest(), as: Keel_Gateway_V1_ListOrdersResponse.self).orders
+            let victim = try #require(orders.first).order.clientOrderID
+            try await harness.gateway.store.pool.write { db in
+                try db.execute(sql: "UPDATE orders SET body = ? WHERE client_order_id = ?", arguments: [Data([0xFF, 0xFF, 0xFF]), victim])
+                try db.execute(sql: #"UPDATE commit_log SET payload = ? WHERE "offset" = 1"#, arguments: [Data([0x0A, 0x10])])
+            }
+            let listed = await expectStatus(.internal, reason: "E_STORED_VALUE_UNREADABLE") {
+                _ = try await harness.client.unary(KeelRPC.gatewayListOrders, Keel_Gateway_V1_ListOrdersRequest(), as: Keel_Gateway_V1_ListOrdersResponse.self)
+            }
+            #expect(listed?.metadata["table"] == "orders" && listed?.metadata["row"] == victim && listed?.metadata["column"] == "body", "\(String(describing: listed))")
+            let read = await expectStatus(.internal, reason: "E_STORED_VALUE_UNREADABLE") { _ = try await harness.commitLog() }
+            #expect(read?.metadata["table"] == "commit_log" && read?.metadata["row"] == "1", "\(String(describing: read))")
         }
     }
 }

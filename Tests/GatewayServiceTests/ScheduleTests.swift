@@ -2,6 +2,7 @@ import Contracts
 import ExactNumbers
 import Execution
 import Foundation
+import GRDB
 @testable import GatewayService
 import KeelTestSupport
 import KeelWire
@@ -100,9 +101,11 @@ final class ScheduleHarness: @unchecked Sendable {
         return (gateway, client, made.withLock { $0 })
     }
 
-    func restartGateway() async throws {
+    /// Stops the gateway, runs `meanwhile` on its stopped store's path, and starts it again.
+    func restartGateway(meanwhile: (String) throws -> Void = { _ in }) async throws {
         await client.close()
         await gateway.stop()
+        try meanwhile((dataDirectory as NSString).appendingPathComponent("keel-gateway.sqlite"))
         (gateway, client, broker) = try await Self.startGateway(planner: planner, config: config, clock: clock, dataDirectory: dataDirectory, forgotten: forgotten)
     }
 
@@ -514,6 +517,31 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
             #expect(done.legs[0].rounds.map(\.state) == [.filled, .filled])
             #expect(done.legs[0].rounds.map(\.amendCount) == [0, 0])
             #expect(done.legs[0].rounds.map(\.filledAmount) == ["160000", "153000"])
+        }
+    }
+
+    /// A stored schedule whose decimals cannot be read is FAILED with an event naming the row; no
+    /// round runs on a quantity read as zero.
+    @Test func aScheduleWithAnUnreadableStoredDecimalFails() async throws {
+        try await withSchedules { h in
+            let id = try await h.start(Self.request(sellRounds: 3, buys: false)).scheduleID
+            await h.run(from: Self.nine, through: Self.nine + 10_000)
+            let ordersBefore = try await h.orders(id).count
+            try await h.restartGateway { path in
+                let queue = try DatabaseQueue(path: path)
+                try queue.write { db in
+                    let body = try #require(try Data.fetchOne(db, sql: "SELECT body FROM schedules WHERE schedule_id = ?", arguments: [id]))
+                    var schedule = try Schedule(serializedBytes: body)
+                    schedule.legs[0].rounds[0].filledQty = "lots"
+                    try db.execute(sql: "UPDATE schedules SET body = ? WHERE schedule_id = ?", arguments: [try schedule.serializedBytes() as Data, id])
+                }
+            }
+            await h.run(from: Self.nine + Self.minute, through: Self.nine + 3 * Self.minute)
+            let failed = try await h.schedule(id)
+            #expect(failed.state == .failed)
+            #expect(failed.stateReason.contains("schedules row \(id)") && failed.stateReason.contains("\"lots\" is not a decimal"), "\(failed.stateReason)")
+            #expect(try await h.events(id).last?.kind == .failed)
+            #expect(try await h.orders(id).count == ordersBefore)
         }
     }
 
