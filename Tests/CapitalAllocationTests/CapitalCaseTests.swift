@@ -27,7 +27,7 @@ import Testing
         #expect(differences.isEmpty, "\(name):\n\(differences.joined(separator: "\n"))")
     }
 
-    @Test(arguments: Cases.named(file, kind: "allocate"))
+    @Test(arguments: try Cases.named(file, kind: "allocate"))
     func allocateCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -48,7 +48,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Cases.named(file, kind: "resolve_total_capital"))
+    @Test(arguments: try Cases.named(file, kind: "resolve_total_capital"))
     func resolveTotalCapitalCase(name: String) async throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -76,7 +76,7 @@ import Testing
         #expect(calls <= 1, "\(name): at most one live call")
     }
 
-    @Test(arguments: Cases.named(file, kind: "order_quantity"))
+    @Test(arguments: try Cases.named(file, kind: "order_quantity"))
     func orderQuantityCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -135,7 +135,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Cases.named(file, kind: "apply_realized_pnl"))
+    @Test(arguments: try Cases.named(file, kind: "apply_realized_pnl"))
     func applyRealizedPnlCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -153,7 +153,7 @@ import Testing
         Self.check(name, expected: c["expected"]!, actual: actual)
     }
 
-    @Test(arguments: Cases.named(file, kind: "apply_realized_pnl_sequence"))
+    @Test(arguments: try Cases.named(file, kind: "apply_realized_pnl_sequence"))
     func applyRealizedPnlSequenceCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -171,14 +171,14 @@ import Testing
         Self.check(name, expected: c["expected"]!, actual: ["capital_after_each": after])
     }
 
-    @Test(arguments: Cases.named(file, kind: "has_open_positions"))
+    @Test(arguments: try Cases.named(file, kind: "has_open_positions"))
     func hasOpenPositionsCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let quantities = ((c["input"] as! [String: Any])["position_qtys"] as! [String]).map { DecimalGrammar.parse($0)! }
         Self.check(name, expected: c["expected"]!, actual: ["has_open_positions": OpenPositions.any(quantities)])
     }
 
-    @Test(arguments: Cases.named(file, kind: "should_rebalance"))
+    @Test(arguments: try Cases.named(file, kind: "should_rebalance"))
     func shouldRebalanceCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]

@@ -20,7 +20,7 @@ import Testing
         return DailySchedule(slots: slots, timeZone: TimeZone(identifier: input["time_zone"] as! String)!)
     }
 
-    @Test(arguments: Cases.named(file, kind: "next_slot_time"))
+    @Test(arguments: try Cases.named(file, kind: "next_slot_time"))
     func nextSlotTimeCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -28,7 +28,7 @@ import Testing
         #expect(next == Self.ms((c["expected"] as! [String: Any])["next"]), "\(name)")
     }
 
-    @Test(arguments: Cases.named(file, kind: "slots_on_date"))
+    @Test(arguments: try Cases.named(file, kind: "slots_on_date"))
     func slotsOnDateCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -43,7 +43,7 @@ import Testing
         #expect(fires.map { formatter.string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } == expected["fires"] as! [String])
     }
 
-    @Test(arguments: Cases.named(file, kind: "due_slots"))
+    @Test(arguments: try Cases.named(file, kind: "due_slots"))
     func dueSlotsCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]

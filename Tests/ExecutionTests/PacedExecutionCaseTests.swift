@@ -14,7 +14,7 @@ import Testing
         (value as? String).flatMap { ISO8601DateFormatter().date(from: $0) }.map { Int64($0.timeIntervalSince1970 * 1000) }
     }
 
-    @Test(arguments: Cases.named(file, kind: "sell_rounds"))
+    @Test(arguments: try Cases.named(file, kind: "sell_rounds"))
     func sellRoundsCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -30,7 +30,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Cases.named(file, kind: "buy_rounds"))
+    @Test(arguments: try Cases.named(file, kind: "buy_rounds"))
     func buyRoundsCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -41,7 +41,7 @@ import Testing
         #expect(differences.isEmpty, "\(name): \(differences)")
     }
 
-    @Test(arguments: Cases.named(file, kind: "last_round_qty"))
+    @Test(arguments: try Cases.named(file, kind: "last_round_qty"))
     func lastRoundCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -58,7 +58,7 @@ import Testing
         #expect(differences.isEmpty, "\(name): \(differences)")
     }
 
-    @Test(arguments: Cases.named(file, kind: "pacing_schedule"))
+    @Test(arguments: try Cases.named(file, kind: "pacing_schedule"))
     func pacingCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -73,7 +73,7 @@ import Testing
         #expect(starts == [0, 12_000, 25_000, 45_000])
     }
 
-    @Test(arguments: Cases.named(file, kind: "amend_schedule"))
+    @Test(arguments: try Cases.named(file, kind: "amend_schedule"))
     func amendCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -90,7 +90,7 @@ import Testing
         #expect(amends == [start + 12 * 60_000])
     }
 
-    @Test(arguments: Cases.named(file, kind: "phase_gate"))
+    @Test(arguments: try Cases.named(file, kind: "phase_gate"))
     func phaseGateCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let input = c["input"] as! [String: Any]
@@ -100,7 +100,7 @@ import Testing
         #expect(start == (c["expected"] as! [String: Any])["start_phase"] as? Bool, "\(name)")
     }
 
-    @Test(arguments: Cases.named(file, kind: "kiwoom_order_no"))
+    @Test(arguments: try Cases.named(file, kind: "kiwoom_order_no"))
     func kiwoomOrderNumberCase(name: String) throws {
         let c = try Cases.case(Self.file, name)
         let number = PacedExecution.kiwoomOrderNumber((c["input"] as! [String: Any])["response"] as! [String: Any])

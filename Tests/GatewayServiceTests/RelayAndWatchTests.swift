@@ -12,7 +12,7 @@ import Testing
     static let file = "planner-gateway"
 
     /// The relay cases of shared/cases (§7): duplicates dropped, the cursor kept, gateway seqs assigned.
-    @Test(arguments: Cases.named(file, kind: "relay"))
+    @Test(arguments: try Cases.named(file, kind: "relay"))
     func relayCase(name: String) async throws {
         let testCase = try Cases.case(Self.file, name)
         let input = testCase["input"] as! [String: Any]

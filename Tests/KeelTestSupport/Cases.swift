@@ -2,22 +2,62 @@ import ExactNumbers
 import Foundation
 import SwiftProtobuf
 
-/// The example cases of the specs (copied from shared/cases into Fixtures/), and a comparison that
+/// The example cases (Fixtures/, each with the number of cases per kind in `counts`), and a comparison that
 /// follows their conventions: lists ordered, maps unordered, fields absent from our output are
 /// protobuf defaults, lot-rounded quantities and amounts exact, other decimals within 1e-12 relative.
 public enum Cases {
-    public static func load(_ file: String) throws -> [[String: Any]] {
-        let url = Bundle.module.url(forResource: "Fixtures/\(file)", withExtension: "json")!
-        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-        return root["cases"] as! [[String: Any]]
+    /// A fixture that cannot be read, or whose cases do not add up to its `counts`: a suite that
+    /// would otherwise run zero cases and pass fails instead.
+    public struct FixtureError: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    public static func named(_ file: String, kind: String) -> [String] {
-        ((try? load(file)) ?? []).filter { $0["kind"] as? String == kind }.map { $0["name"] as! String }
+    public static func load(_ file: String) throws -> [[String: Any]] {
+        try root(file).cases
+    }
+
+    static func root(_ file: String) throws -> (cases: [[String: Any]], counts: [String: Int]) {
+        guard let url = Bundle.module.url(forResource: "Fixtures/\(file)", withExtension: "json") else {
+            throw FixtureError(description: "no fixture Fixtures/\(file).json in the test bundle")
+        }
+        guard let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
+              let cases = root["cases"] as? [[String: Any]] else {
+            throw FixtureError(description: "Fixtures/\(file).json has no list `cases`")
+        }
+        guard let counts = root["counts"] as? [String: Int] else {
+            throw FixtureError(description: "Fixtures/\(file).json has no object `counts` (cases per kind)")
+        }
+        return (cases, counts)
+    }
+
+    /// The names of the fixture's cases of `kind`, in file order. Throws when the fixture cannot be
+    /// read, when `counts` has no entry for `kind`, or when the cases found differ from it.
+    public static func named(_ file: String, kind: String) throws -> [String] {
+        let (cases, counts) = try root(file)
+        let names = try cases.filter { $0["kind"] as? String == kind }.map { testCase in
+            guard let name = testCase["name"] as? String else { throw FixtureError(description: "\(file): a \(kind) case has no name") }
+            return name
+        }
+        guard let expected = counts[kind], expected > 0 else {
+            throw FixtureError(description: "\(file): `counts` has no entry for \(kind)")
+        }
+        guard names.count == expected else {
+            throw FixtureError(description: "\(file): \(names.count) cases of kind \(kind), `counts` says \(expected)")
+        }
+        return names
+    }
+
+    /// How many cases of `kind` the fixture's `counts` promises (a suite that loops over the cases
+    /// itself checks that it ran this many).
+    public static func count(_ file: String, kind: String) throws -> Int {
+        try named(file, kind: kind).count
     }
 
     public static func `case`(_ file: String, _ name: String) throws -> [String: Any] {
-        try load(file).first { $0["name"] as? String == name }!
+        guard let found = try load(file).first(where: { $0["name"] as? String == name }) else {
+            throw FixtureError(description: "\(file): no case named \(name)")
+        }
+        return found
     }
 
     public static func message<M: SwiftProtobuf.Message>(_ type: M.Type, from json: Any) throws -> M {

@@ -55,7 +55,10 @@ func withPlanner<T>(dataDirectory: String? = nil, token: String? = nil, _ body: 
     @Test func everyPlanCaseOverKWPWithItsEvents() async throws {
         try await withPlanner { planner in
             var seq: UInt64 = 0
-            for name in Cases.named(Self.file, kind: "plan") {
+            let names = try Cases.named(Self.file, kind: "plan")
+            var ran = 0
+            for name in names {
+                ran += 1
                 let testCase = try Cases.case(Self.file, name)
                 let request = try Cases.message(PlanRequest.self, from: (testCase["input"] as! [String: Any])["request"]!)
                 let expected = testCase["expected"] as! [String: Any]
@@ -77,12 +80,16 @@ func withPlanner<T>(dataDirectory: String? = nil, token: String? = nil, _ body: 
                 }
                 seq += UInt64(events.count)
             }
+            #expect(ran == names.count, "ran \(ran) of the fixture's \(names.count) plan cases")
         }
     }
 
     @Test func everyPlanErrorCaseOverKWP() async throws {
         try await withPlanner { planner in
-            for name in Cases.named(Self.file, kind: "plan_error") {
+            let names = try Cases.named(Self.file, kind: "plan_error")
+            var ran = 0
+            for name in names {
+                ran += 1
                 let testCase = try Cases.case(Self.file, name)
                 let request = try Cases.message(PlanRequest.self, from: (testCase["input"] as! [String: Any])["request"]!)
                 let expected = (testCase["expected"] as! [String: Any])["error"] as! [String: Any]
@@ -96,9 +103,12 @@ func withPlanner<T>(dataDirectory: String? = nil, token: String? = nil, _ body: 
                     #expect(error.metadata == expected["metadata"] as? [String: String], "\(name): \(error)")
                 }
             }
-            // Nothing was stored by the failures.
-            let after = try await planner.events(after: 0, count: 0)
-            #expect(after.isEmpty)
+            #expect(ran == names.count, "ran \(ran) of the fixture's \(names.count) plan_error cases")
+            // Nothing was stored by the failures: the next stored plan's event is the outbox's first.
+            let stored = try await planner.plan(Self.sampleRequest())
+            let events = try await planner.events(after: 0, count: 1)
+            #expect(events.map(\.seq) == [1])
+            #expect(events.map(\.planID) == [stored.plan.planID])
         }
     }
 

@@ -15,6 +15,15 @@ import Testing
         #expect(!Cases.differences(expected: ["sell_rounds": 10], actual: ["sellRounds": 9]).isEmpty)
     }
 
+    /// A fixture that cannot be read, or that lacks the promised number of cases, fails the suite
+    /// instead of running zero cases.
+    @Test func unreadableOrIncompleteFixturesThrow() throws {
+        #expect(throws: Cases.FixtureError.self) { try Cases.named("no-such-fixture", kind: "plan") }
+        #expect(throws: Cases.FixtureError.self) { try Cases.named("planner-gateway", kind: "no_such_kind") }
+        #expect(throws: Cases.FixtureError.self) { try Cases.case("planner-gateway", "no such case") }
+        #expect(try Cases.named("planner-gateway", kind: "plan").count == 35)
+    }
+
     @Test func acceptsWhatTheConventionsAllow() {
         // other decimals within 1e-12 relative; maps unordered; defaults omitted
         #expect(Cases.differences(expected: ["scale_world": "0.6666666666666667"], actual: ["scaleWorld": "0.6666666666666666666666666666666667"]).isEmpty)

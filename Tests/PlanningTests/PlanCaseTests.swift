@@ -8,7 +8,7 @@ import Testing
 @Suite struct PlanCaseTests {
     static let file = "planner-gateway"
 
-    @Test(arguments: Cases.named(file, kind: "plan"))
+    @Test(arguments: try Cases.named(file, kind: "plan"))
     func planCase(name: String) throws {
         let testCase = try Cases.case(Self.file, name)
         let input = testCase["input"] as! [String: Any]
@@ -19,7 +19,7 @@ import Testing
         #expect(differences.isEmpty, "\(name):\n\(differences.joined(separator: "\n"))")
     }
 
-    @Test(arguments: Cases.named(file, kind: "plan_error"))
+    @Test(arguments: try Cases.named(file, kind: "plan_error"))
     func planErrorCase(name: String) throws {
         let testCase = try Cases.case(Self.file, name)
         let input = testCase["input"] as! [String: Any]
@@ -44,7 +44,7 @@ import Testing
 @Suite struct TargetWeightCaseTests {
     static let file = "capital-twap"
 
-    @Test(arguments: Cases.named(file, kind: "target_weight_plan"))
+    @Test(arguments: try Cases.named(file, kind: "target_weight_plan"))
     func targetWeightCase(name: String) throws {
         let testCase = try Cases.case(Self.file, name)
         let target = try Cases.message(Keel_Planner_V1_TargetWeightRequest.self, from: testCase["input"]!)
