@@ -175,15 +175,17 @@ public struct GatewayConfig: Sendable {
 
     public static func parse(object root: Any) throws(Invalid) -> GatewayConfig {
         let reader = ConfigReader()
-        let top = try reader.object(root)
+        let top = try reader.object(root, keys: [
+            "live_guard", "shared_account_policy", "exit_policy", "strict_venues", "venues", "worlds", "paper_broker",
+        ])
         var config = GatewayConfig()
         if let guardObject = top["live_guard"] {
-            let object = try reader.child("live_guard").object(guardObject)
+            let object = try reader.child("live_guard").object(guardObject, keys: ["enforce"])
             if let enforce = object["enforce"] { config.liveGuardEnforced = try reader.child("live_guard.enforce").bool(enforce) }
         }
         if let policyObject = top["shared_account_policy"] {
             let r = reader.child("shared_account_policy")
-            let object = try r.object(policyObject)
+            let object = try r.object(policyObject, keys: ["enabled", "max_gross_notional", "max_net_notional", "min_margin_headroom"])
             if let enabled = object["enabled"] { config.sharedAccountPolicy.enabled = try r.child("enabled").bool(enabled) }
             config.sharedAccountPolicy.maxGrossNotional = try r.child("max_gross_notional").optionalDecimal(object["max_gross_notional"])
             config.sharedAccountPolicy.maxNetNotional = try r.child("max_net_notional").optionalDecimal(object["max_net_notional"])
@@ -214,7 +216,10 @@ public struct GatewayConfig: Sendable {
             let r = reader.child("venues")
             for (name, value) in try r.object(venues).sorted(by: { $0.key < $1.key }) {
                 let vr = r.child(name)
-                let object = try vr.object(value)
+                let object = try vr.object(value, keys: [
+                    "enabled", "supports_reduce_only", "reduce_only_requires_ioc", "default_time_in_force", "lot_size",
+                    "tick_size", "min_notional", "pacing_interval_ms", "instruments",
+                ])
                 var policy = VenuePolicy(name: name)
                 if let v = object["enabled"] { policy.enabled = try vr.child("enabled").bool(v) }
                 if let v = object["supports_reduce_only"] { policy.supportsReduceOnly = try vr.child("supports_reduce_only").bool(v) }
@@ -235,7 +240,7 @@ public struct GatewayConfig: Sendable {
                     var seen: [String: String] = [:]
                     for (key, value) in try ir.object(instruments).sorted(by: { $0.key < $1.key }) {
                         let kr = ir.child(key)
-                        let object = try kr.object(value)
+                        let object = try kr.object(value, keys: ["aliases", "lot_size", "tick_size", "min_notional"])
                         var aliases: [String] = []
                         if let list = object["aliases"] {
                             guard let items = list as? [Any] else { throw Invalid(path: kr.child("aliases").path, message: "must be a list of strings") }
@@ -264,7 +269,7 @@ public struct GatewayConfig: Sendable {
         if let worlds = top["worlds"] {
             let r = reader.child("worlds")
             for (name, value) in try r.object(worlds) {
-                let object = try r.child(name).object(value)
+                let object = try r.child(name).object(value, keys: ["mode", "execution_domain"])
                 config.worlds[name] = WorldSetting(
                     mode: try r.child(name).child("mode").optionalString(object["mode"]),
                     executionDomain: try r.child(name).child("execution_domain").optionalString(object["execution_domain"]))
@@ -272,7 +277,9 @@ public struct GatewayConfig: Sendable {
         }
         if let paper = top["paper_broker"] {
             let r = reader.child("paper_broker")
-            let object = try r.object(paper)
+            let object = try r.object(paper, keys: [
+                "latency_ms", "partial_fill_ratio", "reject_ratio", "slippage_bps", "fill_delay_ms", "quotes", "accounts",
+            ])
             if let v = object["latency_ms"] { config.paperBroker.latencyMs = try r.child("latency_ms").nonNegativeInt(v) }
             if let v = try r.child("partial_fill_ratio").optionalDecimal(object["partial_fill_ratio"]) { config.paperBroker.partialFillRatio = v }
             if let v = try r.child("reject_ratio").optionalDecimal(object["reject_ratio"]) { config.paperBroker.rejectRatio = v }
@@ -288,7 +295,7 @@ public struct GatewayConfig: Sendable {
                 let ar = r.child("accounts")
                 config.paperBroker.accounts = [:]
                 for (id, value) in try ar.object(accounts) {
-                    let object = try ar.child(id).object(value)
+                    let object = try ar.child(id).object(value, keys: ["currency", "cash", "positions"])
                     var positions: [PaperPosition] = []
                     if let list = object["positions"] {
                         let pr = ar.child(id).child("positions")

@@ -36,7 +36,7 @@ import Testing
         return options
     }
 
-    @Test(arguments: Cases.named(file, kind: "build_orders"))
+    @Test(arguments: try Cases.named(file, kind: "build_orders"))
     func buildOrdersCase(name: String) throws {
         let testCase = try Cases.case(Self.file, name)
         let input = testCase["input"] as! [String: Any]
@@ -58,7 +58,7 @@ import Testing
         #expect(differences.isEmpty, "\(name):\n\(differences.joined(separator: "\n"))")
     }
 
-    @Test(arguments: Cases.named(file, kind: "strategy_split"))
+    @Test(arguments: try Cases.named(file, kind: "strategy_split"))
     func strategySplitCase(name: String) throws {
         let testCase = try Cases.case(Self.file, name)
         let input = testCase["input"] as! [String: Any]
@@ -79,7 +79,7 @@ import Testing
         #expect(differences.isEmpty, "\(name):\n\(differences.joined(separator: "\n"))")
     }
 
-    @Test(arguments: Cases.named(file, kind: "shared_account_policy"))
+    @Test(arguments: try Cases.named(file, kind: "shared_account_policy"))
     func sharedAccountPolicyCase(name: String) throws {
         let testCase = try Cases.case(Self.file, name)
         let input = testCase["input"] as! [String: Any]
@@ -153,6 +153,16 @@ import Testing
         (#"{"exit_policy": {"positions": "ledger"}}"#, "exit_policy.positions"),
         (#"{"exit_policy": {"account_id": ""}}"#, "exit_policy.account_id"),
         (#"{"shared_account_policy": {"max_gross_notional": 5}}"#, "shared_account_policy.max_gross_notional"),
+        // A misspelt key is refused at every level, not silently ignored.
+        (#"{"venus": {"binance": {}}}"#, "venus"),
+        (#"{"risk_limts": {}}"#, "risk_limts"),
+        (#"{"live_guard": {"enforced": false}}"#, "live_guard.enforced"),
+        (#"{"shared_account_policy": {"max_gross": "1"}}"#, "shared_account_policy.max_gross"),
+        (#"{"venues": {"x": {"lotsize": "1"}}}"#, "venues.x.lotsize"),
+        (#"{"venues": {"x": {"instruments": {"BTC": {"tick": "1"}}}}}"#, "venues.x.instruments.BTC.tick"),
+        (#"{"worlds": {"w1": {"mdoe": "shadow"}}}"#, "worlds.w1.mdoe"),
+        (#"{"paper_broker": {"slippage": "1"}}"#, "paper_broker.slippage"),
+        (#"{"paper_broker": {"accounts": {"a": {"cahs": "1"}}}}"#, "paper_broker.accounts.a.cahs"),
         (#"[1]"#, "$"),
         (#"{"#, "$"),
     ])
