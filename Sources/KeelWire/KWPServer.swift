@@ -95,6 +95,9 @@ public final class KWPServer: Sendable {
         return address
     }
 
+    /// Every method path this server answers, sorted.
+    public var methods: [String] { router.methods }
+
     public var localAddress: SocketAddress? {
         state.withLockedValue { $0.listener?.localAddress }
     }

@@ -10,6 +10,11 @@ struct KeelCapital: AsyncParsableCommand {
         commandName: "keel-capital",
         abstract: "Keel's capital service over KWP/1: accounts, strategy capital by weight, order sizing, PnL compounding, scheduled reallocation.",
         discussion: """
+            RPCs served: Capital/UpsertAccount, Capital/UpsertStrategyAccount, Capital/RecordDailyBalance, \
+            Capital/RecordTrade, Capital/GetAccount, Capital/CalculateOrderQuantity, Capital/ApplyRealizedPnl, \
+            Capital/Reallocate, Capital/ReallocateAll, Capital/AutoRebalanceAll, Capital/RebalanceStatus, \
+            Capital/Converge, Capital/ListRebalanceRuns, Capital/GetRebalanceSchedule, and Health/Check \
+            (without a token). \
             Every option falls back to its KEEL_* environment variable, then to the default shown. \
             The live balance and the open positions come from keel-gateway (--gateway); converge plans \
             with keel-planner (--planner). The capital settings and the schedule (default: 01:17, 04:52, \

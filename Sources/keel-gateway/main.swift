@@ -10,9 +10,13 @@ struct KeelGateway: AsyncParsableCommand {
         commandName: "keel-gateway",
         abstract: "Keel's execution gateway over KWP/1: Plan (proxied), Execute (preview or submit), positions, balance, orders, logs, Watch.",
         discussion: """
+            RPCs served: Gateway/Plan (proxied to keel-planner), Gateway/Execute, Gateway/GetPositions, \
+            Gateway/GetBalance, Gateway/ListOrders, Gateway/ReadCommitLog, Gateway/ListAuditEvents, Gateway/Watch, \
+            the paced schedules Gateway/PreviewSchedule, Gateway/StartSchedule, Gateway/GetSchedule, \
+            Gateway/ListSchedules, Gateway/CancelSchedule, the exit policy's Gateway/ListExitSignals and \
+            Gateway/DecideExitSignal, and Health/Check (without a token). \
             Every option falls back to its KEEL_* environment variable, then to the default shown. \
             Orders go to the embedded paper broker (configured under paper_broker in --config). \
-            Not in this build yet: paced schedules (PreviewSchedule, StartSchedule, …). \
             An example config is config/gateway.example.json.
             """)
 

@@ -7,6 +7,14 @@ import Testing
 /// The real keel-capital executable: it starts on an ephemeral port with a token, serves, refuses
 /// a bad config naming the JSON path, and drains on SIGTERM.
 @Suite struct CapitalProcessTests {
+    /// `--help` lists exactly the methods the router answers.
+    @Test func helpListsWhatTheRouterServes() async throws {
+        try await withCapital(withGateway: false) { capital in
+            let listed = try await HelpText.listedMethods("keel-capital")
+            #expect(!listed.isEmpty && listed == HelpText.shortNames(capital.capital.server.methods))
+        }
+    }
+
     @Test func theExecutableServesAndStops() async throws {
         let directory = NSTemporaryDirectory() + "keel-cap-proc-\(UUID().uuidString)"
         let capital = ServiceProcess(

@@ -7,6 +7,14 @@ import Testing
 
 /// keel-planner and keel-gateway as separate processes with a token: a preview through the gateway.
 @Suite struct GatewayProcessTests {
+    /// `--help` lists exactly the methods the router answers.
+    @Test func helpListsWhatTheRouterServes() async throws {
+        try await withGateway { harness in
+            let listed = try await HelpText.listedMethods("keel-gateway")
+            #expect(!listed.isEmpty && listed == HelpText.shortNames(harness.gateway.server.methods))
+        }
+    }
+
     @Test func gatewayProcessPreviewsThroughThePlannerProcess() async throws {
         let directory = NSTemporaryDirectory() + "keel-gw-process-\(UUID().uuidString)"
         let planner = ServiceProcess(

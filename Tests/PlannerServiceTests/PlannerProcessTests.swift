@@ -8,6 +8,14 @@ import Testing
 
 /// The real keel-planner executable: flags, ports picked at start, metrics, SIGTERM, restart.
 @Suite struct PlannerProcessTests {
+    /// `--help` lists exactly the methods the router answers.
+    @Test func helpListsWhatTheRouterServes() async throws {
+        try await withPlanner { planner in
+            let listed = try await HelpText.listedMethods("keel-planner")
+            #expect(!listed.isEmpty && listed == HelpText.shortNames(planner.server.server.methods))
+        }
+    }
+
     @Test func plannerProcessServesPlansMetricsAndStopsOnSigterm() async throws {
         let directory = NSTemporaryDirectory() + "keel-planner-process-\(UUID().uuidString)"
         func launch() -> ServiceProcess {
