@@ -201,7 +201,7 @@ let package = Package(
             dependencies: ["PlannerService", "Planning", "KeelWire", "Contracts", "KeelStore", "KeelOps", "KeelTestSupport"]),
         .testTarget(name: "ExactNumbersTests", dependencies: ["ExactNumbers", "KeelTestSupport"]),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "KeelTestSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        // The spec's example cases (Fixtures/, copied from shared/cases) and their comparison rules.
+        // The worked example cases (Fixtures/) and their comparison rules.
         .target(
             name: "KeelTestSupport",
             dependencies: [

@@ -124,7 +124,7 @@ case "decode":
     }
     print(#"{"benchmark":"planning.decode","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(decodes)),"baseline":"swift-protobuf decoding",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"equal":\#(same),"peak_rss_kib":\#(peakRSSKiB())}"#)
 case "digest":
-    // The request digest of a stored Plan (§5.2), of the request as the planner decodes it;
+    // The request digest of a stored Plan, of the request as the planner decodes it;
     // baseline: SHA-256 alone of the request's own encoding, the same number of bytes.
     let body: [UInt8] = try portfolio(positions: count).serializedBytes()
     let request = try Keel_Planner_V1_PlanRequest(serializedBytes: body)

@@ -107,7 +107,7 @@ static int read_frame(keel_client *client, int64_t deadline, Keel__Wire__V1__Fra
     int rc = read_exact(client->fd, prefix, 4, deadline);
     if (rc != 0) return rc;
     uint32_t length = (uint32_t)prefix[0] << 24 | (uint32_t)prefix[1] << 16 | (uint32_t)prefix[2] << 8 | prefix[3];
-    /* Check the length before allocating (spec/wire.md §Framing). */
+    /* Check the length before allocating (docs/protocol.md#2-framing). */
     if (length == 0 || length > KEEL_CLIENT_MAX_FRAME) return -1;
     uint8_t *body = malloc(length);
     if (!body) return -1;

@@ -1,7 +1,7 @@
 import Contracts
 import ExactNumbers
 
-/// §4: account capital over the active strategy accounts by relative weight. Each share is one
+/// Account capital over the active strategy accounts by relative weight. Each share is one
 /// exact quotient `T × w_i / W` truncated toward zero to the currency scale; the remainder is
 /// reported, never spread as dust.
 public enum CapitalAllocator {
@@ -53,7 +53,7 @@ public enum CapitalAllocator {
     }
 }
 
-/// §3: the total capital of an account from the stored daily balance and at most one live read.
+/// The total capital of an account from the stored daily balance and at most one live read.
 public enum TotalCapital {
     public enum Source: Sendable, Equatable { case db, live, dbFallback, liveFallback }
 
@@ -78,7 +78,7 @@ public enum TotalCapital {
         public var liveError: String
     }
 
-    /// `live` is called at most once, and only when the table of §3 needs it.
+    /// `live` is called at most once, and only when needed: with `useLive`, or without a db balance.
     public static func resolve(
         useLive: Bool, quoteCurrency: String, dbBalance: ExactDecimal?, live: () async -> LiveRead
     ) async throws(FieldError) -> Resolved {

@@ -2,7 +2,7 @@ import Contracts
 import ExactNumbers
 import Foundation
 
-/// keel-capital's settings (spec/capital.md §11, amendment 15): the one JSON file `--config`. Every key
+/// keel-capital's settings (docs/operations.md#capital-settings): the one JSON file `--config`. Every key
 /// is optional; an unknown key, a wrong type or a bad value stops the service naming the JSON path.
 public struct CapitalSettings: Sendable {
     public enum ConvergeMode: String, Sendable { case none = "NONE", plan = "PLAN", execute = "EXECUTE" }

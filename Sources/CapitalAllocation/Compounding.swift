@@ -1,7 +1,7 @@
 import Contracts
 import ExactNumbers
 
-/// §6: realized PnL added to allocated capital once per execution id.
+/// Realized PnL added to allocated capital once per execution id.
 public enum PnlCompounding {
     public struct Execution: Sendable {
         public var executionID: String
@@ -36,14 +36,14 @@ public enum PnlCompounding {
     }
 }
 
-/// §2: an account has open positions when any of its quantities is non-zero, exactly.
+/// An account has open positions when any of its quantities is non-zero, exactly.
 public enum OpenPositions {
     public static func any(_ quantities: [ExactDecimal]) -> Bool {
         quantities.contains { !$0.isZero }
     }
 }
 
-/// §7: should an account be rebalanced now.
+/// Should an account be rebalanced now (docs/architecture.md#rebalance-decision).
 public enum RebalanceDecision {
     public enum Policy: Sendable { case interval, threshold, intervalAndThreshold }
     public enum Reason: Sendable, Equatable {

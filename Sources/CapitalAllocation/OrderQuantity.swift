@@ -1,7 +1,7 @@
 import Contracts
 import ExactNumbers
 
-/// §5: the quantity of an order from the strategy's allocated capital (entry) or from its position
+/// The quantity of an order from the strategy's allocated capital (entry) or from its position
 /// (close), with price selection, leverage for futures only, step flooring and the symbol's limits.
 public enum OrderQuantity {
     public enum OrderType: Sendable, Equatable {
@@ -60,7 +60,7 @@ public enum OrderQuantity {
         public var closePercentClamped = false
     }
 
-    /// `qty_per > max_qty_per` is refused (a close's negative percentage is clamped instead, §5.3).
+    /// `qty_per > max_qty_per` is refused (a close's negative percentage is clamped to 100 instead).
     public static func checkQtyPer(_ qtyPer: ExactDecimal, maxQtyPer: ExactDecimal?) throws(FieldError) {
         if let cap = maxQtyPer, qtyPer.signum > 0, qtyPer > cap {
             throw FieldError(reason: "E_QTY_PER_OUT_OF_RANGE", field: "qty_per", message: "qty_per \(qtyPer) is above max_qty_per \(cap)")
@@ -78,7 +78,7 @@ public enum OrderQuantity {
         return input.qtyPer.isNegative ? try close(input) : try entry(input)
     }
 
-    /// §5.1: limit price, stop price, the request price for MARKET when configured, market data.
+    /// The price: limit price, stop price, the request price for MARKET when configured, market data.
     static func selectPrice(_ input: Input) throws(FieldError) -> (price: ExactDecimal, field: String) {
         if input.orderType.isLimit, let price = input.price { return (price, "price") }
         if input.orderType.isStop, let stop = input.stopPrice { return (stop, "stop_price") }
@@ -126,7 +126,7 @@ public enum OrderQuantity {
         return result
     }
 
-    /// §5.4, in order: floor to the step (or precision), quantity limits, price limits, notional.
+    /// The filters, in order: floor to the step (or precision), quantity limits, price limits, notional.
     static func filter(_ raw: Rational, price: ExactDecimal, priceField: String, input: Input, isClose: Bool, leverage: ExactDecimal?) throws(FieldError) -> Result {
         let rules = input.rules
         var quantity: ExactDecimal

@@ -1,7 +1,7 @@
 import Contracts
 import Foundation
 
-/// §9: daily slots at local wall-clock times in a named time zone, computed on the zone's calendar
+/// Daily slots at local wall-clock times in a named time zone, computed on the zone's calendar
 /// (never by adding 24 h). A wall time in a DST gap is read with the offset in force before the gap
 /// (02:30 on a New York spring-forward day fires at 03:30 EDT); an ambiguous one fires at its first
 /// instant.

@@ -32,7 +32,7 @@ final class ScheduleState: Sendable {
     }
 }
 
-/// §9: each daily slot fires once per local day. The occurrence is claimed in its own transaction
+/// Each daily slot fires once per local day. The occurrence is claimed in its own transaction
 /// before the run starts, so no restart runs it twice; one missed while the service was down runs
 /// once within the grace window, else it is recorded MISSED. Only the holder of the store's lease
 /// fires slots; another process on the same store stays passive.

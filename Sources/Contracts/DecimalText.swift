@@ -1,7 +1,7 @@
 import ExactNumbers
 import Foundation
 
-/// The one decimal grammar of Keel (spec/planner.md §1, amendment 7a), shared by every service and
+/// The one decimal grammar of Keel (docs/architecture.md#decimal-grammar), shared by every service and
 /// the CLI: `-?(D+(.D*)?|.D+)`, no `+`, no exponent, no blanks; at most 34 significant digits and at
 /// most 60 digits on either side of the point once leading integer zeros and trailing fraction zeros
 /// are removed. The grammar itself is `ExactNumbers.DecimalGrammar`; this names the field on failure.
@@ -88,7 +88,7 @@ public enum DecimalText {
         return result
     }
 
-    /// Canonical output (spec/planner.md §1): plain notation, no exponent, no `+`, one `0` before
+    /// Canonical output: plain notation, no exponent, no `+`, one `0` before
     /// the point below 1, no trailing fraction zeros or point, `"0"` for zero (never `"-0"`).
     public static func canonical(_ value: Decimal) -> String {
         if value.isZero { return "0" }

@@ -1,6 +1,6 @@
 /// A request that failed validation or a domain rule: the gRPC status number (INVALID_ARGUMENT by
 /// default), the stable `reason` (`E_INVALID_DECIMAL`, …), the protobuf field path (`positions[3].mark`,
-/// `world_alloc_after[w1]`) that spec/wire.md puts in `ErrorInfo.metadata["field"]`, and any other facts.
+/// `world_alloc_after[w1]`) that KWP/1 puts in `ErrorInfo.metadata["field"]`, and any other facts.
 /// Pure modules throw it; the transport turns it into a Status.
 public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
     /// gRPC canonical status numbers used by domain errors.
@@ -63,7 +63,7 @@ public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(reason) at \(field): \(message)" }
 }
 
-/// Field paths as spec/planner.md §6.2 writes them: protobuf names, `[i]` for list indexes and
+/// Field paths as errors name them: protobuf field names, `[i]` for list indexes and
 /// `[<key>]` for map keys.
 public enum FieldPath {
     public static func index(_ base: String, _ i: Int) -> String { "\(base)[\(i)]" }

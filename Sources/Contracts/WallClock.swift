@@ -1,6 +1,6 @@
 import Foundation
 
-/// Local wall-clock times read as instants on a zone's calendar (spec/capital.md §9): a wall time in
+/// Local wall-clock times read as instants on a zone's calendar: a wall time in
 /// a DST gap is read with the offset in force before the gap; an ambiguous one is its first instant.
 /// One rule for keel-capital's daily slots and the gateway's schedule times.
 public enum WallClock {

@@ -60,7 +60,7 @@ public struct ExactDecimal: Sendable, Comparable, CustomStringConvertible {
             : Rational(numerator: significand, denominator: BigInt.pow10(-exponent))
     }
 
-    /// Canonical text (spec/planner.md §1): plain notation, no exponent, no trailing fraction
+    /// Canonical text: plain notation, no exponent, no trailing fraction
     /// zeros, `0` for zero.
     public var description: String {
         if significand.isZero { return "0" }
@@ -139,7 +139,7 @@ public struct ExactDecimal: Sendable, Comparable, CustomStringConvertible {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// `round_lot(x, L) = trunc(x / L) × L` (spec/planner.md §1); `L` zero = `x`.
+    /// `round_lot(x, L) = trunc(x / L) × L`, toward zero; `L` zero = `x`.
     public func roundedToLot(_ lot: ExactDecimal) -> ExactDecimal {
         lot.isZero ? self : rational.lotMultiple(lot)
     }
@@ -158,7 +158,7 @@ public struct ExactDecimal: Sendable, Comparable, CustomStringConvertible {
     }
 }
 
-/// The decimal grammar of spec/planner.md §1: `-?(D+(.D*)?|.D+)`, at most 34 significant digits,
+/// The one decimal grammar of Keel: `-?(D+(.D*)?|.D+)`, at most 34 significant digits,
 /// at most 60 digits on either side of the point (after removing leading integer zeros and
 /// trailing fraction zeros).
 public enum DecimalGrammar {

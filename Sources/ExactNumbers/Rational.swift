@@ -1,5 +1,5 @@
 /// An exact rational number `numerator / denominator` (denominator > 0). Keel evaluates every
-/// formula exactly and rounds only where the specs say so.
+/// formula exactly and rounds only where docs/architecture.md#exact-arithmetic says so.
 public struct Rational: Sendable, Comparable, CustomStringConvertible {
     public private(set) var numerator: BigInt
     public private(set) var denominator: BigInt
@@ -71,7 +71,7 @@ public struct Rational: Sendable, Comparable, CustomStringConvertible {
     /// The integer part, rounded toward zero.
     public func truncated() -> BigInt { numerator / denominator }
 
-    /// `round_lot(x, L) = trunc(x / L) × L` (spec/planner.md §1); `L` zero = `x` exactly.
+    /// `round_lot(x, L) = trunc(x / L) × L`, toward zero; `L` zero = `x` exactly.
     public func roundedToLot(_ lot: ExactDecimal) -> Rational {
         lot.isZero ? self : lotMultiple(lot).rational
     }
@@ -116,7 +116,7 @@ public struct Rational: Sendable, Comparable, CustomStringConvertible {
         return ExactDecimal(significand: signed, exponent: -k)
     }
 
-    /// The output form of spec/planner.md §1: canonical text, rounded half-even to 34
+    /// The output form (docs/architecture.md#output-rounding): canonical text, rounded half-even to 34
     /// significant digits when the value is not already such a decimal.
     public var outputString: String { roundedToSignificantDigits(34).description }
 

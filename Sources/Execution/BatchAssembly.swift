@@ -3,7 +3,7 @@ import ExactNumbers
 
 public typealias BatchRef = Keel_Gateway_V1_BatchRef
 
-/// §5.1 and §5.4: the batches a submit writes, with deterministic client order ids.
+/// The batches a submit writes, with deterministic client order ids.
 public enum BatchAssembly {
     public struct Batch: Sendable {
         public var ref: BatchRef

@@ -6,10 +6,11 @@ import SwiftProtobuf
 public typealias ExecuteRequest = Keel_Gateway_V1_ExecuteRequest
 public typealias ExecuteResponse = Keel_Gateway_V1_ExecuteResponse
 
-/// The pure steps of `Execute` (spec/gateway.md §4.1): the gateway's own checks before planning,
-/// the order lists built from the plan, the shared-account policy, and the venue checks of a submit.
+/// The pure steps of `Execute` (docs/architecture.md#execute-pipeline): the gateway's own checks
+/// before planning, the order lists built from the plan, the shared-account policy, and the venue
+/// checks of a submit.
 public enum ExecuteAssembly {
-    /// Steps 1–3 and the shadow-world part of step 5 (`submit` only), before anything is planned.
+    /// The request's own fields, the live guard (submit) and the shared-account switch, before planning.
     public static func check(_ request: ExecuteRequest, allowLive: Bool, config: GatewayConfig) throws(FieldError) {
         if case .UNRECOGNIZED(let number) = request.flipPolicy {
             throw FieldError(reason: "E_UNKNOWN_ENUM", field: "flip_policy", message: "flip_policy \(number) is not a FlipPolicy")
@@ -37,7 +38,7 @@ public enum ExecuteAssembly {
         }
     }
 
-    /// Step 5's shadow check: the first world (first appearance in the positions) configured as shadow.
+    /// The shadow check: the first world (first appearance in the positions) configured as shadow.
     public static func checkShadowWorlds(_ request: ExecuteRequest, config: GatewayConfig) throws(FieldError) {
         var seen = Set<String>()
         for (i, position) in request.planRequest.positions.enumerated() where seen.insert(position.worldID).inserted {
@@ -50,7 +51,7 @@ public enum ExecuteAssembly {
         }
     }
 
-    /// Steps 7–9: the order lists of the response (ids left empty) and the policy context.
+    /// The order lists of the response (ids left empty) and the policy context.
     /// A policy rejection throws `E_SHARED_ACCOUNT_POLICY` with the context in the metadata.
     public static func assemble(plan: PlanMessage, request: ExecuteRequest, config: GatewayConfig) throws(FieldError) -> ExecuteResponse {
         let planRequest = request.planRequest
@@ -77,7 +78,7 @@ public enum ExecuteAssembly {
         response.overlayDeltas = plan.overlayDeltas
         response.executionScope = request.sharedAccount ? .global : (request.perStrategy ? .perStrategy : .perWorld)
 
-        // §3.4 per-world orders: each world's deltas, then its overlay deltas.
+        // Per-world orders: each world's deltas, then its overlay deltas.
         var violations: [OrderViolation] = []
         for world in plan.perWorld {
             var result = OrderBuilder.Result()
@@ -94,7 +95,7 @@ public enum ExecuteAssembly {
         }
 
         if request.sharedAccount {
-            // §3.5 global orders: global deltas, then overlay legs netted per instrument.
+            // Global orders: global deltas, then overlay legs netted per instrument.
             var entries: [(key: SymbolKey, quantity: ExactDecimal)] = []
             for (i, delta) in plan.globalDeltas.enumerated() {
                 entries.append((SymbolKey(venue: delta.venue, symbol: delta.symbol), try planned(delta.deltaQty, field: "plan.global_deltas[\(i)].delta_qty")))
@@ -115,7 +116,7 @@ public enum ExecuteAssembly {
             response.ordersGlobal = result.orders
             violations += result.violations
 
-            // §3.7 the policy on the global orders, marks from all rows.
+            // The shared-account policy on the global orders, marks from all rows.
             var current = Rational.zero
             for row in rows { current += (row.quantity * row.mark).rational }
             var legs: [SharedAccountPolicyCheck.Leg] = []
@@ -136,7 +137,7 @@ public enum ExecuteAssembly {
             }
             response.sharedAccountContext = context
         } else if request.perStrategy {
-            // §3.6 per-strategy orders: each world's deltas split by key, then its overlay orders.
+            // Per-strategy orders: each world's deltas split by key, then its overlay orders.
             for world in plan.perWorld {
                 var result = OrderBuilder.Result()
                 let weights = try decimals(
@@ -161,7 +162,7 @@ public enum ExecuteAssembly {
         return response
     }
 
-    /// Step 11 (submit): every order of the dispatched scope against its venue's policy.
+    /// Submit only: every order of the dispatched scope against its venue's policy.
     public static func checkVenues(_ response: ExecuteResponse, config: GatewayConfig) throws(FieldError) {
         let dispatched: [Order] = switch response.executionScope {
         case .global: response.ordersGlobal
@@ -212,7 +213,7 @@ public enum ExecuteAssembly {
     }
 
     /// `E_SHARED_ACCOUNT_POLICY` metadata: the short violation, the message, each context number,
-    /// and the missing marks as `venue/symbol` joined by `,` (amendment 12).
+    /// and the missing marks as `venue/symbol` joined by `,`.
     static func policyMetadata(_ context: SharedAccountContext) -> [String: String] {
         let short: String = switch context.violation {
         case .missingMarks: "MISSING_MARKS"
@@ -245,7 +246,7 @@ extension TimeInForce {
     }
 }
 
-/// The digest of an `ExecuteRequest` for idempotency (amendment 6): the plan request normalised as
+/// The digest of an `ExecuteRequest` for idempotency: the plan request normalised as
 /// the planner does, `flip_policy` and `time_in_force` defaults filled, `account_id ""` = `default`.
 public enum ExecuteRequestDigest {
     public static func digest(_ request: ExecuteRequest) throws(FieldError) -> String {

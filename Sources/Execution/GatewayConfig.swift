@@ -20,7 +20,7 @@ public struct InstrumentConstraint: Sendable {
     }
 }
 
-/// How orders to one venue are shaped (spec/gateway.md §2).
+/// How orders to one venue are shaped (docs/architecture.md#venue-policy).
 public struct VenuePolicy: Sendable {
     public var name: String
     public var enabled = true
@@ -113,7 +113,7 @@ public struct PaperBrokerSettings: Sendable {
     }
 }
 
-/// What the gateway does with the exit engine's signals (issue 10). Off by default: signals are
+/// What the gateway does with the exit engine's signals. Off by default: signals are
 /// recorded and audited, nothing is traded.
 public struct ExitPolicy: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
@@ -145,7 +145,7 @@ public struct ExitPolicy: Sendable {
     }
 }
 
-/// The gateway's configuration file (spec/gateway.md §2). Every field is optional.
+/// The gateway's configuration file (docs/operations.md#gateway-config). Every field is optional.
 public struct GatewayConfig: Sendable {
     public var liveGuardEnforced = true
     public var sharedAccountPolicy = SharedAccountPolicy()
@@ -361,7 +361,7 @@ public struct GatewayConfig: Sendable {
 }
 
 extension GatewayConfig {
-    /// The configured lot of `symbol` at `venue` (the `lot_size` field chain of spec/gateway.md §2), if any.
+    /// The configured lot of `symbol` at `venue` (along the venue policy's `lot_size` field chain), if any.
     public func lotSize(venue: String, symbol: String) -> ExactDecimal? {
         Lookup(config: self, venue: venue, symbol: symbol).chain(\.lotSize, \.lotSize).flatMap { $0.signum > 0 ? $0 : nil }
     }

@@ -12,7 +12,7 @@ public enum FlipPolicy: Sendable {
     case directFlip
 }
 
-/// The request's own order settings (spec/gateway.md §4).
+/// The request's own order settings.
 public struct OrderOptions: Sendable {
     public var lotSizeBySymbol: [String: ExactDecimal] = [:]
     public var minTradeNotional = ExactDecimal.zero
@@ -25,7 +25,7 @@ public struct OrderOptions: Sendable {
     public init() {}
 }
 
-/// Positions and marks of the request rows, indexed once for every scope of §3.2: per world, per
+/// Positions and marks of the request rows, indexed once for every scope: per world, per
 /// (world, strategy), and across all rows.
 public struct ExposureIndex: Sendable {
     struct MarkSum: Sendable {
@@ -73,7 +73,7 @@ public struct ExposureIndex: Sendable {
         }
     }
 
-    /// The global scope's mark (all rows) of a key, as §3.2 finds it.
+    /// The global scope's mark (all rows) of a key, with the same fallbacks as every scope.
     public func globalMark(_ key: SymbolKey) -> Rational? { all.mark(key) }
 }
 
@@ -84,7 +84,7 @@ public enum OrderScope: Sendable, Equatable {
     case global
 }
 
-/// §3.3: one signed quantity at a key → orders and violations, never an error.
+/// One signed quantity at a key → orders and violations, never an error.
 public struct OrderBuilder: Sendable {
     public let config: GatewayConfig
     public let options: OrderOptions
@@ -103,7 +103,7 @@ public struct OrderBuilder: Sendable {
         public init() {}
     }
 
-    /// The lot of a key after policy lookup (§3.3 step 2), and its canonical symbol.
+    /// The lot of a key after policy lookup (the configuration's lot wins), and its canonical symbol.
     public func lot(venue: String, symbol: String) -> (lot: ExactDecimal?, canonical: String) {
         let lookup = Lookup(config: config, venue: venue, symbol: symbol)
         return (lookup.lot(options: options), lookup.canonical)
@@ -154,7 +154,7 @@ public struct OrderBuilder: Sendable {
             }
         }
 
-        // §3.3 step 5: legs with the scope's position.
+        // Legs with the scope's position (docs/architecture.md#reduce-only-legs).
         let position = self.position(of: key, scope: scope)
         var legs: [(quantity: ExactDecimal, reduceOnly: Bool, leg: Keel_Gateway_V1_OrderLeg)] = []
         let opposite = !position.isZero && position.signum != q.signum
@@ -209,7 +209,7 @@ public struct OrderBuilder: Sendable {
         }
     }
 
-    /// §3.2 marks: the mark scope's mean at the key, else by symbol at any venue, else the overlay price.
+    /// Marks: the mark scope's mean at the key, else by symbol at any venue, else the overlay price.
     func mark(of key: SymbolKey, scope: OrderScope) -> Rational? {
         let found: Rational?
         switch scope {
@@ -230,7 +230,7 @@ public struct OrderBuilder: Sendable {
     }
 }
 
-/// Policy and instrument lookup for one (venue, symbol) (spec/gateway.md §2).
+/// Policy and instrument lookup for one (venue, symbol) (docs/architecture.md#venue-policy).
 struct Lookup {
     let policy: VenuePolicy?
     let wildcard: VenuePolicy?
@@ -256,7 +256,7 @@ struct Lookup {
             ?? wildcardInstrument?[keyPath: instrumentField] ?? wildcard?[keyPath: policyField]
     }
 
-    /// §3.3 step 2: the configuration's lot wins; else the request's, by canonical then written symbol.
+    /// The configuration's lot wins; else the request's, by canonical then written symbol.
     func lot(options: OrderOptions) -> ExactDecimal? {
         if let lot = chain(\.lotSize, \.lotSize), lot.signum > 0 { return lot }
         if let lot = options.lotSizeBySymbol[canonical], lot.signum > 0 { return lot }

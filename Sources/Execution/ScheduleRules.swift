@@ -5,7 +5,7 @@ import Foundation
 public typealias SchedulePolicy = Keel_Gateway_V1_SchedulePolicy
 
 /// A schedule policy with its defaults filled and its wall times read as instants of the trading
-/// date (spec/twap.md P.1, P.2, P.7).
+/// date (docs/architecture.md#paced-schedules).
 public struct ResolvedSchedulePolicy: Sendable {
     public var policy: SchedulePolicy
     public var sellStartMs: Int64?
@@ -19,7 +19,7 @@ public struct ResolvedSchedulePolicy: Sendable {
 }
 
 extension PacedExecution {
-    /// P.7 checks of the policy, in table order, then the defaults and the instants.
+    /// The policy's checks, each naming its field, then the defaults and the instants.
     public static func resolve(_ policy: SchedulePolicy, sellEnabled: Bool, buyEnabled: Bool, nowMs: Int64) throws(FieldError) -> ResolvedSchedulePolicy {
         func invalidTime(_ field: String, _ message: String) -> FieldError {
             FieldError(reason: "E_INVALID_TIME", field: "policy.\(field)", message: message)
@@ -89,7 +89,7 @@ extension PacedExecution {
         return (year, month, day)
     }
 
-    /// P.5: a limit at the quote rounded to the tick toward the marketable side (sells down, buys up).
+    /// A limit at the quote rounded to the tick toward the marketable side (sells down, buys up).
     public static func limitPrice(quote: ExactDecimal, tick: ExactDecimal?, sell: Bool) -> ExactDecimal {
         guard let tick, tick.signum > 0 else { return quote }
         let down = quote.roundedToLot(tick)
@@ -97,12 +97,12 @@ extension PacedExecution {
         return down + tick
     }
 
-    /// P.5: `"k"` + the first 32 hex characters of SHA-256 of `<schedule>|<S|B>|<symbol>|<round>|<n>`.
+    /// `"k"` + the first 32 hex characters of SHA-256 of `<schedule>|<S|B>|<symbol>|<round>|<n>`.
     public static func clientOrderID(scheduleID: String, sell: Bool, symbol: String, round: Int, replacement: Int = 0) -> String {
         "k" + SHA256.hex("\(scheduleID)|\(sell ? "S" : "B")|\(symbol)|\(round)|\(replacement)").prefix(32)
     }
 
-    /// P.4: `trunc(min(budget, orderable cash) / (limit × lot)) × lot`, never negative.
+    /// `trunc(min(budget, orderable cash) / (limit × lot)) × lot`, never negative.
     public static func buyQuantity(budget: ExactDecimal, orderableCash: ExactDecimal, limit: ExactDecimal, lot: ExactDecimal) -> ExactDecimal {
         affordableQuantity(min(budget, orderableCash), limit: limit, lot: lot)
     }
@@ -114,7 +114,7 @@ extension PacedExecution {
         return ExactDecimal(significand: lots * lot.significand, exponent: lot.exponent)
     }
 
-    /// P.5 amend of a buy: with `other = committed − remainder × old`, the budget is
+    /// The amend of a buy: with `other = committed − remainder × old`, the budget is
     /// `min(total − other, cash + remainder × old)`, the new quantity
     /// `min(remainder, trunc(budget / (new × lot)) × lot)`; 0 means cancel instead.
     public static func amendedBuyQuantity(remainder: ExactDecimal, oldLimit: ExactDecimal, newLimit: ExactDecimal, totalAmount: ExactDecimal,

@@ -4,13 +4,13 @@ import Planning
 
 public typealias SharedAccountContext = Keel_Gateway_V1_SharedAccountContext
 
-/// §3.7: the shared account's exposure after the global orders, checked against the policy.
+/// The shared account's exposure after the global orders, checked against the policy.
 public enum SharedAccountPolicyCheck {
     public struct Leg: Sendable {
         public var key: SymbolKey
         public var isBuy: Bool
         public var quantity: ExactDecimal
-        /// The global mark of the order's delta (§3.2); nil = none found.
+        /// The global mark (all rows) of the order's delta; nil = none found.
         public var mark: Rational?
 
         public init(key: SymbolKey, isBuy: Bool, quantity: ExactDecimal, mark: Rational?) {

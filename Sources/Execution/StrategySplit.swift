@@ -2,7 +2,7 @@ import Contracts
 import ExactNumbers
 import Planning
 
-/// §3.6: a world's delta at a key split over the strategies that hold it, by exposure, with
+/// A world's delta at a key split over the strategies that hold it, by exposure, with
 /// largest-remainder lots so the parts add up to the world quantity. Attributed by key, never by
 /// list position.
 public enum StrategySplit {

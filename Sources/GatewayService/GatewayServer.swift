@@ -103,7 +103,7 @@ public final class GatewayServer: DrainableService {
         // Orders written before a crash or stop are resent (same client order ids) before serving.
         dispatcher.kick()
         await dispatcher.idle()
-        // Schedules that were running are reconciled with the broker before serving (twap.md P.6).
+        // Schedules that were running are reconciled with the broker before serving.
         try await schedules.load()
         if configuration.runsScheduleLoop { schedules.startLoop() }
         let relay = PlannerRelay(store: store, planner: planner, logger: logger, exitPolicy: configuration.config.exitPolicy.mode) { record in

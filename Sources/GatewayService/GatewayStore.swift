@@ -195,7 +195,7 @@ public final class GatewayStore: Sendable {
         try await pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MAX(seq) FROM gateway_events") ?? 0 }
     }
 
-    // MARK: the planner relay (§7)
+    // MARK: the planner relay
 
     public enum RelayOutcome: Sendable, Equatable {
         case forwarded(GatewayEvent)

@@ -7,7 +7,7 @@ import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// §7: one `Watch` stream on the planner from the stored cursor; each event relayed into the
+/// One `Watch` stream on the planner from the stored cursor; each event relayed into the
 /// gateway's own outbox (deduplicated by seq and event id), reconnecting with capped backoff and
 /// jitter, and resuming from `oldest_seq − 1` when the planner no longer has the cursor.
 public final class PlannerRelay: Sendable {

@@ -60,7 +60,7 @@ extension GatewayService {
 
     static let topics: Set<String> = ["rebalancing.planned", "orders", "schedule.progress", "exit.signals"]
 
-    /// §7: the gateway's outbox from a resume point (or from now with `live_only`), following new
+    /// `Watch`: the gateway's outbox from a resume point (or from now with `live_only`), following new
     /// commits; a slow reader holds its cursor, not memory.
     func watch(_ request: Keel_Gateway_V1_WatchRequest, writer: ResponseStreamWriter<GatewayEvent>) async throws {
         for (i, topic) in request.topics.enumerated() where !Self.topics.contains(topic) {
@@ -105,7 +105,7 @@ extension GatewayService {
         return row
     }
 
-    /// `limit` 0 = 100, at most 1,000 (spec/gateway.md §8).
+    /// `limit` 0 = 100, at most 1,000.
     static func listLimit(_ limit: UInt32) throws(RPCError) -> Int {
         if limit == 0 { return 100 }
         guard limit <= 1_000 else {

@@ -8,7 +8,7 @@ import KeelWire
 import Logging
 import NIOConcurrencyHelpers
 
-/// Drives paced schedules (spec/twap.md P.2–P.6): starts phases at or after their start, queues
+/// Drives paced schedules: starts phases at or after their start, queues
 /// due rounds on the venue's pacing queue, sizes each order when its task runs, polls working
 /// orders and amends stale ones, ends the session, and resumes after a restart. Every change is
 /// one store transaction with its `schedule.progress` events, made before the engine's memory
@@ -120,7 +120,7 @@ public final class ScheduleEngine: @unchecked Sendable {
         }
     }
 
-    /// At start-up: every live schedule loaded and its orders reconciled with the broker (P.6).
+    /// At start-up: every live schedule loaded and its orders reconciled with the broker.
     public func load() async throws {
         try await mutex.withLock { try await loadOnce() }
     }
@@ -156,7 +156,7 @@ public final class ScheduleEngine: @unchecked Sendable {
 
     // MARK: cancel
 
-    /// P.5 CancelSchedule: no new rounds, working orders cancelled through the queue.
+    /// CancelSchedule: no new rounds, working orders cancelled through the queue.
     func cancel(_ id: String, reason: String) async throws -> Schedule {
         try await mutex.withLock {
             try await loadOnce()
@@ -188,7 +188,7 @@ public final class ScheduleEngine: @unchecked Sendable {
         }
     }
 
-    // MARK: resume (P.6)
+    // MARK: resume
 
     func resume() async throws {
         for stored in try await store.liveSchedules() {
@@ -328,7 +328,7 @@ public final class ScheduleEngine: @unchecked Sendable {
         }
     }
 
-    /// P.5 session end: no new round; working orders cancelled when the policy says so.
+    /// Session end: no new round; working orders cancelled when the policy says so.
     func endSession(_ entry: inout Live, now: Int64) async throws {
         let working = unissue(&entry, note: "not issued before the session end")
         let unissued = entry.schedule.legs.flatMap(\.rounds).filter { $0.state == .pending }.count
@@ -373,7 +373,7 @@ public final class ScheduleEngine: @unchecked Sendable {
         return working(entry)
     }
 
-    // MARK: poll and amend (P.5)
+    // MARK: poll and amend
 
     func poll(_ id: String, now: Int64) async throws {
         guard var entry = live[id] else { return }
@@ -460,7 +460,7 @@ public final class ScheduleEngine: @unchecked Sendable {
         }
     }
 
-    /// P.3/P.4: the round's quantity from what the broker holds and what was committed, the order
+    /// The round's quantity from what the broker holds and what was committed, the order
     /// row written with the round (the outbox), then the broker.
     func submit(_ task: PacedTask) async throws {
         guard var entry = live[task.scheduleID], !entry.schedule.state.isTerminal else { return }
@@ -677,7 +677,7 @@ public final class ScheduleEngine: @unchecked Sendable {
 
     // MARK: state
 
-    /// The state that follows from the rounds (P.1), and COMPLETED once every round was issued and
+    /// The state that follows from the rounds, and COMPLETED once every round was issued and
     /// nothing is working.
     func settleState(_ entry: inout Live, now: Int64) throws -> [ScheduleEvent] {
         guard !entry.schedule.state.isTerminal else { return [] }
@@ -762,12 +762,12 @@ public final class ScheduleEngine: @unchecked Sendable {
         !entry.schedule.state.isTerminal || !working(entry).isEmpty
     }
 
-    /// filled + remaining of working orders over the rounds before `k` (P.3).
+    /// filled + remaining of working orders over the rounds before `k`.
     func committedQuantity(_ leg: Keel_Gateway_V1_ScheduleLeg, before k: Int) throws -> ExactDecimal {
         try leg.rounds.prefix(k).reduce(.zero) { try $0 + Self.decimal($1.filledQty) + Self.remaining($1) }
     }
 
-    /// filled notional + remaining × limit of working orders over the rounds before `k` (P.4).
+    /// filled notional + remaining × limit of working orders over the rounds before `k`.
     func committedAmount(_ leg: Keel_Gateway_V1_ScheduleLeg, before k: Int) throws -> ExactDecimal {
         try leg.rounds.prefix(k).reduce(.zero) { try $0 + Self.decimal($1.filledAmount) + Self.remaining($1) * Self.decimal($1.limitPrice) }
     }

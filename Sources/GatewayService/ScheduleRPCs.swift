@@ -9,7 +9,7 @@ import SwiftProtobuf
 
 public typealias StartScheduleRequest = Keel_Gateway_V1_StartScheduleRequest
 
-/// The schedule RPCs of spec/twap.md P.1: Preview (pure, no writes), Start, Get, List, Cancel.
+/// The schedule RPCs: Preview (pure, no writes), Start, Get, List, Cancel.
 extension GatewayService {
     func registerSchedules(into router: inout RPCRouter) {
         router.unary(KeelRPC.gatewayPreviewSchedule) { (request: StartScheduleRequest, context: ServerContext) -> Keel_Gateway_V1_PreviewScheduleResponse in
@@ -43,7 +43,7 @@ extension GatewayService {
 
     // MARK: checks shared by Preview and Start
 
-    /// P.7 in order: required fields, `fill_from_account` exclusions, the target (TW.6 under
+    /// In order: required fields, `fill_from_account` exclusions, the target (its checks under
     /// `target.`), the policy, the session, the venue. Answers the effective policy.
     func checkSchedule(_ request: StartScheduleRequest, now: Int64) throws(RPCError) -> ResolvedSchedulePolicy {
         if request.accountID.isEmpty { throw RPCError(FieldError.missing("account_id")) }

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 
-/// The options every Keel service takes (DESIGN.md §7), each falling back to its `KEEL_*`
-/// environment variable: the executables share them with `@OptionGroup` and add their own.
+/// The options every Keel service takes (docs/operations.md#service-flags), each falling back to
+/// its `KEEL_*` environment variable: the executables share them with `@OptionGroup` and add their own.
 public struct ServiceOptions: ParsableArguments {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 

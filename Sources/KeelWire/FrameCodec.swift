@@ -8,13 +8,13 @@ public typealias Frame = Keel_Wire_V1_Frame
 /// KWP/1 limits shared by both ends.
 public enum KWP {
     public static let protocolName = "kwp/1"
-    /// The default `max_frame_bytes`: 4 MiB (spec/wire.md §Framing).
+    /// The default `max_frame_bytes`: 4 MiB (docs/protocol.md#2-framing).
     public static let defaultMaxFrameBytes: UInt32 = 4 * 1024 * 1024
     /// The 4-byte big-endian length prefix.
     public static let lengthPrefixBytes = 4
 }
 
-/// A violation of the framing that ends the connection with `GoAway` (spec/wire.md §Framing).
+/// A violation of the framing that ends the connection with `GoAway` (docs/protocol.md#2-framing).
 public enum FrameError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A length of 0.
     case emptyFrame

@@ -1,4 +1,4 @@
-/// Reserved KWP/1 metadata keys (spec/wire.md §Metadata). Keys are lower-case ASCII.
+/// Reserved KWP/1 metadata keys (docs/protocol.md#6-metadata). Keys are lower-case ASCII.
 public enum MetadataKey {
     public static let authorization = "authorization"
     public static let allowLive = "x-allow-live"

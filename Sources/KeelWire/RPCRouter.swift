@@ -130,7 +130,7 @@ public struct RPCRouter: Sendable {
 
     func requiresAuthentication(_ method: String) -> Bool { !unauthenticatedMethods.contains(method) }
 
-    /// Undecodable body → INVALID_ARGUMENT (spec/wire.md §Calls).
+    /// Undecodable body → INVALID_ARGUMENT (docs/protocol.md#52-request).
     public static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: Data) throws(RPCError) -> M {
         try decode(type, body) { try M(serializedBytes: $0) }
     }

@@ -41,7 +41,7 @@ public struct ServerContext: Sendable {
     public var idempotencyKey: String? { metadata[MetadataKey.idempotencyKey] }
 
     /// The `idempotency-key`, checked: 1–128 printable ASCII characters, else INVALID_ARGUMENT
-    /// `E_INVALID_IDEMPOTENCY_KEY` (spec/planner.md §5.2); nil when the call has none.
+    /// `E_INVALID_IDEMPOTENCY_KEY`; nil when the call has none.
     public func validatedIdempotencyKey() throws(RPCError) -> String? {
         guard let key = idempotencyKey else { return nil }
         guard !key.isEmpty, key.utf8.count <= 128, key.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7e }) else {

@@ -1,4 +1,4 @@
-/// gRPC's canonical status codes with their numbers (spec/wire.md §Status codes).
+/// gRPC's canonical status codes with their numbers (docs/protocol.md#12-status-codes-and-errorinfo).
 public enum StatusCode: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case ok = 0
     case cancelled = 1

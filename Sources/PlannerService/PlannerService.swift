@@ -7,7 +7,7 @@ import Metrics
 import Planning
 import SwiftProtobuf
 
-/// keel-planner's RPCs (spec/planner.md): `Plan` validates, plans with the pure module, stores the
+/// keel-planner's RPCs: `Plan` validates, plans with the pure module, stores the
 /// plan and its events in one transaction and answers; `GetPlan` answers a stored plan as it was;
 /// `Watch` streams the event outbox from a resume point.
 public final class PlannerService: Sendable {
@@ -61,7 +61,7 @@ public final class PlannerService: Sendable {
             throw RPCError(error)
         }
         if request.dryRun {
-            // Nothing stored, no event, the idempotency key ignored (§5.3).
+            // A dry run: nothing stored, no event, the idempotency key ignored.
             outcomes.dryRun.increment()
             return try Self.planResponse(planBytes: plan.serializedBytes(options: Self.deterministic), replayed: false)
         }
@@ -134,7 +134,7 @@ public final class PlannerService: Sendable {
         return options
     }()
 
-    /// One `rebalancing.planned` event per world (one for a TARGET_WEIGHT plan), §5.4 and amendment 8.
+    /// One `rebalancing.planned` event per world (one for a TARGET_WEIGHT plan).
     static func events(of plan: PlanMessage) -> [Keel_Planner_V1_PlannerEvent] {
         if plan.mode == .targetWeight {
             return [.with {
@@ -226,7 +226,7 @@ public final class PlannerService: Sendable {
 }
 
 extension PlannerService {
-    /// The exit engine (issue 10): validate, evaluate the rules, store the evaluation with its
+    /// The exit engine: validate, evaluate the rules, store the evaluation with its
     /// inputs and one `exit_signal_emitted` event per signal in one transaction; `idempotency-key`
     /// replays the stored answer.
     func evaluateRisk(_ request: EvaluateRiskRequest, context: ServerContext) async throws -> Keel_Planner_V1_EvaluateRiskResponse {

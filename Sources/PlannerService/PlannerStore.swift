@@ -168,7 +168,7 @@ public final class PlannerStore: Sendable {
         try await pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MIN(seq) FROM planner_events") }
     }
 
-    /// Retention (spec/planner.md §5.4): drops events older than `maxAgeMs` (7 days) that are not
+    /// Retention: drops events older than `maxAgeMs` (7 days) that are not
     /// among the newest `keepNewest` (100,000); answers how many were dropped. Plans are kept
     /// (at least 30 days is required; nothing deletes them).
     @discardableResult

@@ -3,7 +3,7 @@ import ExactNumbers
 
 public typealias PlanMessage = Keel_Planner_V1_Plan
 
-/// Plans a validated request and writes the result as the `Plan` message (spec/planner.md §2.2);
+/// Plans a validated request and writes the result as the `Plan` message;
 /// ids, time and digest are the service's to fill.
 public enum PlanComputation {
     public static func plan(_ request: PlanRequest, rebalancer: any Rebalancer = ProportionalRebalancer()) throws(FieldError) -> PlanMessage {

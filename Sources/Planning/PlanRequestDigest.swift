@@ -2,7 +2,7 @@ import Contracts
 import ExactNumbers
 import SwiftProtobuf
 
-/// The request digest of spec/planner.md §5.2 and amendment 6: SHA-256 of the deterministic
+/// The request digest that idempotency compares: SHA-256 of the deterministic
 /// encoding (map entries sorted) of the request with every documented default filled in, every
 /// decimal canonical and `dry_run` cleared — so `"0.10"` and `"0.1"` are the same request.
 /// Call it on a request that validated.
@@ -182,8 +182,8 @@ public enum PlanRequestDigest {
         }
     }
 
-    /// TW.7: `split_mode` → ACCUMULATOR, unset sides → true, `default_lot_size ""` → `"1"`,
-    /// `cash`/`qty`/`price` `""` → `"0"`, `eval_amount ""` → `qty × price`.
+    /// Target-weight defaults: `split_mode` → ACCUMULATOR, unset sides → true,
+    /// `default_lot_size ""` → `"1"`, `cash`/`qty`/`price` `""` → `"0"`, `eval_amount ""` → `qty × price`.
     public static func normalized(_ target: Keel_Planner_V1_TargetWeightRequest) -> Keel_Planner_V1_TargetWeightRequest {
         var t = target
         if t.splitMode == .unspecified { t.splitMode = .accumulator }

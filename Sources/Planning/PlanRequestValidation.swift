@@ -10,7 +10,7 @@ public enum ValidatedPlanRequest: Sendable {
     case targetWeight(TargetWeightInput)
 }
 
-/// Validation of `PlanRequest` in the order of spec/planner.md §6.1 (steps 1–9): the first failure
+/// Validation of `PlanRequest` in the order of docs/architecture.md#plan-validation: the first failure
 /// answers, naming the field.
 public enum PlanRequestValidation {
     public static func validate(_ request: PlanRequest) throws(FieldError) -> ValidatedPlanRequest {
@@ -127,7 +127,7 @@ public enum PlanRequestValidation {
         try positions.withUnsafeBufferPointer { (positions) throws(FieldError) in try positionBook(positions, range, capacity: capacity ?? range.count) }
     }
 
-    /// Step 5 for `range` of the positions. Field paths are only built on failure: this loop
+    /// The row checks for `range` of the positions. Field paths are only built on failure: this loop
     /// runs once per position.
     static func positionBook(_ positions: UnsafeBufferPointer<Keel_Planner_V1_Position>, _ range: Range<Int>, capacity: Int) throws(FieldError) -> PositionBook {
         var book = PositionBook()
@@ -147,7 +147,7 @@ public enum PlanRequestValidation {
         return book
     }
 
-    /// TARGET_WEIGHT (twap.md TW.7): the proportional fields must be empty, then TW.6.
+    /// TARGET_WEIGHT: the proportional fields must be empty, then the target-weight checks.
     static func validateTargetWeightMode(_ request: PlanRequest) throws(FieldError) -> TargetWeightInput {
         let notAllowed: [(String, Bool)] = [
             ("total_equity", !request.totalEquity.isEmpty),
@@ -193,7 +193,7 @@ public enum PlanRequestValidation {
 }
 
 extension PlanningFailure {
-    /// The status of a planning failure: FAILED_PRECONDITION (spec/planner.md §6.2).
+    /// The status of a planning failure: FAILED_PRECONDITION.
     public var fieldError: FieldError {
         FieldError(.failedPrecondition, reason: reason, field: field, message: message, metadata: metadata)
     }

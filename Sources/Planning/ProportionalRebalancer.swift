@@ -1,6 +1,6 @@
 import ExactNumbers
 
-/// The default planner (spec/planner.md §3–§4): proportional scaling per world and strategy, exact
+/// The default planner: proportional scaling per world and strategy, exact
 /// netting per (venue, symbol), dust-free materialisation, global net deltas, and the OVERLAY and
 /// HYBRID modes. One pass over the rows indexes everything; each key is then evaluated once.
 public struct ProportionalRebalancer: Rebalancer {
@@ -45,7 +45,7 @@ public struct ProportionalRebalancer: Rebalancer {
         return plan
     }
 
-    /// §3.5–§3.6: per key, the netted notional change, then a delta or a skip record.
+    /// Per key: the netted notional change, then a delta or a skip record.
     private func materialise(world: RowIndex.World, index: RowIndex, factors: [Rational], context: RebalanceContext, into plan: inout WorldPlan, keyIDs: inout [Int32]) {
         let minimum = context.minTradeNotional.rational
         let changes = FactorChanges(factors)
@@ -84,7 +84,8 @@ public struct ProportionalRebalancer: Rebalancer {
         }
     }
 
-    /// §3.7: per-world quantities as written, netted per key; the floor again at the all-rows mean mark.
+    /// Global deltas: per-world quantities as written, netted per key; the floor again at the
+    /// all-rows mean mark.
     private func globalDeltas(index: RowIndex, deltaKeyIDs: [[Int32]], context: RebalanceContext, into plan: inout RebalancePlan) {
         var order: [Int32] = []
         var sums = [ExactDecimal?](repeating: nil, count: index.keys.count)
@@ -121,7 +122,7 @@ public struct ProportionalRebalancer: Rebalancer {
         }
     }
 
-    /// §4.1 (and the overlay part of §4.2 with `share` = h): the world's change on its hedge instrument.
+    /// OVERLAY (and HYBRID's overlay part, `share` = h): the world's change on its hedge instrument.
     private func overlayLeg(
         world: RowIndex.World, worldScale: Rational, share: Rational, overlay: OverlaySettings,
         context: RebalanceContext, into plan: inout RebalancePlan
@@ -172,7 +173,7 @@ struct FactorChanges {
     }
 }
 
-/// §3.2–§3.4: the world scale, the strategy allocations before and after, and the factor each row
+/// The world scale, the strategy allocations before and after, and the factor each row
 /// uses. Factor 0 is the world scale (rows whose strategy is not in the after map); the others are
 /// one per strategy of the after map.
 struct WorldFactors {

@@ -30,9 +30,9 @@ public struct PositionRow: Sendable, Equatable {
 }
 
 public enum ScaleCombination: Sendable {
-    /// The strategy's own scale replaces the world scale (the original's code).
+    /// The strategy's own scale replaces the world scale (the default).
     case strategyScale
-    /// min(gw, gs) when the world shrinks, max(gw, gs) when it grows (the original's documentation).
+    /// min(gw, gs) when the world shrinks, max(gw, gs) when it grows.
     case capped
 }
 
@@ -56,7 +56,7 @@ public enum RebalanceMode: Sendable {
     case hybrid(OverlaySettings, ratio: ExactDecimal)
 }
 
-/// Everything a proportional rebalance needs, validated (spec/planner.md §2.1, §6).
+/// Everything a proportional rebalance needs, validated.
 public struct RebalanceContext: Sendable {
     public var totalEquity: ExactDecimal
     public var worldAllocBefore: [String: ExactDecimal]
@@ -162,7 +162,7 @@ public protocol Rebalancer: Sendable {
     func plan(_ context: RebalanceContext) throws(PlanningFailure) -> RebalancePlan
 }
 
-/// A configuration problem found while planning (spec/planner.md §4.1 steps 3–4).
+/// A configuration problem found while planning (a missing overlay instrument or price).
 public struct PlanningFailure: Error, Sendable, Equatable {
     public var reason: String
     public var field: String

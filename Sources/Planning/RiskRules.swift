@@ -8,7 +8,7 @@ public typealias RiskRule = Keel_Planner_V1_RiskRule
 public typealias ExitSignal = Keel_Planner_V1_ExitSignal
 public typealias RuleResult = Keel_Planner_V1_RuleResult
 
-/// The exit engine's rules (issue 10), pure: each rule of a snapshot measures the portfolio, and a
+/// The exit engine's rules, pure: each rule of a snapshot measures the portfolio, and a
 /// measure above its limit yields an EXIT or REDUCE signal for the world (or one strategy).
 ///
 /// Sums, weights, historical VaR, drawdown and concentration are exact. The parametric measures

@@ -8,7 +8,7 @@ public enum SplitMode: Sendable {
     case remainderLast
 }
 
-/// A validated `TargetWeightRequest` (spec/twap.md TW.1).
+/// A validated `TargetWeightRequest`.
 public struct TargetWeightInput: Sendable {
     public struct Holding: Sendable {
         public var symbol: String
@@ -40,7 +40,8 @@ public struct TargetWeightInput: Sendable {
     public var venue: String
 }
 
-/// TW.6, in order; field paths carry `prefix` (`target_weight.` in the planner, `target.` in the gateway).
+/// The target-weight checks, in order; field paths carry `prefix` (`target_weight.` in the
+/// planner, `target.` in the gateway).
 public enum TargetWeightValidation {
     public static func validate(_ request: Keel_Planner_V1_TargetWeightRequest, prefix: String) throws(FieldError) -> TargetWeightInput {
         func field(_ name: String) -> String { prefix + name }
@@ -117,7 +118,7 @@ public enum TargetWeightValidation {
     }
 }
 
-/// The target-weight plan (spec/twap.md TW.2–TW.5).
+/// The target-weight plan (docs/architecture.md#target-weight).
 public struct TargetWeightPlan: Sendable {
     public struct Target: Sendable {
         public var symbol: String
@@ -177,7 +178,7 @@ public enum TargetWeightPlanner {
         var details: [String: (evalAmount: ExactDecimal, price: ExactDecimal, name: String)]
     }
 
-    /// TW.2 step 1: held (not excluded, input order) then new (added, neither excluded nor held,
+    /// The universe: held (not excluded, input order) then new (added, neither excluded nor held,
     /// byte order, once).
     static func universe(_ input: TargetWeightInput) -> Universe {
         var universe = Universe(symbols: [], details: [:])
@@ -281,7 +282,7 @@ public enum TargetWeightPlanner {
         return ExactDecimal(significand: scaled.truncated(), exponent: -scale)
     }
 
-    /// TW.4 for a buy leg: the amount in whole units of 10^-scale split with the accumulator, and
+    /// Round splits of a buy leg: the amount in whole units of 10^-scale split with the accumulator, and
     /// the quantities those cumulative amounts afford (preview only).
     public static func buyRounds(totalAmount: ExactDecimal, rounds: Int, price: ExactDecimal, lot: ExactDecimal, amountScale: Int) -> (amounts: [ExactDecimal], estimates: [ExactDecimal]) {
         let units = totalAmount.rational * Rational(BigInt.pow10(amountScale))
@@ -299,7 +300,7 @@ public enum TargetWeightPlanner {
         return (amounts, estimates)
     }
 
-    /// TW.4: `total` whole units over `rounds` rounds.
+    /// `total` whole units over `rounds` rounds, split by `mode`.
     public static func split(_ total: BigInt, into rounds: Int, mode: SplitMode) -> [BigInt] {
         guard rounds > 0 else { return [] }
         let n = BigInt(rounds)

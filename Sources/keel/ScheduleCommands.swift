@@ -5,7 +5,7 @@ import Foundation
 import KeelWire
 import SwiftProtobuf
 
-/// `keel schedule …`: paced execution of target-weight plans (spec/twap.md), with progress output.
+/// `keel schedule …`: paced execution of target-weight plans, with progress output.
 struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule", abstract: "Paced schedules at keel-gateway: preview, start (and follow), show, list, cancel, follow.",

@@ -5,7 +5,7 @@ import Foundation
 import KeelTestSupport
 import Testing
 
-/// The capital cases of shared/cases/capital-twap.json through the pure CapitalAllocation module.
+/// The capital cases of the capital-twap.json fixture through the pure CapitalAllocation module.
 @Suite struct CapitalCaseTests {
     static let file = "capital-twap"
 

@@ -4,7 +4,7 @@ import ExactNumbers
 import Foundation
 import Testing
 
-/// spec/capital.md §11: every key optional with the documented defaults; a bad file names the JSON path.
+/// Capital settings: every key optional with the documented defaults; a bad file names the JSON path.
 @Suite struct CapitalSettingsTests {
     static func parse(_ json: String) throws(ConfigInvalid) -> CapitalSettings {
         try CapitalSettings.parse(json: Data(json.utf8))

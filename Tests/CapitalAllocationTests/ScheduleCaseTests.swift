@@ -3,7 +3,7 @@ import Foundation
 import KeelTestSupport
 import Testing
 
-/// The schedule cases of shared/cases/capital-twap.json (spec/capital.md §9).
+/// The schedule cases of the capital-twap.json fixture.
 @Suite struct ScheduleCaseTests {
     static let file = "capital-twap"
 

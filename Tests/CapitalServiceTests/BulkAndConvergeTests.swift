@@ -7,7 +7,7 @@ import KeelWire
 import Testing
 
 @Suite struct BulkAndConvergeTests {
-    /// §8: rebalanced, skipped and failed counted separately; a per-account error does not stop the others.
+    /// Bulk: rebalanced, skipped and failed counted separately; a per-account error does not stop the others.
     @Test func bulkOutcomesAreCountedSeparately() async throws {
         var settings = CapitalSettings()
         settings.autoUseLive = false
@@ -80,7 +80,7 @@ import Testing
         }
     }
 
-    /// §10: a strategy holding a position gets more capital; PLAN scales its recorded position by
+    /// Converge: a strategy holding a position gets more capital; PLAN scales its recorded position by
     /// allocated / old, EXECUTE submits the orders at the paper broker; a retry never executes twice.
     @Test func convergeMovesThePositionsWithTheCapital() async throws {
         try await withCapital { h in

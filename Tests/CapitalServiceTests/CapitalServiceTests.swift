@@ -7,7 +7,7 @@ import KeelWire
 import Testing
 
 @Suite struct CapitalServiceTests {
-    /// Every upsert and balance rule of spec/capital.md §2 and §13 over KWP/1, each naming its field;
+    /// Every upsert and balance validation rule over KWP/1, each naming its field;
     /// none of the refused calls leaves anything behind.
     @Test func upsertValidationNamesTheField() async throws {
         try await withCapital { h in
@@ -69,7 +69,7 @@ import Testing
         }
     }
 
-    /// §4 over the service: the seed's 10,000 over 0.5 : 0.3, written once, with the run listed,
+    /// Allocation over the service: 10,000 over 0.5 : 0.3, written once, with the run listed,
     /// then the same inputs again give zero changes.
     @Test func reallocateFromTheDailyBalance() async throws {
         try await withCapital { h in
@@ -122,7 +122,7 @@ import Testing
         }
     }
 
-    /// §10 step 6: a planner that cannot be reached fails the converge, not the allocation.
+    /// Converge: a planner that cannot be reached fails the converge, not the allocation.
     @Test func convergeWithThePlannerDown() async throws {
         try await withCapital { h in
             try await h.account("acct") { $0.worldID = "w" }
@@ -141,7 +141,7 @@ import Testing
         }
     }
 
-    /// §3: live balance from the gateway, a failed live read falls back to the db row (never 0),
+    /// Live balance from the gateway, a failed live read falls back to the db row (never 0),
     /// another currency is a failure, and no db row with a failed read writes nothing.
     @Test func liveBalanceAndFallback() async throws {
         var harness: CapitalHarness?
@@ -175,7 +175,8 @@ import Testing
         _ = harness
     }
 
-    /// §8: a replay answers the stored response and does nothing; another request under the key conflicts.
+    /// Idempotency: a replay answers the stored response and does nothing; another request under
+    /// the key conflicts.
     @Test func reallocateIdempotency() async throws {
         try await withCapital { h in
             try await h.account("a1")
@@ -197,7 +198,7 @@ import Testing
         }
     }
 
-    /// §6: exact per-trade compounding, once per execution id; replays and conflicts; net quantities.
+    /// Exact per-trade compounding, once per execution id; replays and conflicts; net quantities.
     @Test func tradesCompoundOncePerExecution() async throws {
         try await withCapital { h in
             try await h.account("a1")
@@ -233,7 +234,7 @@ import Testing
         }
     }
 
-    /// §5 over the service: the seed's 0.06 for futures at leverage 10, the close sized from the
+    /// Order quantity over the service: 0.06 for futures at leverage 10, the close sized from the
     /// recorded position, and the errors in validation order.
     @Test func orderQuantity() async throws {
         try await withCapital { h in
@@ -279,7 +280,7 @@ import Testing
         }
     }
 
-    /// §7 INTERVAL from the injected clock: exactly one hour passes, a second less does not.
+    /// The INTERVAL policy from the injected clock: exactly one hour passes, a second less does not.
     @Test func rebalanceStatusOnTheInterval() async throws {
         let clock = ManualClock(ms("2026-03-02T02:30:00Z"))
         try await withCapital(clock: clock) { h in

@@ -7,7 +7,7 @@ import KeelTestSupport
 import KeelWire
 import Testing
 
-/// Issue 7, the loop: the gateway's fills of orders attributed to a strategy become its trades, once
+/// The loop: the gateway's fills of orders attributed to a strategy become its trades, once
 /// each, also across a restart, so converge finds the strategies' quantities adding up to the broker's.
 @Suite struct FillFollowerTests {
     @Test func fillsOfAttributedOrdersBecomeTradesOnce() async throws {

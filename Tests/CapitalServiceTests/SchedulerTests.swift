@@ -6,7 +6,7 @@ import KeelTestSupport
 import KeelWire
 import Testing
 
-/// §9 with an injected clock (nothing sleeps): the spec's down-time examples, a restart in the
+/// The scheduler with an injected clock (nothing sleeps): down-time examples, a restart in the
 /// middle of a claimed slot, midnight, a zone without DST, and one leader per store.
 @Suite struct SchedulerTests {
     static func kst(_ text: String) -> Int64 { ms(text + "+09:00") }
@@ -26,7 +26,7 @@ import Testing
     }
 
     /// The recorded occurrences of the test's day (on first start every slot's latest occurrence
-    /// before it, beyond grace, is recorded MISSED too: §9 considers each slot's latest occurrence).
+    /// before it, beyond grace, is recorded MISSED too: only each slot's latest occurrence is considered).
     static func runs(_ h: CapitalHarness, since: Int64 = kst("2026-03-02T00:00:00")) async throws -> [String] {
         try await h.capital.store.scheduleRuns().filter { $0.atMs >= since }.map { run in
             let outcome = Keel_Capital_V1_SlotOutcome(rawValue: run.outcome) ?? .unspecified

@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func enumNamesCarryTheirTypePrefix() throws {
-        // Amendment 2: proto3 enum values share the package scope, so every value is prefixed.
+        // proto3 enum values share the package scope, so every value is prefixed.
         for path in try Self.protoFiles() {
             let text = try String(contentsOf: Self.repositoryRoot.appendingPathComponent("proto").appendingPathComponent(path), encoding: .utf8)
             var currentPrefix: String?

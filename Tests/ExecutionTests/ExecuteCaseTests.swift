@@ -6,7 +6,7 @@ import KeelTestSupport
 import Planning
 import Testing
 
-/// The `execute` cases of shared/cases/planner-gateway.json through the pure steps of Execute (the
+/// The `execute` cases of the planner-gateway.json fixture through the pure steps of Execute (the
 /// gateway's checks, planning as a dry run, order assembly, the policy, the venue checks). What
 /// needs the service — ids, batches, the commit and audit logs, metrics — is checked by the
 /// gateway's own service tests.
@@ -30,7 +30,7 @@ import Testing
         }
     }
 
-    /// Planner errors reach the caller with `upstream = keel-planner` added (spec/gateway.md §1).
+    /// Planner errors reach the caller with `upstream = keel-planner` added.
     static func plannedAsUpstream(_ request: PlanRequest) throws(FieldError) -> PlanMessage {
         switch Result(catching: { () throws(FieldError) in try PlanComputation.plan(request) }) {
         case .success(let plan): return plan

@@ -6,7 +6,7 @@ import KeelTestSupport
 import Planning
 import Testing
 
-/// The pure order-building cases of shared/cases/planner-gateway.json (spec/gateway.md §3).
+/// The pure order-building cases of the planner-gateway.json fixture.
 @Suite struct ExecutionCaseTests {
     static let file = "planner-gateway"
 

@@ -6,7 +6,7 @@ import KeelTestSupport
 import Planning
 import Testing
 
-/// The paced-execution cases of shared/cases/capital-twap.json (spec/twap.md TW.4, P.2–P.5, P.8).
+/// The paced-execution cases of the capital-twap.json fixture.
 @Suite struct PacedExecutionCaseTests {
     static let file = "capital-twap"
     static func d(_ value: Any?) -> ExactDecimal? { (value as? String).flatMap(DecimalGrammar.parse) }
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func pacingSpecExamples() {
-        // P.9: a 2 s task at 0 s, a task at 0 s, tasks at 25 s and 45 s → 0, 12, 25, 45 s.
+        // A 2 s task at 0 s, a task at 0 s, tasks at 25 s and 45 s → 0, 12, 25, 45 s.
         let starts = PacedExecution.pacedStarts(intervalMs: 10_000, tasks: [(0, 2_000), (0, 0), (25_000, 0), (45_000, 0)])
         #expect(starts == [0, 12_000, 25_000, 45_000])
     }

@@ -4,7 +4,7 @@ import Execution
 import Foundation
 import Testing
 
-/// spec/twap.md P.1, P.5, P.7 rules that the gateway's schedules will use, and the paper quote paths.
+/// The schedule rules that the gateway's schedules will use, and the paper quote paths.
 @Suite struct ScheduleRulesTests {
     static func d(_ text: String) -> ExactDecimal { DecimalGrammar.parse(text)! }
     // 2026-12-02 00:00 UTC = 09:00 in Asia/Seoul.

@@ -11,7 +11,7 @@ import Testing
 /// Crash points (KEEL_FAILPOINTS): after the outbox transaction committed but before the answer;
 /// after an order was marked SENT but before the broker call; after the broker filled it but before
 /// the fill was recorded; after it was recorded — for the first and the second order of the batch.
-/// They are the boundaries between the durable steps of §5.4, where a crash could lose or repeat work.
+/// They are the boundaries between the outbox's durable steps, where a crash could lose or repeat work.
 @Suite(.serialized) struct GatewayCrashTests {
     static let crashPoints = [
         "execute.after_commit",

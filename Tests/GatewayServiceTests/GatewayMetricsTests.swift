@@ -5,7 +5,7 @@ import KeelTestSupport
 import KeelWire
 import Testing
 
-/// The gateway's Prometheus metrics (spec/gateway.md §6) after the spec's per-strategy submit case,
+/// The gateway's Prometheus metrics after the per-strategy submit case of planner-gateway.json,
 /// scraped from a real keel-gateway process (metrics are per process, so the figures are exact).
 @Suite struct GatewayMetricsTests {
     /// `name{a="x",b="y"} value` lines of the Prometheus text format.

@@ -6,7 +6,7 @@ import Foundation
 import KeelTestSupport
 import Testing
 
-/// The paper broker's resting orders (spec/twap.md P.5 needs them): quotes from a path, matching
+/// The paper broker's resting orders (paced schedules need them): quotes from a path, matching
 /// after the fill delay at the limit, partial fills in lots, amend in place, cancel, orderable cash
 /// net of working buys, market orders, and deduplication by client order id.
 @Suite struct PaperLimitOrderTests {

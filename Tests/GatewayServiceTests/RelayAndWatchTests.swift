@@ -11,7 +11,7 @@ import Testing
 @Suite struct RelayAndWatchTests {
     static let file = "planner-gateway"
 
-    /// The relay cases of shared/cases (§7): duplicates dropped, the cursor kept, gateway seqs assigned.
+    /// The relay cases: duplicates dropped, the cursor kept, gateway seqs assigned.
     @Test(arguments: try Cases.named(file, kind: "relay"))
     func relayCase(name: String) async throws {
         let testCase = try Cases.case(Self.file, name)

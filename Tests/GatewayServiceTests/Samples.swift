@@ -3,7 +3,7 @@ import Execution
 
 /// The requests the gateway tests share.
 enum Samples {
-    /// spec/gateway.md §11.A: `world-a` 0.3 → 0.2, strat-1 0.6 and strat-2 0.9 BTCUSDT @ 60000 on
+    /// Per-strategy example: `world-a` 0.3 → 0.2, strat-1 0.6 and strat-2 0.9 BTCUSDT @ 60000 on
     /// binance, split per strategy (SELL 0.2 and SELL 0.3, reduce-only).
     static func perStrategy(submit: Bool) -> ExecuteRequest {
         var request = ExecuteRequest()

@@ -159,7 +159,7 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
     static let minute = ScheduleHarness.minute
 
     /// Venue `krx` (lot 1, tick 10, pacing 10 s) and account `acct` holding the worked example of
-    /// spec/twap.md TW.3: A 100 × 10,000, B 10 × 50,000, C 50 × 2,000, cash 400,000.
+    /// the target-weight plan: A 100 × 10,000, B 10 × 50,000, C 50 × 2,000, cash 400,000.
     static func config(fillDelayMs: Int = 0, quotes: [String: QuotePath] = [:], cash: String = "400000", positions: Bool = true) -> GatewayConfig {
         var config = GatewayConfig()
         var krx = VenuePolicy(name: "krx")
@@ -200,7 +200,7 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
         }
     }
 
-    /// P.9: 33 shares in 10 rounds with round 3 rejected and every other round filled — rounds
+    /// 33 shares in 10 rounds with round 3 rejected and every other round filled — rounds
     /// 1–9 commit 26 and the last round sells 33 − 26 = 7, marked corrected.
     @Test func tenRoundsWithAFailedRoundThreeCorrectedInTheLast() async throws {
         try await withSchedules { h in
@@ -235,7 +235,7 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
         }
     }
 
-    /// P.5: a buy the market moved away from is amended to the quote at the first poll 10 minutes
+    /// Amend: a buy the market moved away from is amended to the quote at the first poll 10 minutes
     /// after acceptance (polls from 09:00 every 3 minutes → 09:12), within its budget, then fills.
     @Test func anOrderTheMarketLeftIsAmendedAfterTheTimeout() async throws {
         let path = QuotePath.steps(prices: [ExactDecimal(2000), ExactDecimal(2100)], stepMs: Self.minute, originMs: Self.nine)
@@ -271,7 +271,7 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
         }
     }
 
-    /// P.2: buys wait while a sell is working (state WAITING, one BUYS_WAITING event), and start
+    /// Buys wait while a sell is working (state WAITING, one BUYS_WAITING event), and start
     /// at the first tick after the sells cleared.
     @Test func buysWaitWhileASellIsWorking() async throws {
         try await withSchedules(config: Self.config(fillDelayMs: 90_000)) { h in
@@ -300,7 +300,7 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
         }
     }
 
-    /// P.6: a gateway stopped in the middle resumes without repeating a round; an order written
+    /// Resume: a gateway stopped in the middle resumes without repeating a round; an order written
     /// but never acknowledged (the broker was unreachable) is sent again with the same client
     /// order id; rounds that came due while it was down run in index order.
     @Test func aRestartInTheMiddleResumesWithoutRepeatingARound() async throws {
@@ -355,7 +355,7 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
         }
     }
 
-    /// The P.7 errors of Start, idempotency, List paging and Cancel.
+    /// The errors of Start, idempotency, List paging and Cancel.
     @Test func startErrorsIdempotencyListAndCancel() async throws {
         try await withSchedules { h in
             let client = h.client
@@ -441,7 +441,7 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
         }
     }
 
-    /// P.5 session end: an order still working at the session end is cancelled (paced) and the
+    /// Session end: an order still working at the session end is cancelled (paced) and the
     /// schedule is EXPIRED with what was left; the broker keeps the shares.
     @Test func theSessionEndCancelsWhatIsWorkingAndExpires() async throws {
         try await withSchedules(config: Self.config(fillDelayMs: 10 * 3_600_000)) { h in
@@ -469,7 +469,7 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
         }
     }
 
-    /// P.5 pacing: two legs due at the same instant go through the venue's queue 10 s apart.
+    /// Pacing: two legs due at the same instant go through the venue's queue 10 s apart.
     @Test func theVenueQueueSpacesOrdersByItsInterval() async throws {
         try await withSchedules { h in
             let id = try await h.start(Self.request(buyRounds: 1, sells: false)).scheduleID
@@ -545,7 +545,7 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
         }
     }
 
-    /// P.6: an order acknowledged before a restart that the broker no longer knows cannot be
+    /// Resume: an order acknowledged before a restart that the broker no longer knows cannot be
     /// reconciled: the round and the schedule are FAILED, and nothing more is issued.
     @Test func anAcknowledgedOrderUnknownAfterARestartFailsTheSchedule() async throws {
         try await withSchedules(config: Self.config(fillDelayMs: 10 * 3_600_000)) { h in

@@ -5,7 +5,7 @@ import KeelWire
 import SwiftProtobuf
 import Testing
 
-/// Issue 9, the short version in the suite: over a thousand generated malformed requests against the
+/// Bad input, the short version in the suite: over a thousand generated malformed requests against the
 /// three real services (no or wrong token, bodies that are not protobuf, unknown methods, unparsable or
 /// non-finite decimals, unknown enums, out-of-range numbers, empty or invalid ids, huge repeated fields,
 /// unknown-field nesting), plus malformed frames on raw connections. Every call gets a clear non-OK

@@ -6,7 +6,7 @@ import KeelWire
 import SwiftProtobuf
 import Testing
 
-/// Issue 9, faults: the demo flow over the three real processes, with one service (each in turn)
+/// Faults: the demo flow over the three real processes, with one service (each in turn)
 /// killed (SIGKILL) at a seeded moment of a seeded step and restarted on its port and store, for at least 20 points
 /// (`KEEL_FAULT_POINTS` sets how many, `KEEL_FAULT_SEED` the first seed). The caller retries with its
 /// idempotency keys, as a real caller would. Whatever was killed when: every order reaches the broker

@@ -4,10 +4,10 @@ import KeelTestSupport
 import KeelWire
 import Testing
 
-/// Issue 9, load: many concurrent connections, each making many calls, against the real gateway on
+/// Load: many concurrent connections, each making many calls, against the real gateway on
 /// loopback, while slow clients hold connections open with a frame they never finish. Zero errors,
 /// the gateway's resident memory stays bounded, and it still serves afterwards.
-/// `KEEL_LOAD_CONNECTIONS` and `KEEL_LOAD_CALLS` set the size (default 1,000 × 20; the issue's full 1,000 × 100 with KEEL_LOAD_CALLS=100), `KEEL_LOAD_SLOW`
+/// `KEEL_LOAD_CONNECTIONS` and `KEEL_LOAD_CALLS` set the size (default 1,000 × 20; the full 1,000 × 100 with KEEL_LOAD_CALLS=100), `KEEL_LOAD_SLOW`
 /// the slow clients (default 300).
 @Suite struct LoadTests {
     static let environment = ProcessInfo.processInfo.environment

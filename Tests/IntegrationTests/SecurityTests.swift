@@ -4,7 +4,7 @@ import KeelTestSupport
 import KeelWire
 import Testing
 
-/// Issue 9, security: with a token configured every RPC but Health refuses a call without it or with
+/// Security: with a token configured every RPC but Health refuses a call without it or with
 /// another one; no token reaches a log; live submission needs the guard header; SQL is only ever
 /// written as parameterised statements.
 @Suite struct SecurityTests {

@@ -4,7 +4,7 @@ import Foundation
 import Planning
 import Testing
 
-/// Every planning case of shared/cases/planner-gateway.json, through the pure module.
+/// Every planning case of the planner-gateway.json fixture, through the pure module.
 @Suite struct PlanCaseTests {
     static let file = "planner-gateway"
 
@@ -40,7 +40,7 @@ import Testing
 
 }
 
-/// The target-weight cases of shared/cases/capital-twap.json (TW.2–TW.6).
+/// The target-weight cases of the capital-twap.json fixture (plans and validation).
 @Suite struct TargetWeightCaseTests {
     static let file = "capital-twap"
 

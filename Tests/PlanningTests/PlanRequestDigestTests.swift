@@ -4,7 +4,7 @@ import Planning
 import SwiftProtobuf
 import Testing
 
-/// The request digest (spec/planner.md §5.2, amendment 6): the same decimals written differently
+/// The request digest: the same decimals written differently
 /// are the same request; a different value is another.
 @Suite struct PlanRequestDigestTests {
     static func request(qty: String, mark: String, secondQty: String = "2") -> Keel_Planner_V1_PlanRequest {

@@ -4,7 +4,7 @@ import KeelTestSupport
 @testable import Planning
 import Testing
 
-/// Step 5 of validation over a list long enough to be read in two halves on two threads: the
+/// Position validation over a list long enough to be read in two halves on two threads: the
 /// result, and which error answers, are those of reading it in one pass.
 @Suite struct PositionValidationTests {
     static let count = PlanRequestValidation.parallelPositionCount + 1_001

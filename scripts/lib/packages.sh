@@ -1,4 +1,4 @@
-# Sourced by scripts/test and scripts/demo: installs the Debian packages of DESIGN.md when missing
+# Sourced by scripts/test and scripts/demo: installs Keel's Debian packages (below) when missing
 # (as root; otherwise prints the exact command and stops) and checks that swift is on PATH.
 keel_packages=(libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config)
 keel_extra_packages=("${keel_extra_packages[@]}")

@@ -1,5 +1,5 @@
 /*
- * keel_client — a C client of KWP/1, the Keel wire protocol (spec/wire.md), on protobuf-c.
+ * keel_client — a C client of KWP/1, the Keel wire protocol (docs/protocol.md), on protobuf-c.
  *
  * One connection, one call at a time: connect (says Hello), make unary calls with a timeout, close.
  * Request and response bodies are the protobuf encodings of the method's messages; the protoc-c code
