@@ -7,7 +7,7 @@ import KeelWire
 import Logging
 import NIOCore
 
-/// keel-capital's RPCs (spec/capital.md): account and strategy upserts, balances, trades and PnL
+/// keel-capital's RPCs: account and strategy upserts, balances, trades and PnL
 /// compounding, order sizing, reallocation (manual, bulk, automatic), converge, status and the
 /// schedule. Validation names the first failing field in message order; a failed call writes nothing.
 public final class CapitalService: Sendable {
@@ -72,6 +72,9 @@ public final class CapitalService: Sendable {
             return RPCError(error)
         case is CancellationError:
             return RPCError(.cancelled, "the call was cancelled")
+        case let error as UnreadableStoredValue:
+            logger.error("stored value unreadable", metadata: ["table": "\(error.table)", "row": "\(error.row)", "column": "\(error.column)", "detail": "\(error.detail)"])
+            return RPCError(error)
         default:
             logger.error("store failure", metadata: ["error": "\(error)"])
             return RPCError(.unavailable, "the capital store failed; nothing was written: \(error)", reason: "E_STORE_UNAVAILABLE")
@@ -178,7 +181,7 @@ public final class CapitalService: Sendable {
         return sa
     }
 
-    // MARK: trades and PnL (§6)
+    // MARK: trades and PnL
 
     func recordTrade(_ request: Keel_Capital_V1_RecordTradeRequest) async throws -> Keel_Capital_V1_RecordTradeResponse {
         let sa = try await existingStrategyAccount(request.strategyAccountID)
@@ -231,7 +234,7 @@ public final class CapitalService: Sendable {
         return response
     }
 
-    // MARK: order quantity (§5)
+    // MARK: order quantity
 
     func calculateOrderQuantity(_ request: Keel_Capital_V1_CalculateOrderQuantityRequest) async throws -> Keel_Capital_V1_CalculateOrderQuantityResponse {
         let sa = try await existingStrategyAccount(request.strategyAccountID)
@@ -256,7 +259,7 @@ public final class CapitalService: Sendable {
             throw FieldError(.notFound, reason: "E_SYMBOL_RULES_NOT_FOUND", field: "symbol_rules", message: "no symbol_rules were given for the symbol")
         }
         let rules = try CapitalValidation.symbolRules(request.symbolRules)
-        // A close without position_qty sizes from the strategy's recorded net quantity (§2).
+        // A close without position_qty sizes from the strategy's recorded net quantity.
         if qtyPer.isNegative, position == nil, side != nil {
             try CapitalValidation.required(request.symbol, field: "symbol")
             position = try await store.netQuantity(strategyAccountID: sa.strategyAccountID, symbol: request.symbol)
@@ -268,8 +271,8 @@ public final class CapitalService: Sendable {
         input.marketPrice = marketPrice
         input.side = side
         input.positionQty = position
-        input.allocatedCapital = sa.hasCapital ? CapitalValidation.stored(sa.capital.allocatedCapital) : nil
-        input.leverage = CapitalValidation.stored(sa.leverage)
+        input.allocatedCapital = sa.hasCapital ? try CapitalValidation.stored(sa.capital.allocatedCapital, "strategy_capital", sa.strategyAccountID, "allocated_capital") : nil
+        input.leverage = try CapitalValidation.stored(sa.leverage, "strategy_accounts", sa.strategyAccountID, "leverage")
         input.isFutures = sa.marketType == .futures
         input.maxQtyPer = settings.maxQtyPer
         input.priceSource = settings.marketOrderPriceSource
@@ -336,7 +339,7 @@ public final class CapitalService: Sendable {
     }
 }
 
-/// Reallocations of one account are serialised (§4): a lock per account id, handed to the next
+/// Reallocations of one account are serialised: a lock per account id, handed to the next
 /// waiter in arrival order.
 actor AccountLocks {
     private var held: Set<String> = []

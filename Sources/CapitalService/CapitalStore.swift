@@ -37,7 +37,7 @@ struct StoredAnswer: Sendable {
     var runID: String?
 }
 
-/// keel-capital's store (spec/capital.md §2): accounts, strategy accounts, strategy capital, daily
+/// keel-capital's store: accounts, strategy accounts, strategy capital, daily
 /// balances, trade executions with the per-strategy net quantities they add up to, rebalance runs,
 /// idempotency keys, schedule runs and the scheduler lease. Money is decimal text, instants UTC ms.
 /// Every mutation is one transaction; a failed one leaves nothing behind.
@@ -421,8 +421,9 @@ public final class CapitalStore: Sendable {
     /// What the follower has recorded of an order so far: (filled quantity, notional).
     func followed(clientOrderID: String) async throws -> (filled: ExactDecimal, notional: ExactDecimal)? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT filled_qty, notional FROM followed_orders WHERE client_order_id = ?", arguments: [clientOrderID]).map {
-                (DecimalGrammar.parse($0["filled_qty"]) ?? .zero, DecimalGrammar.parse($0["notional"]) ?? .zero)
+            try Row.fetchOne(db, sql: "SELECT filled_qty, notional FROM followed_orders WHERE client_order_id = ?", arguments: [clientOrderID]).map { row in
+                (try UnreadableStoredValue.decimal(row["filled_qty"], table: "followed_orders", row: clientOrderID, column: "filled_qty"),
+                 try UnreadableStoredValue.decimal(row["notional"], table: "followed_orders", row: clientOrderID, column: "notional"))
             }
         }
     }
@@ -444,8 +445,11 @@ public final class CapitalStore: Sendable {
     }
 
     static func netQuantity(_ db: Database, _ strategyAccountID: String, _ symbol: String) throws -> ExactDecimal {
-        try String.fetchOne(db, sql: "SELECT qty FROM strategy_positions WHERE strategy_account_id = ? AND symbol = ?", arguments: [strategyAccountID, symbol])
-            .flatMap(DecimalGrammar.parse) ?? .zero
+        // No row: nothing recorded, a net quantity of zero.
+        guard let qty = try String.fetchOne(db, sql: "SELECT qty FROM strategy_positions WHERE strategy_account_id = ? AND symbol = ?", arguments: [strategyAccountID, symbol]) else {
+            return .zero
+        }
+        return try UnreadableStoredValue.decimal(qty, table: "strategy_positions", row: "\(strategyAccountID)/\(symbol)", column: "qty")
     }
 
     /// The recorded net quantity of (strategy account, symbol); 0 when none.
@@ -460,13 +464,13 @@ public final class CapitalStore: Sendable {
                 SELECT p.strategy_account_id, p.symbol, p.qty FROM strategy_positions p JOIN strategy_accounts s USING (strategy_account_id)
                 WHERE s.account_id = ? ORDER BY p.strategy_account_id, p.symbol
                 """, arguments: [accountID]).compactMap { row in
-                    let qty = DecimalGrammar.parse(row["qty"] as String) ?? .zero
+                    let qty = try UnreadableStoredValue.decimal(row["qty"], table: "strategy_positions", row: "\(row["strategy_account_id"] as String)/\(row["symbol"] as String)", column: "qty")
                     return qty.isZero ? nil : (row["strategy_account_id"], row["symbol"], qty)
                 }
         }
     }
 
-    /// §6 in one transaction; no StrategyCapital row → `E_NO_ALLOCATED_CAPITAL`.
+    /// PnL compounding in one transaction; no StrategyCapital row → `E_NO_ALLOCATED_CAPITAL`.
     func applyPnl(strategyAccountID: String, nowMs: Int64) async throws -> PnlCompounding.Result {
         try await pool.write { db in
             guard try Self.hasCapital(db, strategyAccountID) else {
@@ -478,13 +482,19 @@ public final class CapitalStore: Sendable {
     }
 
     static func applyPnl(_ db: Database, _ strategyAccountID: String, nowMs: Int64) throws -> PnlCompounding.Result {
-        let capital = try String.fetchOne(db, sql: "SELECT allocated_capital FROM strategy_capital WHERE strategy_account_id = ?", arguments: [strategyAccountID])
-            .flatMap(DecimalGrammar.parse) ?? .zero
+        // Called only for an account with a capital row (applyPnl checks); none reads as zero capital.
+        let stored = try String.fetchOne(db, sql: "SELECT allocated_capital FROM strategy_capital WHERE strategy_account_id = ?", arguments: [strategyAccountID])
+        let capital = try stored.map { text throws(UnreadableStoredValue) in
+            try UnreadableStoredValue.decimal(text, table: "strategy_capital", row: strategyAccountID, column: "allocated_capital")
+        } ?? .zero
         let pending = try Row.fetchAll(db, sql: """
             SELECT execution_id, realized_pnl FROM trade_executions
             WHERE strategy_account_id = ? AND applied_by IS NULL AND realized_pnl IS NOT NULL ORDER BY execution_time_ms, seq
             """, arguments: [strategyAccountID]).map { row in
-                PnlCompounding.Execution(executionID: row["execution_id"], realizedPnl: (row["realized_pnl"] as String?).flatMap(DecimalGrammar.parse))
+                let id: String = row["execution_id"]
+                return PnlCompounding.Execution(executionID: id, realizedPnl: try (row["realized_pnl"] as String?).map { text throws(UnreadableStoredValue) in
+                    try UnreadableStoredValue.decimal(text, table: "trade_executions", row: id, column: "realized_pnl")
+                })
             }
         let result = PnlCompounding.apply(capital: capital, executions: pending, alreadyApplied: [])
         if !result.appliedExecutionIDs.isEmpty {
@@ -535,7 +545,7 @@ public final class CapitalStore: Sendable {
         }
     }
 
-    /// One allocation to write (§4 Persistence): every active strategy account's capital, the
+    /// One allocation to write: every active strategy account's capital, the
     /// account's previous total and last rebalance, the PnL the balance already holds marked as
     /// applied by the run, the run, and the idempotency record when the call has a key.
     struct AllocationWrite: Sendable {
@@ -667,7 +677,7 @@ public final class CapitalStore: Sendable {
         try await pool.write { db in try db.execute(sql: "DELETE FROM scheduler_lease WHERE holder = ?", arguments: [holder]) }
     }
 
-    /// Runs claimed by a process that stopped before finishing them (§9: not repeated).
+    /// Runs claimed by a process that stopped before finishing them: marked INTERRUPTED, never repeated.
     func markInterruptedRuns(nowMs: Int64) async throws -> Int {
         try await pool.write { db in
             try db.execute(sql: "UPDATE schedule_runs SET outcome = ?, finished_at_ms = ? WHERE outcome = ?",

@@ -2,8 +2,9 @@ import CapitalAllocation
 import Contracts
 import ExactNumbers
 import Foundation
+import KeelWire
 
-/// The field rules of spec/capital.md §2 and §13, each naming the field it checks.
+/// The field rules of keel-capital's entities and requests, each naming the field it checks.
 enum CapitalValidation {
     /// `[A-Za-z0-9._:-]{1,64}`: empty → `E_MISSING_FIELD`, else `E_INVALID_ID`.
     static func id(_ value: String, field: String) throws(FieldError) {
@@ -97,6 +98,19 @@ enum CapitalValidation {
         return out
     }
 
-    /// A stored decimal (written canonical by this service).
-    static func stored(_ text: String) -> ExactDecimal { DecimalGrammar.parse(text) ?? .zero }
+    /// A stored decimal (written canonical by this service); one that does not parse is an error
+    /// naming its row, never a zero.
+    static func stored(_ text: String, _ table: String, _ row: String, _ column: String) throws(UnreadableStoredValue) -> ExactDecimal {
+        try UnreadableStoredValue.decimal(text, table: table, row: row, column: column)
+    }
+
+    /// A decimal another service answered with (the gateway's positions and fills): one that does
+    /// not parse is INTERNAL naming the service and the field, never a zero.
+    static func answered(_ text: String, by service: String, field: String) throws(RPCError) -> ExactDecimal {
+        guard let value = DecimalGrammar.parse(text) else {
+            throw RPCError.field(.internal, reason: "E_UNREADABLE_UPSTREAM_DECIMAL", field: field,
+                                 "\(service) answered \"\(text)\" for \(field), which is not a decimal", metadata: ["upstream": service])
+        }
+        return value
+    }
 }

@@ -8,7 +8,7 @@ import Metrics
 
 typealias PlanRequest = Keel_Planner_V1_PlanRequest
 
-/// §10: after an allocation, the positions of the strategies whose capital changed are moved with
+/// Converge: after an allocation, the positions of the strategies whose capital changed are moved with
 /// it: a scaling plan by the planner and, with EXECUTE, its orders through the gateway. The
 /// allocation stays committed whatever happens; downstream errors are reported in the result.
 extension CapitalService {
@@ -22,9 +22,10 @@ extension CapitalService {
         guard let stored = try await store.run(id: request.runID) else {
             throw FieldError(.notFound, reason: "E_RUN_NOT_FOUND", field: "run_id", message: "no rebalance run \(request.runID)")
         }
-        // Without a stored plan request, steps 1–3 run again unless they already decided: not needed,
-        // or the step-2 checks failed. A run whose converge never ran (not requested, or cut short by a
-        // stop) or could not reach the gateway is retried from the start.
+        // Without a stored plan request, the checks and the request are made again unless the checks
+        // already decided: not needed, or the precondition or the cross-check failed. A run whose
+        // converge never ran (not requested, or cut short by a stop) or could not reach the gateway is
+        // retried from the start.
         let previous = stored.run.converge
         let decided = previous.state == .notNeeded
             || (previous.state == .failed && ["E_POSITION_MISMATCH", "E_CONVERGE_PRECONDITION"].contains(previous.error.reason))
@@ -35,9 +36,9 @@ extension CapitalService {
         return try await convergeRun(request.runID, mode: request.mode, downstream(context), answerKey: nil)
     }
 
-    /// Steps 1–5 for a run (steps 1–3 only when the run has no stored plan request yet), with the
-    /// run's own idempotency keys downstream so a retry never plans or executes twice. The outcome
-    /// is stored in the run (and in the answer kept under `answerKey`).
+    /// Converge for a run (the checks and the plan request only when the run has none stored yet),
+    /// with the run's own idempotency keys downstream so a retry never plans or executes twice. The
+    /// outcome is stored in the run (and in the answer kept under `answerKey`).
     func convergeRun(_ runID: String, mode: Keel_Capital_V1_ConvergeMode, _ down: Downstream, answerKey: String?) async throws -> ConvergeResult {
         guard let (run, storedPlan) = try await store.run(id: runID), let account = try await store.account(id: run.accountID) else {
             throw FieldError(.notFound, reason: "E_RUN_NOT_FOUND", field: "run_id", message: "no rebalance run \(runID)")
@@ -130,7 +131,7 @@ extension CapitalService {
         case request(PlanRequest)
     }
 
-    /// Steps 1–3: is converge needed, do the recorded per-strategy quantities add up to the broker's,
+    /// Is converge needed, do the recorded per-strategy quantities add up to the broker's,
     /// and the scaling request that moves each strategy's positions by `allocated / old`.
     func buildPlanRequest(_ run: RebalanceRun, account: Account, _ down: Downstream) async throws -> PlanBuild {
         let lines = run.result.allocations
@@ -140,15 +141,16 @@ extension CapitalService {
         } catch {
             return .failed(Self.downstreamError(error, reason: "E_GATEWAY_UNAVAILABLE", service: "keel-gateway"))
         }
-        if positions.isEmpty || lines.allSatisfy({ CapitalValidation.stored($0.change).isZero }) { return .notNeeded }
-        let total = CapitalValidation.stored(run.result.totalCapital)
+        let changes = try lines.map { line throws(UnreadableStoredValue) in try CapitalValidation.stored(line.change, "rebalance_runs", run.runID, "allocations.change") }
+        if positions.isEmpty || changes.allSatisfy(\.isZero) { return .notNeeded }
+        let total = try CapitalValidation.stored(run.result.totalCapital, "rebalance_runs", run.runID, "total_capital")
         guard total.signum > 0 else {
             return .failed(.field(.failedPrecondition, reason: "E_CONVERGE_PRECONDITION", field: "run_id", "the total capital \(total) is not positive: nothing to scale by"))
         }
         var broker: [String: ExactDecimal] = [:]
         var marks: [String: String] = [:]
-        for position in positions {
-            broker[position.symbol, default: .zero] += CapitalValidation.stored(position.qty)
+        for (i, position) in positions.enumerated() {
+            broker[position.symbol, default: .zero] += try CapitalValidation.answered(position.qty, by: "keel-gateway", field: "positions[\(i)].qty")
             marks[position.symbol] = position.mark
         }
         let recorded = try await store.netQuantities(accountID: account.accountID)
@@ -176,8 +178,8 @@ extension CapitalService {
         var newSum = ExactDecimal.zero
         for line in lines {
             guard let sa = strategies[line.strategyAccountID] else { continue }
-            let old = CapitalValidation.stored(line.oldCapital)
-            let new = CapitalValidation.stored(line.allocatedCapital)
+            let old = try CapitalValidation.stored(line.oldCapital, "rebalance_runs", run.runID, "allocations.old_capital")
+            let new = try CapitalValidation.stored(line.allocatedCapital, "rebalance_runs", run.runID, "allocations.allocated_capital")
             oldSum += old
             newSum += new
             before.byStrategy[sa.strategyID] = (old.rational / t).outputString

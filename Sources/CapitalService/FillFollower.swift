@@ -8,7 +8,7 @@ import Logging
 import Metrics
 import NIOConcurrencyHelpers
 
-/// Closes the loop (issue 7): follows the gateway's `orders` topic from a stored cursor and records
+/// Closes the loop: follows the gateway's `orders` topic from a stored cursor and records
 /// every fill of an order attributed to one of this service's strategies as a trade, so compounding
 /// and converge see what was really executed. A fill is identified by its order and its cumulative
 /// filled quantity (`<client order id>@<filled qty>`), so a replayed event records nothing twice; the
@@ -82,10 +82,9 @@ public final class FillFollower: Sendable {
 
     func handle(_ event: Keel_Gateway_V1_GatewayEvent, batches: inout [String: [Keel_Gateway_V1_OrderRecord]]) async throws {
         let update = event.order
-        guard update.status == .filled || update.status == .partiallyFilled,
-              let filled = DecimalGrammar.parse(update.filledQty), filled.signum > 0 else {
-            return try await store.setFillCursor(event.seq)
-        }
+        guard update.status == .filled || update.status == .partiallyFilled else { return try await store.setFillCursor(event.seq) }
+        let filled = try CapitalValidation.answered(update.filledQty, by: "keel-gateway", field: "orders[\(update.clientOrderID)].filled_qty")
+        guard filled.signum > 0 else { return try await store.setFillCursor(event.seq) }
         let previous = try await store.followed(clientOrderID: update.clientOrderID)
         let delta = filled - (previous?.filled ?? .zero)
         guard delta.signum > 0 else { return try await store.setFillCursor(event.seq) }
@@ -111,7 +110,10 @@ public final class FillFollower: Sendable {
             return try await store.setFillCursor(event.seq)
         }
         // The update carries the cumulative average price: this fill's price is what its notional adds.
-        let average = DecimalGrammar.parse(update.avgPrice) ?? DecimalGrammar.parse(order.referenceMark) ?? .zero
+        // An update without an average price (a broker that reports none) is priced at the order's mark.
+        let average = update.avgPrice.isEmpty
+            ? try CapitalValidation.answered(order.referenceMark, by: "keel-gateway", field: "orders[\(update.clientOrderID)].reference_mark")
+            : try CapitalValidation.answered(update.avgPrice, by: "keel-gateway", field: "orders[\(update.clientOrderID)].avg_price")
         let notional = filled * average
         let price = ((notional - (previous?.notional ?? .zero)).rational / delta.rational).roundedToSignificantDigits(34)
         let trade = TradeRecord(

@@ -43,16 +43,18 @@ extension CapitalService {
                           allowLive: context.metadata[MetadataKey.allowLive] == "true")
     }
 
-    // MARK: gateway reads (§2, §3)
+    // MARK: gateway reads (open positions, total capital)
 
-    /// §3: the db balance and at most one live `GetBalance`; a failed live read is never 0.
+    /// Total capital: the db balance and at most one live `GetBalance`; a failed live read is never 0.
     func resolveTotal(_ account: Account, useLive: Bool, _ down: Downstream) async throws -> TotalCapital.Resolved {
         try await resolveTotal(account, balance: try await store.latestBalance(accountID: account.accountID), useLive: useLive, down)
     }
 
     /// The same with the latest db balance already read.
     func resolveTotal(_ account: Account, balance: Keel_Capital_V1_DailyBalance?, useLive: Bool, _ down: Downstream) async throws -> TotalCapital.Resolved {
-        let db = balance.map { CapitalValidation.stored($0.endingBalance) }
+        let db = try balance.map { balance throws(UnreadableStoredValue) in
+            try CapitalValidation.stored(balance.endingBalance, "daily_balances", "\(balance.accountID)@\(balance.date)", "ending_balance")
+        }
         let gateway = self.gateway
         return try await TotalCapital.resolve(useLive: useLive, quoteCurrency: account.quoteCurrency, dbBalance: db) {
             var request = Keel_Gateway_V1_GetBalanceRequest()
@@ -76,13 +78,15 @@ extension CapitalService {
         request.accountID = account.gatewayAccountID
         let answer = try await gateway.unary(KeelRPC.gatewayGetPositions, request, as: Keel_Gateway_V1_GetPositionsResponse.self,
                                              metadata: down.metadata, timeout: down.timeout)
-        return answer.positions.filter { position in
-            (account.venue.isEmpty || position.venue.lowercased() == account.venue.lowercased())
-                && !(DecimalGrammar.parse(position.qty) ?? .zero).isZero
+        var open: [BrokerPosition] = []
+        for (i, position) in answer.positions.enumerated()
+        where account.venue.isEmpty || position.venue.lowercased() == account.venue.lowercased() {
+            if try !CapitalValidation.answered(position.qty, by: "keel-gateway", field: "positions[\(i)].qty").isZero { open.append(position) }
         }
+        return open
     }
 
-    // MARK: allocation (§4)
+    // MARK: allocation
 
     /// Allocates `resolved.total` over the account's active strategy accounts and writes it (one
     /// transaction with the run and, with a key, the answer). No active strategy → the note, nothing written.
@@ -114,8 +118,12 @@ extension CapitalService {
                            answer: (key: String, method: String, digest: String)? = nil) throws -> PreparedAllocation {
         let active = strategies.filter(\.isActive)
         let result = try CapitalAllocator.allocate(
-            total: resolved.total, weights: active.map { CapitalValidation.stored($0.weight) },
-            oldCapitals: active.map { $0.hasCapital ? CapitalValidation.stored($0.capital.allocatedCapital) : .zero },
+            total: resolved.total,
+            weights: try active.map { sa throws(UnreadableStoredValue) in try CapitalValidation.stored(sa.weight, "strategy_accounts", sa.strategyAccountID, "weight") },
+            oldCapitals: try active.map { sa throws(UnreadableStoredValue) in
+                // No capital row yet: nothing was allocated to it.
+                sa.hasCapital ? try CapitalValidation.stored(sa.capital.allocatedCapital, "strategy_capital", sa.strategyAccountID, "allocated_capital") : .zero
+            },
             currencyScale: Int(account.currencyScale), weightField: { "strategy_accounts[\(active[$0].strategyAccountID)].weight" })
         var response = ReallocateResponse()
         response.accountID = account.accountID
@@ -181,7 +189,7 @@ extension CapitalService {
         }
     }
 
-    // MARK: idempotency (§8)
+    // MARK: idempotency
 
     static func digest(method: String, _ message: some SwiftProtobuf.Message) throws -> String {
         var hash = SHA256()
@@ -383,7 +391,7 @@ extension CapitalService {
         }
     }
 
-    // MARK: AutoRebalanceAll and the schedule (§7, §8)
+    // MARK: AutoRebalanceAll and the schedule
 
     func autoRebalanceAll(_ request: Keel_Capital_V1_AutoRebalanceAllRequest, context: ServerContext) async throws -> BulkRebalanceResponse {
         let key = try context.validatedIdempotencyKey()
@@ -484,7 +492,8 @@ extension CapitalService {
         var lastRebalanceAtMs: Int64?
     }
 
-    /// §7 with the configured policy; the balance is resolved only when a threshold rule needs it.
+    /// The rebalance decision with the configured policy; the balance is resolved only when a
+    /// threshold rule needs it.
     func evaluate(_ account: Account, useLive: Bool, _ down: Downstream) async throws -> Evaluation {
         let active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive)
         var open: Bool?
@@ -500,7 +509,8 @@ extension CapitalService {
         input.minIntervalHours = settings.minIntervalHours
         input.minAbsChange = settings.minAbsChange
         input.minRelChange = settings.minRelChange
-        input.previousTotal = account.previousTotalCapital.isEmpty ? nil : CapitalValidation.stored(account.previousTotalCapital)
+        input.previousTotal = account.previousTotalCapital.isEmpty
+            ? nil : try CapitalValidation.stored(account.previousTotalCapital, "accounts", account.accountID, "previous_total_capital")
         var resolved: TotalCapital.Resolved?
         if settings.rebalancePolicy != .interval, open == false {
             resolved = try? await resolveTotal(account, useLive: useLive, down)

@@ -5,7 +5,7 @@ import Foundation
 import KeelWire
 import Planning
 
-/// The gateway's exit policy (issue 10): an approved exit signal becomes a reduce plan — the
+/// The gateway's exit policy: an approved exit signal becomes a reduce plan — the
 /// planner's scaling with the world (or the one strategy) scaled by 1 − reduce_fraction over the
 /// gateway's attributed positions — submitted through `Execute`, whose orders shrink positions and
 /// so go reduce-only. Off by default; in approval mode signals wait for `DecideExitSignal`.
@@ -76,13 +76,17 @@ extension GatewayService {
     func applyExitSignal(_ approved: ExitSignalRecord) async -> ExitSignalRecord {
         var record = approved
         let signal = record.signal
-        let fraction = DecimalGrammar.parse(signal.reduceFraction) ?? .one
-        let keep = max(.zero, ExactDecimal.one - fraction).description
         let context = ServerContext(
             method: KeelRPC.gatewayExecute.path,
             metadata: [MetadataKey.idempotencyKey: "exit:\(signal.signalID)", MetadataKey.allowLive: "true"],
             requestID: "exit-\(signal.signalID)", deadline: nil, logger: logger)
         do {
+            // An EXIT carries no fraction: all of it. A REDUCE fraction that does not parse fails the
+            // signal; it is never read as a full exit.
+            let fraction = signal.reduceFraction.isEmpty
+                ? ExactDecimal.one
+                : try DecimalText.parseExact(signal.reduceFraction, field: "signal.reduce_fraction")
+            let keep = max(.zero, ExactDecimal.one - fraction).description
             let positions = try await reducePositions(for: signal)
             var plan = PlanRequest()
             plan.totalEquity = "1"

@@ -9,7 +9,7 @@ import Metrics
 import Planning
 import SwiftProtobuf
 
-/// keel-gateway's RPCs (spec/gateway.md): `Plan` proxied to the planner, `Execute` (preview, or a
+/// keel-gateway's RPCs: `Plan` proxied to the planner, `Execute` (preview, or a
 /// submit written through the outbox and handed to the broker by the dispatcher), and the read RPCs.
 public final class GatewayService: Sendable {
     let config: GatewayConfig
@@ -45,7 +45,7 @@ public final class GatewayService: Sendable {
         registerExitSignals(into: &router)
     }
 
-    // MARK: Plan (§1)
+    // MARK: Plan (proxy)
 
     /// Forwards the request bytes unchanged with the caller's request id, idempotency key and
     /// remaining deadline; the planner's answer or status is the answer, plus `upstream`.
@@ -74,7 +74,7 @@ public final class GatewayService: Sendable {
         return passed
     }
 
-    // MARK: Execute (§4)
+    // MARK: Execute
 
     func execute(_ request: ExecuteRequest, context: ServerContext) async throws -> ExecuteResponse {
         do {
@@ -101,7 +101,7 @@ public final class GatewayService: Sendable {
         return response
     }
 
-    /// §4.1 steps 4–13: replay or conflict, account and shadow checks, a stored plan, orders, the
+    /// A submit: replay or conflict, account and shadow checks, a stored plan, orders, the
     /// policy, venue checks, one transaction, then the dispatcher.
     func submit(_ request: ExecuteRequest, context: ServerContext) async throws -> ExecuteResponse {
         let key = try context.validatedIdempotencyKey()
@@ -210,7 +210,7 @@ public final class GatewayService: Sendable {
             throw RPCError(.cancelled, "the call was cancelled", reason: "E_CANCELLED")
         } catch let error as UnreadableStoredValue {
             logger.error("stored value unreadable", metadata: ["table": "\(error.table)", "row": "\(error.row)", "column": "\(error.column)", "detail": "\(error.detail)"])
-            throw RPCError(.internal, error.description, reason: "E_STORED_VALUE_UNREADABLE", metadata: ["table": error.table, "row": error.row, "column": error.column])
+            throw RPCError(error)
         } catch {
             logger.error("store failed", metadata: ["error": "\(error)"])
             throw RPCError(.unavailable, "the gateway store cannot be used: \(error)", reason: "E_STORE_UNAVAILABLE")
@@ -294,7 +294,7 @@ public final class GatewayService: Sendable {
     }
 }
 
-/// `rebalance_execute_requests_total{outcome, reason}` (spec/gateway.md §6).
+/// `rebalance_execute_requests_total{outcome, reason}` (docs/operations.md#metrics).
 enum ExecuteMetrics {
     static func count(outcome: String, reason: String) {
         Counter(label: "rebalance_execute_requests_total", dimensions: [("outcome", outcome), ("reason", reason)]).increment()

@@ -67,9 +67,11 @@ public final class PaperBroker: Broker {
         return try await pool.write { db in
             if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_orders WHERE client_order_id = ?"), arguments: [order.clientOrderID]) {
                 // Seen before: the same answer, nothing filled twice.
+                let price: String = row["price"]
                 return BrokerFill(
-                    status: OrderStatus(rawValue: row["status"]) ?? .rejected, filledQuantity: DecimalGrammar.parse(row["filled_qty"]) ?? .zero,
-                    price: DecimalGrammar.parse(row["price"]), reason: row["reason"])
+                    status: try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "paper_orders", row: order.clientOrderID, column: "status"),
+                    filledQuantity: try Self.decimal(row, "filled_qty", table: "paper_orders", key: order.clientOrderID),
+                    price: price.isEmpty ? nil : try Self.decimal(row, "price", table: "paper_orders", key: order.clientOrderID), reason: row["reason"])
             }
             let fill = Self.fill(order, settings: settings)
             try db.cachedStatement(sql: "INSERT INTO paper_orders (client_order_id, account_id, status, filled_qty, price, reason) VALUES (?, ?, ?, ?, ?, ?)")
@@ -115,8 +117,10 @@ public final class PaperBroker: Broker {
     /// additions, stays on reductions and restarts when the position crosses zero.
     static func apply(_ signed: ExactDecimal, at price: ExactDecimal, venue: String, symbol: String, accountID: String, db: Database) throws {
         let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT qty, avg_price FROM paper_positions WHERE account_id = ? AND venue = ? AND symbol = ?"), arguments: [accountID, venue, symbol])
-        let old = row.flatMap { DecimalGrammar.parse($0["qty"]) } ?? .zero
-        let oldAverage = row.flatMap { DecimalGrammar.parse($0["avg_price"]) } ?? .zero
+        // No row yet: a flat position.
+        let key = "\(accountID)/\(venue)/\(symbol)"
+        let old = try row.map { row throws(UnreadableStoredValue) in try Self.decimal(row, "qty", table: "paper_positions", key: key) } ?? .zero
+        let oldAverage = try row.map { row throws(UnreadableStoredValue) in try Self.decimal(row, "avg_price", table: "paper_positions", key: key) } ?? .zero
         let new = old + signed
         let average: ExactDecimal
         if new.isZero {
@@ -132,7 +136,7 @@ public final class PaperBroker: Broker {
             INSERT INTO paper_positions (account_id, venue, symbol, qty, avg_price, mark) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(account_id, venue, symbol) DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price, mark = excluded.mark
             """).execute(arguments: [accountID, venue, symbol, new.description, average.description, price.description])
-        let cash = DecimalGrammar.parse(try String.fetchOne(db.cachedStatement(sql: "SELECT cash FROM paper_accounts WHERE account_id = ?"), arguments: [accountID]) ?? "0") ?? .zero
+        let cash = try Self.cash(accountID, db: db)
         try db.cachedStatement(sql: "UPDATE paper_accounts SET cash = ? WHERE account_id = ?")
             .execute(arguments: [(cash - signed * price).description, accountID])
     }
@@ -141,7 +145,7 @@ public final class PaperBroker: Broker {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM paper_positions WHERE account_id = ? ORDER BY venue, symbol", arguments: [accountID]).compactMap { row in
                 let qty: String = row["qty"]
-                guard DecimalGrammar.parse(qty)?.isZero == false else { return nil }
+                guard try !Self.decimal(row, "qty", table: "paper_positions", key: "\(accountID)/\(row["venue"] as String)/\(row["symbol"] as String)").isZero else { return nil }
                 return BrokerPosition.with {
                     $0.venue = row["venue"]
                     $0.symbol = row["symbol"]
@@ -157,10 +161,11 @@ public final class PaperBroker: Broker {
         let now = clock()
         return try await pool.read { db in
             let account = try Row.fetchOne(db, sql: "SELECT * FROM paper_accounts WHERE account_id = ?", arguments: [accountID])
-            let cash = DecimalGrammar.parse(account?["cash"] ?? "0") ?? .zero
+            let cash = try Self.cash(accountID, db: db)
             var equity = cash
-            for row in try Row.fetchAll(db, sql: "SELECT qty, mark FROM paper_positions WHERE account_id = ?", arguments: [accountID]) {
-                equity += (DecimalGrammar.parse(row["qty"]) ?? .zero) * (DecimalGrammar.parse(row["mark"]) ?? .zero)
+            for row in try Row.fetchAll(db, sql: "SELECT venue, symbol, qty, mark FROM paper_positions WHERE account_id = ?", arguments: [accountID]) {
+                let key = "\(accountID)/\(row["venue"] as String)/\(row["symbol"] as String)"
+                equity += try Self.decimal(row, "qty", table: "paper_positions", key: key) * Self.decimal(row, "mark", table: "paper_positions", key: key)
             }
             return .with {
                 $0.cash = cash.description
@@ -169,5 +174,20 @@ public final class PaperBroker: Broker {
                 $0.asOfMs = now
             }
         }
+    }
+}
+
+extension PaperBroker {
+    /// A decimal column of one of the paper broker's rows; one that does not parse names the row.
+    static func decimal(_ row: Row, _ column: String, table: String, key: String) throws(UnreadableStoredValue) -> ExactDecimal {
+        try UnreadableStoredValue.decimal(row[column], table: table, row: key, column: column)
+    }
+
+    /// The account's cash; an account the paper broker does not have holds none.
+    static func cash(_ accountID: String, db: Database) throws -> ExactDecimal {
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT cash FROM paper_accounts WHERE account_id = ?"), arguments: [accountID]) else {
+            return .zero
+        }
+        return try UnreadableStoredValue.decimal(text, table: "paper_accounts", row: accountID, column: "cash")
     }
 }

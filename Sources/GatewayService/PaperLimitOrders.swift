@@ -21,7 +21,7 @@ public struct RestingOrder: Sendable, Equatable {
     public var remaining: ExactDecimal { isWorking ? max(.zero, quantity - filledQuantity) : .zero }
 }
 
-/// A broker that paced execution can drive (spec/twap.md P.5): quotes, resting limit orders that
+/// A broker that paced execution can drive: quotes, resting limit orders that
 /// fill over time, amend in place and cancel, each order deduplicated by its client order id.
 public protocol PacedBroker: Broker {
     func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal?
@@ -54,23 +54,30 @@ extension PaperBroker: PacedBroker {
         let mark = try String.fetchOne(db, sql: """
             SELECT mark FROM paper_positions WHERE venue = ? AND symbol = ? ORDER BY account_id = ? DESC LIMIT 1
             """, arguments: [venue, symbol, accountID])
-        return mark.flatMap { DecimalGrammar.parse($0) }.flatMap { $0.signum > 0 ? $0 : nil }
+        // A mark of 0 is no quote.
+        let quote = try mark.map { text throws(UnreadableStoredValue) in
+            try UnreadableStoredValue.decimal(text, table: "paper_positions", row: "\(venue)/\(symbol)", column: "mark")
+        }
+        return quote.flatMap { $0.signum > 0 ? $0 : nil }
     }
 
     public func holding(accountID: String, venue: String, symbol: String) async throws -> ExactDecimal {
         try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT qty FROM paper_positions WHERE account_id = ? AND venue = ? AND symbol = ?", arguments: [accountID, venue, symbol])
-                .flatMap { DecimalGrammar.parse($0) } ?? .zero
+            // No row: nothing held.
+            guard let qty = try String.fetchOne(db, sql: "SELECT qty FROM paper_positions WHERE account_id = ? AND venue = ? AND symbol = ?", arguments: [accountID, venue, symbol]) else {
+                return .zero
+            }
+            return try UnreadableStoredValue.decimal(qty, table: "paper_positions", row: "\(accountID)/\(venue)/\(symbol)", column: "qty")
         }
     }
 
     public func orderableCash(accountID: String) async throws -> ExactDecimal {
         try await pool.read { db in
-            var cash = DecimalGrammar.parse(try String.fetchOne(db, sql: "SELECT cash FROM paper_accounts WHERE account_id = ?", arguments: [accountID]) ?? "0") ?? .zero
+            var cash = try Self.cash(accountID, db: db)
             for row in try Row.fetchAll(db, sql: "SELECT * FROM paper_orders WHERE account_id = ? AND side = ? AND status IN (?, ?)", arguments: [
                 accountID, Keel_Gateway_V1_OrderSide.buy.rawValue, OrderStatus.acked.rawValue, OrderStatus.partiallyFilled.rawValue,
             ]) {
-                let order = Self.resting(row)
+                let order = try Self.resting(row)
                 cash -= order.remaining * (order.limit ?? .zero)
             }
             return cash
@@ -85,6 +92,7 @@ extension PaperBroker: PacedBroker {
             }
             var status = OrderStatus.acked
             var reason = ""
+            // An order quantity that is not a positive decimal is refused, as the venue would.
             let quantity = DecimalGrammar.parse(order.quantity) ?? .zero
             if quantity.signum <= 0 {
                 (status, reason) = (.rejected, "quantity is not a positive decimal")
@@ -122,9 +130,9 @@ extension PaperBroker: PacedBroker {
     public func cancel(clientOrderID: String) async throws -> RestingOrder {
         try await pool.write { db in
             guard let row = try Self.row(clientOrderID, db: db) else { throw PaperBrokerError.unknownOrder(clientOrderID) }
-            guard Self.resting(row).isWorking else { return Self.resting(row) }
+            guard try Self.resting(row).isWorking else { return try Self.resting(row) }
             try db.execute(sql: "UPDATE paper_orders SET status = ?, reason = 'cancelled' WHERE client_order_id = ?", arguments: [OrderStatus.cancelled.rawValue, clientOrderID])
-            return Self.resting(try Self.row(clientOrderID, db: db)!)
+            return try Self.resting(try Self.row(clientOrderID, db: db)!)
         }
     }
 
@@ -139,13 +147,13 @@ extension PaperBroker: PacedBroker {
 
     /// One match of a working order against the quote at `now`; answers the order as it then stands.
     func match(_ row: Row, now: Int64, db: Database) throws -> RestingOrder {
-        let order = Self.resting(row)
+        let order = try Self.resting(row)
         guard order.isWorking, now >= row["matchable_from_ms"] as Int64,
               let quote = try quote(venue: row["venue"], symbol: row["symbol"], accountID: row["account_id"], now: now, db: db) else { return order }
         let sell = (row["side"] as Int) == Keel_Gateway_V1_OrderSide.sell.rawValue
         if let limit = order.limit, sell ? quote < limit : quote > limit { return order }
         let price = order.limit ?? quote
-        let lot = DecimalGrammar.parse(row["lot"]) ?? .one
+        let lot = try Self.decimal(row, "lot", table: "paper_orders", key: row["client_order_id"])
         var chunk = order.remaining
         if settings.partialFillRatio.signum > 0 {
             let share = (order.remaining.rational * (Rational.one - settings.partialFillRatio.rational)).roundedToSignificantDigits(34)
@@ -161,20 +169,22 @@ extension PaperBroker: PacedBroker {
                              (notional.rational / filled.rational).roundedToSignificantDigits(34).description,
                              now + Int64(settings.fillDelayMs), row["client_order_id"] as String])
         try Self.apply(sell ? -chunk : chunk, at: price, venue: row["venue"], symbol: row["symbol"], accountID: row["account_id"], db: db)
-        return Self.resting(try Self.row(row["client_order_id"], db: db)!)
+        return try Self.resting(try Self.row(row["client_order_id"], db: db)!)
     }
 
     static func row(_ clientOrderID: String, db: Database) throws -> Row? {
         try Row.fetchOne(db, sql: "SELECT * FROM paper_orders WHERE client_order_id = ?", arguments: [clientOrderID])
     }
 
-    static func resting(_ row: Row) -> RestingOrder {
+    static func resting(_ row: Row) throws(UnreadableStoredValue) -> RestingOrder {
+        let id: String = row["client_order_id"]
         let limit: String = row["limit_price"]
         return RestingOrder(
-            brokerOrderID: row["broker_order_id"], status: OrderStatus(rawValue: row["status"]) ?? .rejected,
-            quantity: DecimalGrammar.parse(row["qty"]) ?? .zero, filledQuantity: DecimalGrammar.parse(row["filled_qty"]) ?? .zero,
-            filledNotional: DecimalGrammar.parse(row["filled_notional"]) ?? .zero, limit: limit.isEmpty ? nil : DecimalGrammar.parse(limit),
-            reason: row["reason"])
+            brokerOrderID: row["broker_order_id"],
+            status: try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "paper_orders", row: id, column: "status"),
+            quantity: try decimal(row, "qty", table: "paper_orders", key: id), filledQuantity: try decimal(row, "filled_qty", table: "paper_orders", key: id),
+            filledNotional: try decimal(row, "filled_notional", table: "paper_orders", key: id),
+            limit: limit.isEmpty ? nil : try decimal(row, "limit_price", table: "paper_orders", key: id), reason: row["reason"])
     }
 }
 

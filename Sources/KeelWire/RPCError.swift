@@ -29,6 +29,12 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         return RPCError(code, message, reason: reason, metadata: all)
     }
 
+    /// A stored value that cannot be read back: INTERNAL, naming where it is.
+    public init(_ error: UnreadableStoredValue) {
+        self.init(.internal, error.description, reason: "E_STORED_VALUE_UNREADABLE",
+                  metadata: ["table": error.table, "row": error.row, "column": error.column])
+    }
+
     public init(status: Keel_Wire_V1_Status) {
         self.init(
             StatusCode(number: status.code), status.message,

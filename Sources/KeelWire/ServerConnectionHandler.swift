@@ -264,8 +264,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             writeStatus(callID, RPCError(.cancelled, "the call was cancelled"))
         case .failure(let error as UnreadableStoredValue):
             logger.error("stored value unreadable", metadata: ["table": "\(error.table)", "row": "\(error.row)", "column": "\(error.column)", "detail": "\(error.detail)"])
-            writeStatus(callID, RPCError(.internal, error.description, reason: "E_STORED_VALUE_UNREADABLE",
-                                         metadata: ["table": error.table, "row": error.row, "column": error.column]))
+            writeStatus(callID, RPCError(error))
         case .failure(let error):
             logger.error("handler failed", metadata: ["error": "\(error)"])
             writeStatus(callID, RPCError(.internal, "internal error", reason: "E_INTERNAL"))
