@@ -76,6 +76,7 @@ let package = Package(
         .target(
             name: "KeelStore",
             dependencies: [
+                "Contracts",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -240,6 +241,7 @@ let package = Package(
             name: "KeelWireTests",
             dependencies: [
                 "KeelWire", "Contracts", "CKeelClient", "KeelTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -651,8 +651,10 @@ public final class CapitalStore: Sendable {
     }
 
     static func insert(_ db: Database, key: String, _ answer: StoredAnswer) throws {
-        try db.execute(sql: "INSERT INTO idempotency_keys (idempotency_key, method, digest, response, run_id) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [key, answer.method, answer.digest, answer.response, answer.runID])
+        try IdempotencyKeyClaim.insert {
+            try db.execute(sql: "INSERT INTO idempotency_keys (idempotency_key, method, digest, response, run_id) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [key, answer.method, answer.digest, answer.response, answer.runID])
+        }
     }
 
     // MARK: schedule

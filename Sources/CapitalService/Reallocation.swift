@@ -199,48 +199,42 @@ extension CapitalService {
         return SHA256.hex(hash.finalize())
     }
 
-    /// The stored answer for `key`, marked replayed, when the same request was answered under it;
-    /// another request under the key → ALREADY_EXISTS; nil when there is no key or no answer yet.
-    func replay<M: SwiftProtobuf.Message & ReplayableAnswer>(_ key: String?, digest: String, as type: M.Type) async throws -> M? {
-        guard let key, let stored = try await store.answer(forKey: key) else { return nil }
-        guard stored.digest == digest else {
-            var metadata: [String: String] = [:]
-            if let runID = stored.runID { metadata["run_id"] = runID }
-            throw RPCError.field(.alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
-                                 "idempotency-key was used for a different request", metadata: metadata)
-        }
-        var answer = try M(serializedBytes: stored.response)
-        answer.replayed = true
-        return answer
+    /// The call's `idempotency-key` handling over the answers kept in the store.
+    func idempotentCall<M: SwiftProtobuf.Message & ReplayableAnswer>(_ context: ServerContext, digest: String, as type: M.Type) throws(RPCError) -> IdempotentCall<M> {
+        try IdempotentCall<M>(context: context, digest: digest, lookup: { [store] key in
+            try await store.answer(forKey: key).map { stored in
+                KeyedAnswer(digest: stored.digest, answer: { try M(serializedBytes: stored.response) }, madeID: stored.runID.map { ("run_id", $0) })
+            }
+        }, replayed: { answer in
+            var answer = answer
+            answer.replayed = true
+            return answer
+        })
     }
 
     // MARK: Reallocate
 
     func reallocate(_ request: Keel_Capital_V1_ReallocateRequest, context: ServerContext) async throws -> ReallocateResponse {
-        let key = try context.validatedIdempotencyKey()
         try CapitalValidation.id(request.accountID, field: "account_id")
         var canonical = request
         canonical.converge = try CapitalValidation.convergeMode(request.converge, field: "converge")
         let mode = canonical.converge
         let method = "Reallocate"
-        let digest = try Self.digest(method: method, canonical)
-        if let stored = try await replay(key, digest: digest, as: ReallocateResponse.self) { return stored }
+        let call = try idempotentCall(context, digest: try Self.digest(method: method, canonical), as: ReallocateResponse.self)
+        if let stored = try await call.storedAnswer() { return stored }
+        let key = call.key
         let account = try await existingAccount(request.accountID)
         try Self.requireActive(account)
         let down = downstream(context)
-        var response: ReallocateResponse
-        do {
-            response = try await locks.withLock(account.accountID) {
+        // The answer is written with the run; a call that lost the race for the key answers the winner's.
+        var response = try await call.answerOnce {
+            try await locks.withLock(account.accountID) {
                 let resolved = try await self.resolveTotal(account, useLive: request.useLive, down)
                 return try await self.allocate(account, resolved: resolved, trigger: .manual, reason: .forced, converge: mode,
-                                               answer: key.map { ($0, method, digest) })
+                                               answer: key.map { ($0, method, call.digest) })
             }
-        } catch {
-            // A concurrent call with the same key committed first: answer as its replay.
-            guard IdempotencyKeyTaken.translating(error) is IdempotencyKeyTaken,
-                  let stored = try await replay(key, digest: digest, as: ReallocateResponse.self) else { throw error }
-            return stored
         }
+        if response.replayed { return response }
         if !response.runID.isEmpty, canonical.converge != .none {
             response.converge = try await convergeRun(response.runID, mode: canonical.converge, down, answerKey: key)
         }
@@ -250,13 +244,12 @@ extension CapitalService {
     // MARK: ReallocateAll
 
     func reallocateAll(_ request: Keel_Capital_V1_ReallocateAllRequest, context: ServerContext) async throws -> BulkRebalanceResponse {
-        let key = try context.validatedIdempotencyKey()
         var canonical = request
         canonical.converge = try CapitalValidation.convergeMode(request.converge, field: "converge")
         let mode = canonical.converge
         let method = "ReallocateAll"
-        let digest = try Self.digest(method: method, canonical)
-        if let stored = try await replay(key, digest: digest, as: BulkRebalanceResponse.self) { return stored }
+        let call = try idempotentCall(context, digest: try Self.digest(method: method, canonical), as: BulkRebalanceResponse.self)
+        if let stored = try await call.storedAnswer() { return stored }
         var ids: [String] = []
         if request.accountIds.isEmpty {
             ids = try await store.activeAccountIDs()
@@ -324,10 +317,7 @@ extension CapitalService {
             response.add(result, trigger: .reallocateAll)
         }
         if response.totalAccounts == 0 { response.note = .noActiveAccounts }
-        if let key {
-            try await storeBulkAnswer(response, key: key, method: method, digest: digest)
-        }
-        return response
+        return try await storeBulkAnswer(response, call, method: method)
     }
 
     /// One chunk of a bulk reallocation without converge: each account prepared (its own failure
@@ -382,27 +372,26 @@ extension CapitalService {
         }
     }
 
-    func storeBulkAnswer(_ response: BulkRebalanceResponse, key: String, method: String, digest: String) async throws {
-        do {
-            try await store.store(StoredAnswer(method: method, digest: digest, response: try response.serializedBytes(), runID: nil), key: key)
-        } catch {
-            // Another call with this key finished first; its answer stands.
-            guard IdempotencyKeyTaken.translating(error) is IdempotencyKeyTaken else { throw error }
+    /// A bulk answer kept under the call's key (when it has one). Another call with the key that
+    /// finished first wins: this one answers with its answer.
+    func storeBulkAnswer(_ response: BulkRebalanceResponse, _ call: IdempotentCall<BulkRebalanceResponse>, method: String) async throws -> BulkRebalanceResponse {
+        guard let key = call.key else { return response }
+        return try await call.answerOnce {
+            try await store.store(StoredAnswer(method: method, digest: call.digest, response: try response.serializedBytes(), runID: nil), key: key)
+            return response
         }
     }
 
     // MARK: AutoRebalanceAll and the schedule
 
     func autoRebalanceAll(_ request: Keel_Capital_V1_AutoRebalanceAllRequest, context: ServerContext) async throws -> BulkRebalanceResponse {
-        let key = try context.validatedIdempotencyKey()
         var canonical = request
         canonical.useLive = request.hasUseLive ? request.useLive : settings.autoUseLive
         let method = "AutoRebalanceAll"
-        let digest = try Self.digest(method: method, canonical)
-        if let stored = try await replay(key, digest: digest, as: BulkRebalanceResponse.self) { return stored }
+        let call = try idempotentCall(context, digest: try Self.digest(method: method, canonical), as: BulkRebalanceResponse.self)
+        if let stored = try await call.storedAnswer() { return stored }
         let response = try await autoRebalance(force: request.force, useLive: canonical.useLive, trigger: .autoRebalanceAll, downstream(context))
-        if let key { try await storeBulkAnswer(response, key: key, method: method, digest: digest) }
-        return response
+        return try await storeBulkAnswer(response, call, method: method)
     }
 
     /// Every active account in id order, each under its lock: the configured policy decides

@@ -104,10 +104,21 @@ public final class GatewayService: Sendable {
     /// A submit: replay or conflict, account and shadow checks, a stored plan, orders, the
     /// policy, venue checks, one transaction, then the dispatcher.
     func submit(_ request: ExecuteRequest, context: ServerContext) async throws -> ExecuteResponse {
-        let key = try context.validatedIdempotencyKey()
-        let digest = try ExecuteRequestDigest.digest(request)
-        if let key, let replay = try await replay(key: key, digest: digest) { return replay }
+        let call = try IdempotentCall<ExecuteResponse>(context: context, digest: try ExecuteRequestDigest.digest(request), lookup: { key in
+            try await self.storeCall { try await self.store.execution(forKey: key) }.map {
+                let response = $0.response
+                return KeyedAnswer(digest: $0.digest, answer: { response }, madeID: ("execution_id", $0.executionID))
+            }
+        }, replayed: { response in
+            var response = response
+            response.replayed = true
+            return response
+        })
+        return try await call.run { try await self.submitNew(request, key: call.key, digest: call.digest, context: context) }
+    }
 
+    /// A submission not answered before: everything after the replay check.
+    func submitNew(_ request: ExecuteRequest, key: String?, digest: String, context: ServerContext) async throws -> ExecuteResponse {
         let accountID = request.accountID.isEmpty ? "default" : request.accountID
         guard try await storeCall({ try await self.broker.hasAccount(accountID) }) else {
             throw RPCError.field(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id", "the broker has no account \(accountID)", metadata: ["account_id": accountID])
@@ -145,9 +156,8 @@ public final class GatewayService: Sendable {
                 response: response, accountID: accountID, batches: entries)
             do {
                 try await store.write(submission)
-            } catch is IdempotencyKeyTaken {
-                if let key, let replay = try await replay(key: key, digest: digest) { return replay }
-                throw RPCError(.unavailable, "the submission could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
+            } catch let taken as IdempotencyKeyTaken {
+                throw taken
             } catch {
                 context.logger.error("store failed", metadata: ["error": "\(error)"])
                 throw RPCError(.unavailable, "the submission could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
@@ -167,18 +177,6 @@ public final class GatewayService: Sendable {
             for world in worlds { Counter(label: "rebalance_plan_execution_failures_total", dimensions: [("world_id", world)]).increment() }
             throw error
         }
-    }
-
-    func replay(key: String, digest: String) async throws -> ExecuteResponse? {
-        guard let stored = try await storeCall({ try await self.store.execution(forKey: key) }) else { return nil }
-        guard stored.digest == digest else {
-            throw RPCError.field(
-                .alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
-                "idempotency-key was used for a different request (execution \(stored.executionID))", metadata: ["execution_id": stored.executionID])
-        }
-        var response = stored.response
-        response.replayed = true
-        return response
     }
 
     func plan(_ request: PlanRequest, context: ServerContext, idempotencyKey: String?) async throws -> PlanMessage {

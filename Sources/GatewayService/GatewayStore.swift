@@ -272,32 +272,29 @@ public final class GatewayStore: Sendable {
     }
 
     public func write(_ submission: Submission) async throws {
-        let lastOffset: UInt64
-        do {
-            lastOffset = try await pool.write { db -> UInt64 in
+        let lastOffset = try await pool.write { db -> UInt64 in
+            try IdempotencyKeyClaim.insert {
                 try db.cachedStatement(sql: "INSERT INTO executions (execution_id, created_at_ms, plan_id, idempotency_key, request_digest, response) VALUES (?, ?, ?, ?, ?, ?)")
                     .execute(arguments: [submission.executionID, submission.createdAtMs, submission.planID, submission.idempotencyKey,
                                 submission.requestDigest, try submission.response.serializedBytes() as Data])
-                var sequence = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(dispatch_seq), 0) FROM orders")) ?? 0
-                for (batch, record, audit) in submission.batches {
-                    try db.cachedStatement(sql: "INSERT INTO batches (batch_id, execution_id, world_id, scope, dispatched, account_id) VALUES (?, ?, ?, ?, ?, ?)")
-                        .execute(arguments: [batch.ref.batchID, submission.executionID, batch.ref.worldID, batch.ref.scope.rawValue, batch.ref.dispatched, submission.accountID])
-                    for order in batch.orders {
-                        sequence += 1
-                        let status: OrderStatus = batch.ref.dispatched ? .pending : .recorded
-                        try db.cachedStatement(sql: "INSERT INTO orders (client_order_id, batch_id, dispatch_seq, world_id, account_id, body, status, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                            .execute(arguments: [order.clientOrderID, batch.ref.batchID, sequence, order.worldID, submission.accountID,
-                                        try order.serializedBytes() as Data, status.rawValue, submission.createdAtMs])
-                    }
-                    try db.cachedStatement(sql: #"INSERT INTO commit_log (key, record_type, timestamp_ms, batch_id, payload) VALUES (?, ?, ?, ?, ?)"#)
-                        .execute(arguments: [record.key, record.recordType, record.timestampMs, record.batchID, try record.payload.serializedBytes() as Data])
-                    try db.cachedStatement(sql: "INSERT INTO audit_events (key, type, time_ms, body_json) VALUES (?, ?, ?, ?)")
-                        .execute(arguments: [audit.key, audit.type, audit.timeMs, audit.bodyJson])
-                }
-                return try UInt64.fetchOne(db.cachedStatement(sql: #"SELECT MAX("offset") FROM commit_log"#)) ?? 0
             }
-        } catch {
-            throw IdempotencyKeyTaken.translating(error)
+            var sequence = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(dispatch_seq), 0) FROM orders")) ?? 0
+            for (batch, record, audit) in submission.batches {
+                try db.cachedStatement(sql: "INSERT INTO batches (batch_id, execution_id, world_id, scope, dispatched, account_id) VALUES (?, ?, ?, ?, ?, ?)")
+                    .execute(arguments: [batch.ref.batchID, submission.executionID, batch.ref.worldID, batch.ref.scope.rawValue, batch.ref.dispatched, submission.accountID])
+                for order in batch.orders {
+                    sequence += 1
+                    let status: OrderStatus = batch.ref.dispatched ? .pending : .recorded
+                    try db.cachedStatement(sql: "INSERT INTO orders (client_order_id, batch_id, dispatch_seq, world_id, account_id, body, status, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                        .execute(arguments: [order.clientOrderID, batch.ref.batchID, sequence, order.worldID, submission.accountID,
+                                    try order.serializedBytes() as Data, status.rawValue, submission.createdAtMs])
+                }
+                try db.cachedStatement(sql: #"INSERT INTO commit_log (key, record_type, timestamp_ms, batch_id, payload) VALUES (?, ?, ?, ?, ?)"#)
+                    .execute(arguments: [record.key, record.recordType, record.timestampMs, record.batchID, try record.payload.serializedBytes() as Data])
+                try db.cachedStatement(sql: "INSERT INTO audit_events (key, type, time_ms, body_json) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [audit.key, audit.type, audit.timeMs, audit.bodyJson])
+            }
+            return try UInt64.fetchOne(db.cachedStatement(sql: #"SELECT MAX("offset") FROM commit_log"#)) ?? 0
         }
         commits.committed(upTo: lastOffset)
     }

@@ -174,9 +174,24 @@ extension GatewayService {
     func startSchedule(_ request: StartScheduleRequest, context: ServerContext) async throws -> Schedule {
         let now = clock()
         let resolved = try checkSchedule(request, now: now)
-        let key = try context.validatedIdempotencyKey()
-        let digest = Self.scheduleDigest(request, policy: resolved.policy)
-        if let key, let replay = try await replaySchedule(key: key, digest: digest) { return replay }
+        let call = try IdempotentCall<Schedule>(context: context, digest: Self.scheduleDigest(request, policy: resolved.policy), lookup: { key in
+            try await self.storeCall { try await self.store.schedule(forKey: key) }.map {
+                let schedule = $0.schedule
+                return KeyedAnswer(digest: $0.requestDigest, answer: { schedule }, madeID: ("schedule_id", schedule.scheduleID))
+            }
+        }, replayed: { schedule in
+            var schedule = schedule
+            schedule.replayed = true
+            return schedule
+        })
+        return try await call.run {
+            try await self.startNewSchedule(request, resolved: resolved, key: call.key, digest: call.digest, now: now, context: context)
+        }
+    }
+
+    /// A schedule not started before: everything after the replay check.
+    func startNewSchedule(_ request: StartScheduleRequest, resolved: ResolvedSchedulePolicy, key: String?, digest: String, now: Int64,
+                          context: ServerContext) async throws -> Schedule {
         if config.liveGuardEnforced, context.metadata[MetadataKey.allowLive] != "true" {
             throw RPCError.field(.permissionDenied, reason: "E_LIVE_GUARD", field: MetadataKey.allowLive, "starting a schedule needs the metadata x-allow-live: true")
         }
@@ -236,9 +251,8 @@ extension GatewayService {
         }
         do {
             try await store.createSchedule(schedule, idempotencyKey: key, requestDigest: digest, event: created)
-        } catch is IdempotencyKeyTaken {
-            if let key, let replay = try await replaySchedule(key: key, digest: digest) { return replay }
-            throw RPCError(.unavailable, "the schedule could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
+        } catch let taken as IdempotencyKeyTaken {
+            throw taken
         } catch {
             context.logger.error("store failed", metadata: ["error": "\(error)"])
             throw RPCError(.unavailable, "the schedule could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
@@ -247,18 +261,6 @@ extension GatewayService {
             "schedule_id": "\(schedule.scheduleID)", "account_id": "\(account)", "venue": "\(request.venue)", "plan_id": "\(plan.planID)",
         ])
         await schedules.adopt(StoredSchedule(schedule: schedule, buysWaitingEmitted: false, requestDigest: digest))
-        return schedule
-    }
-
-    func replaySchedule(key: String, digest: String) async throws -> Schedule? {
-        guard let stored = try await storeCall({ try await self.store.schedule(forKey: key) }) else { return nil }
-        guard stored.requestDigest == digest else {
-            throw RPCError.field(.alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
-                                 "idempotency-key was used for a different schedule request (schedule \(stored.schedule.scheduleID))",
-                                 metadata: ["schedule_id": stored.schedule.scheduleID])
-        }
-        var schedule = stored.schedule
-        schedule.replayed = true
         return schedule
     }
 

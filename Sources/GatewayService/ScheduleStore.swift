@@ -44,24 +44,21 @@ extension GatewayStore {
     /// (`batch_id = schedule_id`, empty world), in one transaction. A taken idempotency key throws
     /// `IdempotencyKeyTaken`.
     func createSchedule(_ schedule: Schedule, idempotencyKey: String?, requestDigest: String, event: ScheduleEvent) async throws {
-        let seq: UInt64
-        do {
-            seq = try await pool.write { db -> UInt64 in
+        let seq = try await pool.write { db -> UInt64 in
+            try IdempotencyKeyClaim.insert {
                 try db.execute(sql: """
                     INSERT INTO schedules (schedule_id, account_id, venue, state, live, created_at_ms, idempotency_key, request_digest, body)
                     VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
                     """, arguments: [schedule.scheduleID, schedule.accountID, schedule.venue.lowercased(), schedule.state.rawValue,
                                      schedule.createdAtMs, idempotencyKey, requestDigest, try schedule.serializedBytes() as Data])
-                try db.execute(
-                    sql: "INSERT INTO executions (execution_id, created_at_ms, plan_id, idempotency_key, request_digest, response) VALUES (?, ?, ?, NULL, ?, ?)",
-                    arguments: [schedule.scheduleID, schedule.createdAtMs, schedule.planID, requestDigest, Data()])
-                try db.execute(
-                    sql: "INSERT INTO batches (batch_id, execution_id, world_id, scope, dispatched, account_id) VALUES (?, ?, '', 0, 1, ?)",
-                    arguments: [schedule.scheduleID, schedule.scheduleID, schedule.accountID])
-                return try Self.appendScheduleEvent(event, db: db)
             }
-        } catch {
-            throw IdempotencyKeyTaken.translating(error)
+            try db.execute(
+                sql: "INSERT INTO executions (execution_id, created_at_ms, plan_id, idempotency_key, request_digest, response) VALUES (?, ?, ?, NULL, ?, ?)",
+                arguments: [schedule.scheduleID, schedule.createdAtMs, schedule.planID, requestDigest, Data()])
+            try db.execute(
+                sql: "INSERT INTO batches (batch_id, execution_id, world_id, scope, dispatched, account_id) VALUES (?, ?, '', 0, 1, ?)",
+                arguments: [schedule.scheduleID, schedule.scheduleID, schedule.accountID])
+            return try Self.appendScheduleEvent(event, db: db)
         }
         events.committed(upTo: seq)
     }

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import GRDB
 
@@ -22,16 +23,17 @@ public enum StoreSetup {
     }
 }
 
-/// Another writer stored a row with the same idempotency key first (a UNIQUE `idempotency_key`
-/// column): the caller answers as a replay of that row.
-public struct IdempotencyKeyTaken: Error {
-    /// Converts the UNIQUE violation on an `idempotency_key` column; other errors pass unchanged.
-    public static func translating(_ error: any Error) -> any Error {
-        if let database = error as? DatabaseError, database.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE,
-           (database.message ?? "").contains("idempotency_key") {
-            return IdempotencyKeyTaken()
+/// The statement that writes a row under an idempotency key. Its table's only unique
+/// constraint besides the primary key is the key's, so SQLite's extended code
+/// SQLITE_CONSTRAINT_UNIQUE from this statement means another call holds the key:
+/// `IdempotencyKeyTaken`. (A primary-key clash has its own code and passes unchanged.)
+public enum IdempotencyKeyClaim {
+    public static func insert<T>(_ statement: () throws -> T) throws -> T {
+        do {
+            return try statement()
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw IdempotencyKeyTaken()
         }
-        return error
     }
 }
 

@@ -65,10 +65,22 @@ public final class PlannerService: Sendable {
             outcomes.dryRun.increment()
             return try Self.planResponse(planBytes: plan.serializedBytes(options: Self.deterministic), replayed: false)
         }
-        let key = try context.validatedIdempotencyKey()
         let digest = try await digestTask!.value
-        if let key, let replay = try await replay(key: key, digest: digest) { return replay }
+        let call = try IdempotentCall<[UInt8]>(context: context, digest: digest, lookup: { [store] key in
+            try await Self.reading { try await store.plan(forKey: key) }.map {
+                let planBytes = $0.planBytes
+                return KeyedAnswer(digest: $0.requestDigest, answer: { Self.planResponse(planBytes: planBytes, replayed: true) }, madeID: ("plan_id", $0.planID))
+            }
+        }, replayed: { [outcomes] answer in
+            outcomes.replayed.increment()
+            return answer
+        })
+        return try await call.run { try await self.store(plan, request: body, digest: digest, key: call.key, context: context) }
+    }
 
+    /// Stores a new plan and its events (the answer under `key`, if any) and answers it.
+    func store(_ computed: PlanMessage, request body: Data, digest: String, key: String?, context: ServerContext) async throws -> [UInt8] {
+        var plan = computed
         let createdAt = clock()
         plan.planID = "pln_" + ULID.make(timeMs: createdAt)
         plan.createdAtMs = createdAt
@@ -81,10 +93,8 @@ public final class PlannerService: Sendable {
             let seq = try await store.insert(stored, events: Self.events(of: plan))
             context.logger.info("plan stored", metadata: ["plan_id": "\(plan.planID)", "worlds": "\(plan.perWorld.count)", "last_seq": "\(seq)"])
             outcomes.stored.increment()
-        } catch is IdempotencyKeyTaken {
-            // A concurrent call with the same key won: answer as a replay of its plan.
-            if let key, let replay = try await replay(key: key, digest: digest) { return replay }
-            throw RPCError(.unavailable, "the plan could not be stored", reason: "E_STORE_UNAVAILABLE")
+        } catch let taken as IdempotencyKeyTaken {
+            throw taken
         } catch {
             context.logger.error("store failed", metadata: ["error": "\(error)"])
             throw RPCError(.unavailable, "the plan could not be stored; nothing was written", reason: "E_STORE_UNAVAILABLE")
@@ -92,22 +102,13 @@ public final class PlannerService: Sendable {
         return Self.planResponse(planBytes: planBytes, replayed: false)
     }
 
-    /// Same key and digest → the stored plan byte for byte; another digest → ALREADY_EXISTS.
-    func replay(key: String, digest: String) async throws -> [UInt8]? {
-        let stored: PlannerStore.StoredPlan?
+    /// A read of the store for a replay; a store that cannot be read is UNAVAILABLE.
+    static func reading<T>(_ read: () async throws -> T) async throws(RPCError) -> T {
         do {
-            stored = try await store.plan(forKey: key)
+            return try await read()
         } catch {
-            throw RPCError(.unavailable, "the plan store cannot be read", reason: "E_STORE_UNAVAILABLE")
+            throw RPCError(.unavailable, "the planner store cannot be read", reason: "E_STORE_UNAVAILABLE")
         }
-        guard let stored else { return nil }
-        guard stored.requestDigest == digest else {
-            throw RPCError.field(
-                .alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
-                "idempotency-key was used for a different request (plan \(stored.planID))", metadata: ["plan_id": stored.planID])
-        }
-        outcomes.replayed.increment()
-        return Self.planResponse(planBytes: stored.planBytes, replayed: true)
     }
 
     /// `PlanResponse{plan = 1, replayed = 2}` around the stored plan bytes, unchanged.
@@ -237,10 +238,23 @@ extension PlannerService {
             context.logger.info("risk evaluation rejected", metadata: ["reason": "\(error.reason)", "field": "\(error.field)"])
             throw RPCError(error)
         }
-        let key = try context.validatedIdempotencyKey()
         let requestBytes: Data = try request.serializedBytes(options: Self.deterministic)
-        let digest = SHA256.hex(requestBytes)
-        if let key, let replay = try await replayEvaluation(key: key, digest: digest) { return replay }
+        let call = try IdempotentCall<Keel_Planner_V1_EvaluateRiskResponse>(context: context, digest: SHA256.hex(requestBytes), lookup: { [store] key in
+            try await Self.reading { try await store.evaluation(forKey: key) }.map {
+                let bytes = $0.responseBytes
+                return KeyedAnswer(digest: $0.requestDigest, answer: { try Keel_Planner_V1_EvaluateRiskResponse(serializedBytes: bytes) }, madeID: ("evaluation_id", $0.evaluationID))
+            }
+        }, replayed: { answer in
+            var answer = answer
+            answer.replayed = true
+            return answer
+        })
+        return try await call.run { try await self.store(evaluated, of: request, requestBytes: requestBytes, digest: call.digest, key: call.key, context: context) }
+    }
+
+    /// Stores a new evaluation with its signal events (the answer under `key`, if any) and answers it.
+    func store(_ evaluated: (results: [RuleResult], signals: [ExitSignal]), of request: EvaluateRiskRequest, requestBytes: Data, digest: String,
+               key: String?, context: ServerContext) async throws -> Keel_Planner_V1_EvaluateRiskResponse {
         let now = clock()
         let id = "rsk_" + ULID.make(timeMs: now)
         var response = Keel_Planner_V1_EvaluateRiskResponse()
@@ -268,9 +282,8 @@ extension PlannerService {
             responseBytes: try response.serializedBytes(options: Self.deterministic))
         do {
             try await store.insert(stored, events: events)
-        } catch is IdempotencyKeyTaken {
-            if let key, let replay = try await replayEvaluation(key: key, digest: digest) { return replay }
-            throw RPCError(.unavailable, "the evaluation could not be stored", reason: "E_STORE_UNAVAILABLE")
+        } catch let taken as IdempotencyKeyTaken {
+            throw taken
         } catch {
             context.logger.error("store failed", metadata: ["error": "\(error)"])
             throw RPCError(.unavailable, "the evaluation could not be stored; nothing was written", reason: "E_STORE_UNAVAILABLE")
@@ -279,24 +292,6 @@ extension PlannerService {
         context.logger.info("risk evaluated", metadata: [
             "evaluation_id": "\(id)", "rules": "\(response.results.count)", "signals": "\(response.signals.count)",
         ])
-        return response
-    }
-
-    func replayEvaluation(key: String, digest: String) async throws -> Keel_Planner_V1_EvaluateRiskResponse? {
-        let stored: PlannerStore.StoredEvaluation?
-        do {
-            stored = try await store.evaluation(forKey: key)
-        } catch {
-            throw RPCError(.unavailable, "the store cannot be read", reason: "E_STORE_UNAVAILABLE")
-        }
-        guard let stored else { return nil }
-        guard stored.requestDigest == digest else {
-            throw RPCError.field(.alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
-                                 "idempotency-key was used for a different request (evaluation \(stored.evaluationID))",
-                                 metadata: ["evaluation_id": stored.evaluationID])
-        }
-        var response = try Keel_Planner_V1_EvaluateRiskResponse(serializedBytes: stored.responseBytes)
-        response.replayed = true
         return response
     }
 }

@@ -86,17 +86,14 @@ public final class PlannerStore: Sendable {
     /// A risk evaluation with its inputs and one event per signal, in one transaction. Throws
     /// `IdempotencyKeyTaken` when the key is already stored.
     public func insert(_ evaluation: StoredEvaluation, events: [Keel_Planner_V1_PlannerEvent]) async throws {
-        let latest: UInt64
-        do {
-            latest = try await pool.write { db -> UInt64 in
+        let latest = try await pool.write { db -> UInt64 in
+            try IdempotencyKeyClaim.insert {
                 try db.execute(sql: """
                     INSERT INTO risk_evaluations (evaluation_id, created_at_ms, request_digest, idempotency_key, request, response) VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [evaluation.evaluationID, evaluation.createdAtMs, evaluation.requestDigest, evaluation.idempotencyKey,
                                      evaluation.requestBytes, evaluation.responseBytes])
-                return try Self.append(events, db: db)
             }
-        } catch {
-            throw IdempotencyKeyTaken.translating(error)
+            return try Self.append(events, db: db)
         }
         if latest > 0 { commits.committed(upTo: latest) }
     }
@@ -137,16 +134,13 @@ public final class PlannerStore: Sendable {
     /// Writes the plan and its events (their `seq` assigned here) in one transaction; answers the
     /// highest `seq` written. Throws `IdempotencyKeyTaken` when the key is already stored.
     public func insert(_ plan: StoredPlan, events: [Keel_Planner_V1_PlannerEvent]) async throws -> UInt64 {
-        let latest: UInt64
-        do {
-            latest = try await pool.write { db -> UInt64 in
+        let latest = try await pool.write { db -> UInt64 in
+            try IdempotencyKeyClaim.insert {
                 try db.execute(
                     sql: "INSERT INTO plans (plan_id, created_at_ms, request_digest, idempotency_key, request, plan) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [plan.planID, plan.createdAtMs, plan.requestDigest, plan.idempotencyKey, plan.requestBytes, plan.planBytes])
-                return try Self.append(events, db: db)
             }
-        } catch {
-            throw IdempotencyKeyTaken.translating(error)
+            return try Self.append(events, db: db)
         }
         if latest > 0 { commits.committed(upTo: latest) }
         return latest
