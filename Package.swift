@@ -83,7 +83,7 @@ let package = Package(
             ]
         ),
         // What every service process shares: the /metrics and /healthz HTTP endpoint, the metrics
-        // backend, and a graceful stop on SIGTERM under swift-service-lifecycle.
+        // backend, the service flags and environment.
         .target(
             name: "KeelOps",
             dependencies: [
@@ -93,15 +93,25 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The one process host: the KWP/1 server, Health, metrics and every background loop as
+        // swift-service-lifecycle services in one ServiceGroup, shut down in order.
+        .target(
+            name: "KeelHost",
+            dependencies: [
+                "KeelWire", "KeelOps",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // keel-planner: handlers + store + events over the pure Planning module.
         .target(
             name: "PlannerService",
             dependencies: [
-                "Planning", "Contracts", "KeelWire", "KeelStore", "ExactNumbers", "KeelOps",
+                "Planning", "Contracts", "KeelWire", "KeelStore", "ExactNumbers", "KeelOps", "KeelHost",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -122,7 +132,8 @@ let package = Package(
         .target(
             name: "GatewayService",
             dependencies: [
-                "Execution", "Planning", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers",
+                "Execution", "Planning", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers", "KeelHost",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -143,7 +154,8 @@ let package = Package(
         .target(
             name: "CapitalService",
             dependencies: [
-                "CapitalAllocation", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers",
+                "CapitalAllocation", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers", "KeelHost",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,8 @@
 import CapitalAllocation
 import Foundation
+import KeelHost
 import KeelOps
+import ServiceLifecycle
 import KeelStore
 import KeelWire
 import Logging
@@ -8,7 +10,7 @@ import NIOCore
 
 /// keel-capital as a process: the settings, the store, clients of the gateway and the planner, the
 /// service on a KWP/1 server, the scheduler, Health, metrics and a graceful stop on SIGTERM.
-public final class CapitalServer: DrainableService {
+public final class CapitalServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
@@ -26,6 +28,8 @@ public final class CapitalServer: DrainableService {
         public var metricsPort: Int?
         /// The scheduler's time (tests inject their own).
         public var clock: any SchedulerClock
+        /// SIGTERM and SIGINT stop the process (the executable); in-process users call `stop()`.
+        public var handlesSignals = false
         /// Accounts per transaction (one fsync) in a bulk reallocation without converge.
         public var bulkChunk = 500
 
@@ -49,38 +53,28 @@ public final class CapitalServer: DrainableService {
         }
     }
 
-    public let server: KWPServer
-    public let health: HealthService
-    public let address: SocketAddress
-    public let metrics: MetricsEndpoint?
+    public let host: ServiceHost
+    public var server: KWPServer { host.server }
+    public var health: HealthService { host.health }
+    public var address: SocketAddress { host.address }
+    public var metrics: MetricsEndpoint? { host.metrics }
     public let service: CapitalService
     public let scheduler: RebalanceScheduler
     public let follower: FillFollower
     public let store: CapitalStore
-    let clients: [KWPClient]
-    let configuration: Configuration
-    let logger: Logger
 
-    private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, service: CapitalService,
-                 scheduler: RebalanceScheduler, follower: FillFollower, store: CapitalStore, clients: [KWPClient], configuration: Configuration, logger: Logger) {
-        self.follower = follower
-        self.server = server
-        self.health = health
-        self.address = address
-        self.metrics = metrics
+    private init(host: ServiceHost, service: CapitalService, scheduler: RebalanceScheduler, follower: FillFollower, store: CapitalStore) {
+        self.host = host
         self.service = service
         self.scheduler = scheduler
+        self.follower = follower
         self.store = store
-        self.clients = clients
-        self.configuration = configuration
-        self.logger = logger
     }
 
     /// `startScheduler: false` leaves the scheduler to the caller (tests drive `tick()` themselves);
     /// `followFills: false` leaves the gateway's fills unrecorded (tests that record trades by hand).
     public static func start(_ configuration: Configuration, startScheduler: Bool = true, followFills: Bool = true,
                              logger: Logger = Logger(label: "keel.capital")) async throws -> CapitalServer {
-        _ = KeelMetrics.registry
         let gateway = try KWPClient(
             target: configuration.gateway,
             configuration: .init(token: configuration.gatewayToken ?? configuration.token, peerName: "keel-capital", maxFrameBytes: configuration.maxFrameBytes),
@@ -94,48 +88,36 @@ public final class CapitalServer: DrainableService {
         let clock = configuration.clock
         let service = CapitalService(store: store, settings: configuration.settings, gateway: gateway, planner: planner, clock: { clock.now() }, logger: logger,
                                     bulkChunk: configuration.bulkChunk)
-        let health = HealthService(services: ["keel.capital.v1.Capital"])
-        var router = RPCRouter()
-        health.register(into: &router)
-        service.register(into: &router)
-        let server = KWPServer(
-            configuration: .init(host: configuration.host, port: configuration.port, maxFrameBytes: configuration.maxFrameBytes,
-                                 token: configuration.token, serverName: "keel-capital"),
-            router: router, logger: logger)
-        let address = try await server.start()
-        var metrics: MetricsEndpoint?
-        if let metricsPort = configuration.metricsPort {
-            metrics = try await MetricsEndpoint.start(host: configuration.host, port: metricsPort) { health.status(of: "") == .serving }
-        }
         let scheduler = RebalanceScheduler(service: service, clock: clock, logger: logger)
-        if startScheduler { scheduler.start() }
         let follower = FillFollower(service: service, logger: logger)
-        if followFills { follower.start() }
-        health.setAll(.serving)
+        var loops: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if followFills { loops.append(BackgroundLoop("fill follower", logger: logger) { await follower.run() }.configuration) }
+        if startScheduler { loops.append(BackgroundLoop("rebalance scheduler", logger: logger) { await scheduler.run() }.configuration) }
         let schedule = configuration.settings.schedule
-        logger.info("keel-capital ready", metadata: [
-            "address": "\(address)", "port": "\(address.port ?? 0)", "store": "\(path)",
-            "gateway": "\(configuration.gateway)", "planner": "\(configuration.planner)",
-            "auth": "\(configuration.token == nil ? "off" : "bearer token")",
-            "schedule": "\(schedule.enabled ? "\(schedule.slots.map(\.description).joined(separator: ",")) \(schedule.timeZone.identifier)" : "off")",
-            "metrics_port": "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")",
-        ])
-        return CapitalServer(server: server, health: health, address: address, metrics: metrics, service: service, scheduler: scheduler,
-                             follower: follower, store: store, clients: [gateway, planner], configuration: configuration, logger: logger)
+        let host = try await ServiceHost.start(
+            .init(name: "keel-capital", healthServices: ["keel.capital.v1.Capital"], host: configuration.host, port: configuration.port,
+                  token: configuration.token, maxFrameBytes: configuration.maxFrameBytes, drainTimeout: configuration.drainTimeout,
+                  metricsPort: configuration.metricsPort, handlesSignals: configuration.handlesSignals),
+            logger: logger,
+            readyMetadata: [
+                "store": "\(path)", "gateway": "\(configuration.gateway)", "planner": "\(configuration.planner)",
+                "schedule": "\(schedule.enabled ? "\(schedule.slots.map(\.description).joined(separator: ",")) \(schedule.timeZone.identifier)" : "off")",
+            ],
+            routes: { service.register(into: &$0) },
+            beforeServer: [ShutdownStep("downstream clients", logger: logger) {
+                await gateway.close()
+                await planner.close()
+            }.configuration],
+            afterServer: loops)
+        return CapitalServer(host: host, service: service, scheduler: scheduler, follower: follower, store: store)
     }
 
-    /// Runs until SIGTERM or SIGINT, then drains and returns.
+    /// Runs until SIGTERM or SIGINT, then shuts down in order and returns.
     public func runUntilTerminated() async throws {
-        try await ServiceProcessRunner.run(self, logger: logger)
+        try await host.runUntilTerminated()
     }
 
     public func stop() async {
-        health.setAll(.notServing)
-        await scheduler.stop()
-        await follower.stop()
-        await server.shutdown(drainTimeout: configuration.drainTimeout)
-        for client in clients { await client.close() }
-        await metrics?.stop()
-        logger.info("keel-capital stopped")
+        await host.stop()
     }
 }

@@ -16,7 +16,6 @@ import NIOConcurrencyHelpers
 public final class FillFollower: Sendable {
     let service: CapitalService
     let logger: Logger
-    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
     /// Raised after each handled event (tests wait on it instead of a timer).
     let handled = CommitSignal()
 
@@ -27,39 +26,29 @@ public final class FillFollower: Sendable {
 
     var store: CapitalStore { service.store }
 
-    public func start() {
-        let started = Task {
-            var attempt = 0
-            while !Task.isCancelled {
-                do {
-                    try await follow()
-                    attempt = 0
-                } catch is CancellationError {
-                    break
-                } catch let error as RPCError where error.reason == "E_RESUME_POINT_EXPIRED" {
-                    logger.error("gateway order events were pruned before this service read them; following from the oldest retained", metadata: ["error": "\(error)"])
-                    try? await store.setFillCursor(0)
-                } catch {
-                    if Task.isCancelled { break }
-                    attempt += 1
-                    if attempt == 1 || attempt % 30 == 0 {
-                        logger.warning("following the gateway's order events failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                    }
+    /// The follower's loop, until cancelled: reconnects when the gateway's stream ends. The
+    /// process host runs it.
+    public func run() async {
+        var attempt = 0
+        while !Task.isCancelled {
+            do {
+                try await follow()
+                attempt = 0
+            } catch is CancellationError {
+                break
+            } catch let error as RPCError where error.reason == "E_RESUME_POINT_EXPIRED" {
+                logger.error("gateway order events were pruned before this service read them; following from the oldest retained", metadata: ["error": "\(error)"])
+                try? await store.setFillCursor(0)
+            } catch {
+                if Task.isCancelled { break }
+                attempt += 1
+                if attempt == 1 || attempt % 30 == 0 {
+                    logger.warning("following the gateway's order events failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 }
-                // A reconnect delay (the gateway may be down), not a synchronisation.
-                try? await Task.sleep(for: .milliseconds(min(1000, 100 * (attempt + 1))))
             }
+            // A reconnect delay (the gateway may be down), not a synchronisation.
+            try? await Task.sleep(for: .milliseconds(min(1000, 100 * (attempt + 1))))
         }
-        task.withLockedValue { $0 = started }
-    }
-
-    public func stop() async {
-        let running = task.withLockedValue { task -> Task<Void, Never>? in
-            defer { task = nil }
-            return task
-        }
-        running?.cancel()
-        await running?.value
     }
 
     /// Returns once the event `seq` (or a later one) has been handled.

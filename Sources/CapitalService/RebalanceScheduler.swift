@@ -44,7 +44,8 @@ public final class RebalanceScheduler: Sendable {
     let clock: any SchedulerClock
     let holder: String
     let logger: Logger
-    private let state = NIOLockedValueBox<(task: Task<Void, Never>?, cleanedUp: Bool)>((nil, false))
+    /// Whether this process has recorded the runs a previous process left unfinished.
+    private let cleanedUp = NIOLockedValueBox(false)
 
     public init(service: CapitalService, clock: any SchedulerClock, holder: String = "capital-\(UUID().uuidString.prefix(8))", logger: Logger) {
         self.service = service
@@ -68,10 +69,10 @@ public final class RebalanceScheduler: Sendable {
         }
         service.scheduleState.isLeader = leader
         guard leader else { return renewAt }
-        if !state.withLockedValue({ $0.cleanedUp }) {
+        if !cleanedUp.withLockedValue({ $0 }) {
             let interrupted = try await store.markInterruptedRuns(nowMs: now)
             if interrupted > 0 { logger.warning("schedule runs interrupted by a stop are not repeated", metadata: ["runs": "\(interrupted)"]) }
-            state.withLockedValue { $0.cleanedUp = true }
+            cleanedUp.withLockedValue { $0 = true }
         }
         let daily = schedule.daily
         var recorded = Set<String>()
@@ -107,28 +108,18 @@ public final class RebalanceScheduler: Sendable {
         return min(due.nextAt ?? renewAt, renewAt)
     }
 
-    public func start() {
-        let task = Task {
-            while !Task.isCancelled {
-                var next = clock.now() + Self.renewMs
-                do {
-                    next = try await tick()
-                } catch {
-                    logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
-                }
-                do { try await clock.sleep(untilMs: next) } catch { break }
+    /// The scheduler's loop, until cancelled; then the lease is released for another process.
+    /// The process host runs it.
+    public func run() async {
+        while !Task.isCancelled {
+            var next = clock.now() + Self.renewMs
+            do {
+                next = try await tick()
+            } catch {
+                logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
             }
+            do { try await clock.sleep(untilMs: next) } catch { break }
         }
-        state.withLockedValue { $0.task = task }
-    }
-
-    public func stop() async {
-        let task = state.withLockedValue { state -> Task<Void, Never>? in
-            defer { state.task = nil }
-            return state.task
-        }
-        task?.cancel()
-        await task?.value
         try? await store.releaseLease(holder: holder)
         service.scheduleState.isLeader = false
     }

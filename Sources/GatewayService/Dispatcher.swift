@@ -16,7 +16,7 @@ public final class Dispatcher: Sendable {
     let logger: Logger
     let clock: @Sendable () -> Int64
     private let kicks: AsyncStream<Void>.Continuation
-    private let worker: Task<Void, Never>
+    private let kicked: AsyncStream<Void>
     /// Kicks requested and served so far; idle when they are equal.
     private let progress = NIOLockedValueBox<(requested: Int, served: Int, waiters: [CheckedContinuation<Void, Never>])>((0, 0, []))
 
@@ -25,22 +25,28 @@ public final class Dispatcher: Sendable {
         self.broker = broker
         self.clock = clock
         self.logger = logger
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        kicks = continuation
-        let box = progress
-        worker = Task { [store, broker, clock, logger] in
-            for await _ in stream {
-                let target = box.withLockedValue { $0.requested }
-                await Self.drain(store: store, broker: broker, clock: clock, logger: logger)
-                let waiters = box.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-                    state.served = max(state.served, target)
-                    guard state.served == state.requested else { return [] }
-                    defer { state.waiters.removeAll() }
-                    return state.waiters
-                }
-                for waiter in waiters { waiter.resume() }
+        (kicked, kicks) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The dispatcher's loop: a drain of the outbox per kick, until `finish()` (the one in hand
+    /// completes first). The process host runs it.
+    public func run() async {
+        for await _ in kicked {
+            let target = progress.withLockedValue { $0.requested }
+            await Self.drain(store: store, broker: broker, clock: clock, logger: logger)
+            let waiters = progress.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                state.served = max(state.served, target)
+                guard state.served == state.requested else { return [] }
+                defer { state.waiters.removeAll() }
+                return state.waiters
             }
+            for waiter in waiters { waiter.resume() }
         }
+    }
+
+    /// Sends every PENDING or SENT order now (at start-up, before the loop runs).
+    public func resend() async {
+        await Self.drain(store: store, broker: broker, clock: clock, logger: logger)
     }
 
     /// Something was written (or the gateway started): send what is pending.
@@ -61,9 +67,9 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    public func stop() {
+    /// Ends `run()` once the drain in hand is done.
+    public func finish() {
         kicks.finish()
-        worker.cancel()
     }
 
     static func drain(store: GatewayStore, broker: any Broker, clock: @Sendable () -> Int64, logger: Logger) async {

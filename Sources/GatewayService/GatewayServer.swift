@@ -1,14 +1,16 @@
 import Execution
 import Foundation
-import KeelStore
+import KeelHost
 import KeelOps
+import KeelStore
 import KeelWire
 import Logging
 import NIOCore
+import ServiceLifecycle
 
-/// keel-gateway as a process: the config, the planner client, the service on a KWP/1 server,
-/// Health, metrics, and a graceful stop on SIGTERM.
-public final class GatewayServer: DrainableService {
+/// keel-gateway as a process: the config, the planner client, the store and the service on the
+/// process host, with the dispatcher, the schedule engine and the planner relay as its loops.
+public final class GatewayServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
@@ -26,6 +28,8 @@ public final class GatewayServer: DrainableService {
         public var clock: @Sendable () -> Int64 = nowMs
         /// false: the schedule engine only moves when `schedules.tick()` is called (tests).
         public var runsScheduleLoop = true
+        /// SIGTERM and SIGINT stop the process (the executable); in-process users call `stop()`.
+        public var handlesSignals = false
         /// The broker; nil = the embedded paper broker on the gateway's store.
         public var broker: (@Sendable (GatewayStore, PaperBrokerSettings, @escaping @Sendable () -> Int64) throws -> any PacedBroker)?
 
@@ -45,35 +49,23 @@ public final class GatewayServer: DrainableService {
         }
     }
 
-    public let server: KWPServer
-    public let health: HealthService
-    public let address: SocketAddress
-    public let metrics: MetricsEndpoint?
+    public let host: ServiceHost
+    public var server: KWPServer { host.server }
+    public var health: HealthService { host.health }
+    public var address: SocketAddress { host.address }
+    public var metrics: MetricsEndpoint? { host.metrics }
     public let dispatcher: Dispatcher
     public let schedules: ScheduleEngine
     public let store: GatewayStore
-    let relay: PlannerRelay
-    let planner: KWPClient
-    let configuration: Configuration
-    let logger: Logger
 
-    private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, dispatcher: Dispatcher,
-                 schedules: ScheduleEngine, store: GatewayStore, relay: PlannerRelay, planner: KWPClient, configuration: Configuration, logger: Logger) {
+    private init(host: ServiceHost, dispatcher: Dispatcher, schedules: ScheduleEngine, store: GatewayStore) {
+        self.host = host
         self.dispatcher = dispatcher
         self.schedules = schedules
         self.store = store
-        self.relay = relay
-        self.server = server
-        self.health = health
-        self.address = address
-        self.metrics = metrics
-        self.planner = planner
-        self.configuration = configuration
-        self.logger = logger
     }
 
     public static func start(_ configuration: Configuration, logger: Logger = Logger(label: "keel.gateway")) async throws -> GatewayServer {
-        _ = KeelMetrics.registry
         let planner = try KWPClient(
             target: configuration.planner,
             configuration: .init(token: configuration.plannerToken ?? configuration.token, peerName: "keel-gateway", maxFrameBytes: configuration.maxFrameBytes),
@@ -85,58 +77,40 @@ public final class GatewayServer: DrainableService {
             ?? PaperBroker(store: store, settings: configuration.config.paperBroker, clock: clock)
         let dispatcher = Dispatcher(store: store, broker: broker, clock: clock, logger: logger)
         let schedules = ScheduleEngine(store: store, broker: broker, config: configuration.config, clock: clock, logger: logger)
-        let health = HealthService(services: ["keel.gateway.v1.Gateway"])
-        var router = RPCRouter()
-        health.register(into: &router)
         let service = GatewayService(config: configuration.config, planner: planner, store: store, broker: broker, dispatcher: dispatcher,
                                      schedules: schedules, clock: clock, logger: logger)
-        service.register(into: &router)
-        let server = KWPServer(
-            configuration: .init(host: configuration.host, port: configuration.port, maxFrameBytes: configuration.maxFrameBytes,
-                                 token: configuration.token, serverName: "keel-gateway"),
-            router: router, logger: logger)
-        let address = try await server.start()
-        var metrics: MetricsEndpoint?
-        if let metricsPort = configuration.metricsPort {
-            metrics = try await MetricsEndpoint.start(host: configuration.host, port: metricsPort) { health.status(of: "") == .serving }
-        }
-        // Orders written before a crash or stop are resent (same client order ids) before serving.
-        dispatcher.kick()
-        await dispatcher.idle()
-        // Schedules that were running are reconciled with the broker before serving.
-        try await schedules.load()
-        if configuration.runsScheduleLoop { schedules.startLoop() }
         let relay = PlannerRelay(store: store, planner: planner, logger: logger, exitPolicy: configuration.config.exitPolicy.mode) { record in
             await service.exitSignalReceived(record)
         }
-        relay.start()
-        // Exit signals approved before a stop but not yet applied (Execute's idempotency key makes it safe).
-        Task { await service.applyApprovedExitSignals() }
-        health.setAll(.serving)
-        logger.info("keel-gateway ready", metadata: [
-            "store": "\(path)",
-            "address": "\(address)", "port": "\(address.port ?? 0)", "planner": "\(configuration.planner)",
-            "auth": "\(configuration.token == nil ? "off" : "bearer token")",
-            "metrics_port": "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")",
-        ])
-        return GatewayServer(server: server, health: health, address: address, metrics: metrics, dispatcher: dispatcher,
-                             schedules: schedules, store: store, relay: relay, planner: planner, configuration: configuration, logger: logger)
+        var loops = [BackgroundLoop("dispatcher", logger: logger, stop: .finish { dispatcher.finish() }) { await dispatcher.run() }.configuration]
+        if configuration.runsScheduleLoop { loops.append(BackgroundLoop("schedule engine", logger: logger) { await schedules.run() }.configuration) }
+        let host = try await ServiceHost.start(
+            .init(name: "keel-gateway", healthServices: ["keel.gateway.v1.Gateway"], host: configuration.host, port: configuration.port,
+                  token: configuration.token, maxFrameBytes: configuration.maxFrameBytes, drainTimeout: configuration.drainTimeout,
+                  metricsPort: configuration.metricsPort, handlesSignals: configuration.handlesSignals),
+            logger: logger, readyMetadata: ["store": "\(path)", "planner": "\(configuration.planner)"],
+            routes: { service.register(into: &$0) },
+            beforeServing: {
+                // Orders written before a crash or stop are resent (same client order ids), and
+                // running schedules reconciled with the broker, before serving.
+                await dispatcher.resend()
+                try await schedules.load()
+            },
+            beforeServer: [ShutdownStep("planner client", logger: logger) { await planner.close() }.configuration] + loops,
+            afterServer: [
+                BackgroundLoop("planner relay", logger: logger) { await relay.run() }.configuration,
+                // Exit signals approved before a stop but not yet applied (Execute's idempotency key makes it safe).
+                BackgroundLoop.once("approved exit signals", logger: logger) { await service.applyApprovedExitSignals() },
+            ])
+        return GatewayServer(host: host, dispatcher: dispatcher, schedules: schedules, store: store)
     }
 
-    /// Runs until SIGTERM or SIGINT, then drains and returns.
+    /// Runs until SIGTERM or SIGINT, then shuts down in order and returns.
     public func runUntilTerminated() async throws {
-        try await ServiceProcessRunner.run(self, logger: logger)
+        try await host.runUntilTerminated()
     }
 
     public func stop() async {
-        relay.stop()
-        health.setAll(.notServing)
-        await server.shutdown(drainTimeout: configuration.drainTimeout)
-        await schedules.stop()
-        await dispatcher.idle()
-        dispatcher.stop()
-        await planner.close()
-        await metrics?.stop()
-        logger.info("keel-gateway stopped")
+        await host.stop()
     }
 }

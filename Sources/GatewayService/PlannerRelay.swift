@@ -20,7 +20,6 @@ public final class PlannerRelay: Sendable {
     let exitPolicy: ExitPolicy.Mode
     /// Called with each exit signal once it is recorded (the exit policy acts on approved ones).
     let onExitSignal: @Sendable (ExitSignalRecord) async -> Void
-    private let task: NIOLockedValueBoxTask
 
     public init(store: GatewayStore, planner: KWPClient, clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger,
                 exitPolicy: ExitPolicy.Mode = .off, onExitSignal: @escaping @Sendable (ExitSignalRecord) async -> Void = { _ in }) {
@@ -30,17 +29,10 @@ public final class PlannerRelay: Sendable {
         self.logger = logger
         self.exitPolicy = exitPolicy
         self.onExitSignal = onExitSignal
-        task = NIOLockedValueBoxTask()
     }
 
-    public func start() {
-        let relay = self
-        task.set(Task { await relay.run() })
-    }
-
-    public func stop() { task.cancel() }
-
-    func run() async {
+    /// The relay's loop, until cancelled. The process host runs it.
+    public func run() async {
         let backoff = KWPClient.Backoff(initial: .milliseconds(200), maximum: .seconds(10))
         var attempt = 0
         while !Task.isCancelled {
@@ -90,11 +82,4 @@ public final class PlannerRelay: Sendable {
             Counter(label: "event_relay_dropped_total", dimensions: [("topic", Self.topic)]).increment()
         }
     }
-}
-
-/// The relay's task, replaceable and cancellable from any thread.
-final class NIOLockedValueBoxTask: Sendable {
-    private let box = NIOLockedValueBox<Task<Void, Never>?>(nil)
-    func set(_ task: Task<Void, Never>) { box.withLockedValue { $0 = task } }
-    func cancel() { box.withLockedValue { $0?.cancel() } }
 }

@@ -25,7 +25,6 @@ public final class ScheduleEngine: @unchecked Sendable {
     private let mutex = AsyncMutex()
     private let wakeups = CommitSignal()
     private let kicks = NIOLockedValueBox<UInt64>(0)
-    private let loop = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     // Only touched while `mutex` is held.
     private var live: [String: Live] = [:]
@@ -67,31 +66,20 @@ public final class ScheduleEngine: @unchecked Sendable {
 
     // MARK: running
 
-    /// Runs `tick()` until `stop()`: at the next due instant, at least every 15 s, and on `kick()`.
-    public func startLoop() {
-        let task = Task { [self] in
-            while !Task.isCancelled {
-                let seen = wakeups.latest
-                let next = await tick()
-                let wait = max(0, min(next - clock(), 15_000))
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { try? await Task.sleep(for: .milliseconds(wait)) }
-                    group.addTask { await self.wakeups.wait(after: seen) }
-                    await group.next()
-                    group.cancelAll()
-                }
+    /// The engine's loop, until cancelled: `tick()` at the next due instant, at least every 15 s,
+    /// and on `kick()`. The process host runs it.
+    public func run() async {
+        while !Task.isCancelled {
+            let seen = wakeups.latest
+            let next = await tick()
+            let wait = max(0, min(next - clock(), 15_000))
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await Task.sleep(for: .milliseconds(wait)) }
+                group.addTask { await self.wakeups.wait(after: seen) }
+                await group.next()
+                group.cancelAll()
             }
         }
-        loop.withLockedValue { $0 = task }
-    }
-
-    public func stop() async {
-        let task = loop.withLockedValue { task -> Task<Void, Never>? in
-            defer { task = nil }
-            return task
-        }
-        task?.cancel()
-        await task?.value
     }
 
     /// Something changed (a schedule was started or cancelled): tick now.

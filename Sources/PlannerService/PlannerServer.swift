@@ -1,13 +1,14 @@
 import Foundation
+import KeelHost
 import KeelOps
 import KeelStore
 import KeelWire
 import Logging
 import NIOCore
 
-/// keel-planner as a process: the store, the service on a KWP/1 server, Health, and a graceful
-/// stop on SIGTERM or SIGINT (GoAway, in-flight calls finish, then exit).
-public final class PlannerServer: DrainableService {
+/// keel-planner as a process: its store and service on the process host (KWP/1 server, Health,
+/// metrics), with event retention as its one background loop.
+public final class PlannerServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
@@ -17,6 +18,8 @@ public final class PlannerServer: DrainableService {
         public var drainTimeout: TimeAmount
         /// The HTTP port of `/metrics` and `/healthz`; nil = no endpoint, 0 = a free port.
         public var metricsPort: Int?
+        /// SIGTERM and SIGINT stop the process (the executable); in-process users call `stop()`.
+        public var handlesSignals = false
 
         public init(host: String = "127.0.0.1", port: Int = 7401, dataDirectory: String = "./data", token: String? = nil,
                     maxFrameBytes: UInt32 = 64 * 1024 * 1024, drainTimeout: TimeAmount = .seconds(10), metricsPort: Int? = nil) {
@@ -30,74 +33,48 @@ public final class PlannerServer: DrainableService {
         }
     }
 
-    public let server: KWPServer
-    public let health: HealthService
-    public let address: SocketAddress
-    public let metrics: MetricsEndpoint?
-    private let retention: Task<Void, Never>
-    let configuration: Configuration
-    let logger: Logger
+    public let host: ServiceHost
+    public var server: KWPServer { host.server }
+    public var health: HealthService { host.health }
+    public var address: SocketAddress { host.address }
+    public var metrics: MetricsEndpoint? { host.metrics }
 
-    private init(server: KWPServer, health: HealthService, address: SocketAddress, metrics: MetricsEndpoint?, retention: Task<Void, Never>, configuration: Configuration, logger: Logger) {
-        self.retention = retention
-        self.server = server
-        self.metrics = metrics
-        self.health = health
-        self.address = address
-        self.configuration = configuration
-        self.logger = logger
+    private init(host: ServiceHost) {
+        self.host = host
     }
 
     public static func start(_ configuration: Configuration, logger: Logger = Logger(label: "keel.planner")) async throws -> PlannerServer {
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-planner.sqlite")
-        // The metrics backend first, so the service's counters bind to it.
-        _ = KeelMetrics.registry
         let store = try PlannerStore(path: path)
-        let health = HealthService(services: ["keel.planner.v1.Planner"])
-        var router = RPCRouter()
-        health.register(into: &router)
-        PlannerService(store: store, logger: logger).register(into: &router)
-        let server = KWPServer(
-            configuration: .init(host: configuration.host, port: configuration.port, maxFrameBytes: configuration.maxFrameBytes,
-                                 token: configuration.token, serverName: "keel-planner"),
-            router: router, logger: logger)
-        let address = try await server.start()
-        var metrics: MetricsEndpoint?
-        if let metricsPort = configuration.metricsPort {
-            metrics = try await MetricsEndpoint.start(host: configuration.host, port: metricsPort) { health.status(of: "") == .serving }
-        }
-        // SERVING only once the store is open and the listener is up.
-        health.setAll(.serving)
-        logger.info("keel-planner ready", metadata: [
-            "address": "\(address)", "port": "\(address.port ?? 0)", "store": "\(path)", "auth": "\(configuration.token == nil ? "off" : "bearer token")",
-            "metrics_port": "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")",
-        ])
-        // Event retention runs hourly (a timer, not a synchronisation).
-        let retention = Task {
-            while !Task.isCancelled {
-                do {
-                    let dropped = try await store.pruneEvents(nowMs: nowMs())
-                    if dropped > 0 { logger.info("event retention", metadata: ["dropped": "\(dropped)"]) }
-                } catch {
-                    logger.warning("event retention failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: .seconds(3600))
-            }
-        }
-        return PlannerServer(server: server, health: health, address: address, metrics: metrics, retention: retention, configuration: configuration, logger: logger)
+        let host = try await ServiceHost.start(
+            .init(name: "keel-planner", healthServices: ["keel.planner.v1.Planner"], host: configuration.host, port: configuration.port,
+                  token: configuration.token, maxFrameBytes: configuration.maxFrameBytes, drainTimeout: configuration.drainTimeout,
+                  metricsPort: configuration.metricsPort, handlesSignals: configuration.handlesSignals),
+            logger: logger, readyMetadata: ["store": "\(path)"],
+            routes: { PlannerService(store: store, logger: logger).register(into: &$0) },
+            afterServer: [BackgroundLoop("event retention", logger: logger) { await Self.retainEvents(store, logger: logger) }.configuration])
+        return PlannerServer(host: host)
     }
 
-    /// Runs until SIGTERM or SIGINT, then drains and returns.
+    /// Event retention, hourly (a timer, not a synchronisation), until cancelled.
+    static func retainEvents(_ store: PlannerStore, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                let dropped = try await store.pruneEvents(nowMs: nowMs())
+                if dropped > 0 { logger.info("event retention", metadata: ["dropped": "\(dropped)"]) }
+            } catch {
+                logger.warning("event retention failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down in order and returns.
     public func runUntilTerminated() async throws {
-        try await ServiceProcessRunner.run(self, logger: logger)
+        try await host.runUntilTerminated()
     }
 
     public func stop() async {
-        retention.cancel()
-        health.setAll(.notServing)
-        await server.shutdown(drainTimeout: configuration.drainTimeout)
-        await metrics?.stop()
-        logger.info("keel-planner stopped")
+        await host.stop()
     }
 }
-

@@ -57,10 +57,12 @@ struct KeelCapital: AsyncParsableCommand {
                 throw ValidationError("--config \(path): \(error)")
             }
         }
-        let server = try await CapitalServer.start(.init(
+        var configuration = CapitalServer.Configuration(
             host: service.host, port: port, dataDirectory: service.dataDirectory, token: service.effectiveToken, gateway: gateway, planner: planner,
             gatewayToken: gatewayToken ?? Self.environment["KEEL_GATEWAY_TOKEN"], plannerToken: plannerToken ?? Self.environment["KEEL_PLANNER_TOKEN"],
-            settings: settings, maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort))
+            settings: settings, maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort)
+        configuration.handlesSignals = true
+        let server = try await CapitalServer.start(configuration)
         try await server.runUntilTerminated()
     }
 }

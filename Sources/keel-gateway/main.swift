@@ -49,10 +49,12 @@ struct KeelGateway: AsyncParsableCommand {
                 throw ValidationError("--config \(path): \(error)")
             }
         }
-        let server = try await GatewayServer.start(.init(
+        var configuration = GatewayServer.Configuration(
             host: service.host, port: port, dataDirectory: service.dataDirectory, token: service.effectiveToken, planner: planner,
             plannerToken: plannerToken ?? Self.environment["KEEL_PLANNER_TOKEN"], config: gatewayConfig,
-            maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort))
+            maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort)
+        configuration.handlesSignals = true
+        let server = try await GatewayServer.start(configuration)
         try await server.runUntilTerminated()
     }
 }

@@ -22,9 +22,11 @@ struct KeelPlanner: AsyncParsableCommand {
 
     func run() async throws {
         service.bootstrapLogging()
-        let server = try await PlannerServer.start(.init(
+        var configuration = PlannerServer.Configuration(
             host: service.host, port: port, dataDirectory: service.dataDirectory, token: service.effectiveToken,
-            maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort))
+            maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort)
+        configuration.handlesSignals = true
+        let server = try await PlannerServer.start(configuration)
         try await server.runUntilTerminated()
     }
 }

@@ -134,13 +134,14 @@ import Testing
         let clock = ManualClock(Self.kst("2026-03-02T04:51:00"))
         try await withCapital(settings: Self.settings, clock: clock) { h in
             try await Self.seed(h)
-            h.capital.scheduler.start()
+            let loop = Task { await h.capital.scheduler.run() }
             await clock.sleeper(after: clock.now())
             clock.set(Self.kst("2026-03-02T04:52:00"))
             // Asleep again past 04:52: the slot's run is over.
             await clock.sleeper(after: Self.kst("2026-03-02T04:52:00"))
             #expect(try await Self.runs(h, since: Self.kst("2026-03-02T04:00:00")) == ["04:52@\(Self.kst("2026-03-02T04:52:00")) ran 1"])
-            await h.capital.scheduler.stop()
+            loop.cancel()
+            await loop.value
         }
     }
 }

@@ -74,6 +74,7 @@ final class RejectingCloseBroker: Broker {
         let store = try Self.store()
         let paper = try PaperBroker(store: store, settings: PaperBrokerSettings())
         let dispatcher = Dispatcher(store: store, broker: RejectingCloseBroker(paper), logger: Logger(label: "test"))
+        let running = Task { await dispatcher.run() }
         try await Self.submit([Self.order(.close, side: .buy, quantity: "1"), Self.order(.open, side: .buy, quantity: "2")], to: store)
         dispatcher.kick()
         await dispatcher.idle()
@@ -81,13 +82,15 @@ final class RejectingCloseBroker: Broker {
         #expect(records.map(\.status) == [.rejected, .cancelled])
         #expect(records.last?.reason == "close leg rejected")
         #expect(try await paper.positions(accountID: "default").isEmpty)
-        dispatcher.stop()
+        dispatcher.finish()
+        await running.value
     }
 
     @Test func aFlipClosesThenOpensAtThePaperBroker() async throws {
         let store = try Self.store()
         let paper = try PaperBroker(store: store, settings: PaperBrokerSettings())
         let dispatcher = Dispatcher(store: store, broker: paper, logger: Logger(label: "test"))
+        let running = Task { await dispatcher.run() }
         try await Self.submit([Self.order(.single, side: .sell, quantity: "1")], to: store)
         try await Self.submit([Self.order(.close, side: .buy, quantity: "1"), Self.order(.open, side: .buy, quantity: "2", mark: "110")], to: store)
         dispatcher.kick()
@@ -99,7 +102,8 @@ final class RejectingCloseBroker: Broker {
         // +100 (sell 1 @ 100) −100 (buy 1 @ 100) −220 (buy 2 @ 110)
         #expect(balance.cash == "-220")
         #expect(balance.equity == "0")
-        dispatcher.stop()
+        dispatcher.finish()
+        await running.value
     }
 
     @Test func paperFillsFollowSlippagePartialFillsAndRejects() {

@@ -25,7 +25,7 @@ import Testing
             try await planner.start()
             let plannerPort = try #require(planner.loggedNumber("port"))
             let started = ServiceProcess(
-                executable: "keel-gateway", arguments: ["--port", "0", "--planner", "127.0.0.1:\(plannerPort)", "--data-dir", directory],
+                executable: "keel-gateway", arguments: ["--port", "0", "--planner", "127.0.0.1:\(plannerPort)", "--data-dir", directory, "--metrics-port", "0"],
                 environment: ["KEEL_TOKEN": "shared-token"], readyMarker: "keel-gateway ready")
             gateway = started
             try await started.start()
@@ -37,6 +37,16 @@ import Testing
             #expect(response.ordersPerStrategy.allSatisfy { $0.reduceOnly && $0.side == .sell })
             await client.close()
             #expect(await started.stop() == 0)
+            // SIGTERM shuts the process down in order, each step done before the next.
+            let steps = [
+                "keel-gateway shutting down: draining", "loop=planner relay", "step=KWP/1 server", "loop=schedule engine",
+                "loop=dispatcher", "step=planner client", "step=metrics endpoint", "keel-gateway stopped",
+            ]
+            let log = started.log
+            let positions = steps.map { log.range(of: $0)?.lowerBound }
+            #expect(positions.allSatisfy { $0 != nil }, "missing: \(zip(steps, positions).filter { $0.1 == nil }.map(\.0))")
+            let found = positions.compactMap { $0 }
+            #expect(found == found.sorted(), "shutdown out of order:\n\(log.split(separator: "\n").suffix(14).joined(separator: "\n"))")
             #expect(await planner.stop() == 0)
         } catch {
             await gateway?.stop(signal: SIGKILL)
