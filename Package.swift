@@ -122,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "keel-planner",
             dependencies: [
-                "PlannerService", "KeelWire", "KeelOps",
+                "PlannerService", "KeelWire", "KeelOps", "KeelHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -144,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "keel-gateway",
             dependencies: [
-                "GatewayService", "Execution", "KeelOps",
+                "GatewayService", "Execution", "KeelOps", "KeelHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -167,7 +167,7 @@ let package = Package(
         .executableTarget(
             name: "keel-capital",
             dependencies: [
-                "CapitalService", "CapitalAllocation", "KeelOps",
+                "CapitalService", "CapitalAllocation", "KeelOps", "KeelHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -12,10 +12,8 @@ import NIOCore
 /// service on a KWP/1 server, the scheduler, Health, metrics and a graceful stop on SIGTERM.
 public final class CapitalServer: Sendable {
     public struct Configuration: Sendable {
-        public var host: String
-        public var port: Int
+        public var endpoint: ServiceEndpoint
         public var dataDirectory: String
-        public var token: String?
         /// host:port of keel-gateway and keel-planner.
         public var gateway: String
         public var planner: String
@@ -23,32 +21,22 @@ public final class CapitalServer: Sendable {
         public var gatewayToken: String?
         public var plannerToken: String?
         public var settings: CapitalSettings
-        public var maxFrameBytes: UInt32
-        public var drainTimeout: TimeAmount
-        public var metricsPort: Int?
         /// The scheduler's time (tests inject their own).
         public var clock: any SchedulerClock
-        /// SIGTERM and SIGINT stop the process (the executable); in-process users call `stop()`.
-        public var handlesSignals = false
         /// Accounts per transaction (one fsync) in a bulk reallocation without converge.
         public var bulkChunk = 500
 
         public init(host: String = "127.0.0.1", port: Int = 7403, dataDirectory: String = "./data", token: String? = nil,
                     gateway: String = "127.0.0.1:7402", planner: String = "127.0.0.1:7401", gatewayToken: String? = nil, plannerToken: String? = nil,
                     settings: CapitalSettings = CapitalSettings(), maxFrameBytes: UInt32 = 64 * 1024 * 1024, drainTimeout: TimeAmount = .seconds(10),
-                    metricsPort: Int? = nil, clock: any SchedulerClock = WallClock()) {
-            self.host = host
-            self.port = port
+                    metricsPort: Int? = nil, clock: any SchedulerClock = SystemClock()) {
+            endpoint = ServiceEndpoint(host: host, port: port, token: token, maxFrameBytes: maxFrameBytes, drainTimeout: drainTimeout, metricsPort: metricsPort)
             self.dataDirectory = dataDirectory
-            self.token = token
             self.gateway = gateway
             self.planner = planner
             self.gatewayToken = gatewayToken
             self.plannerToken = plannerToken
             self.settings = settings
-            self.maxFrameBytes = maxFrameBytes
-            self.drainTimeout = drainTimeout
-            self.metricsPort = metricsPort
             self.clock = clock
         }
     }
@@ -77,11 +65,13 @@ public final class CapitalServer: Sendable {
                              logger: Logger = Logger(label: "keel.capital")) async throws -> CapitalServer {
         let gateway = try KWPClient(
             target: configuration.gateway,
-            configuration: .init(token: configuration.gatewayToken ?? configuration.token, peerName: "keel-capital", maxFrameBytes: configuration.maxFrameBytes),
+            configuration: .init(token: configuration.gatewayToken ?? configuration.endpoint.token, peerName: "keel-capital",
+                                 maxFrameBytes: configuration.endpoint.maxFrameBytes),
             logger: logger)
         let planner = try KWPClient(
             target: configuration.planner,
-            configuration: .init(token: configuration.plannerToken ?? configuration.token, peerName: "keel-capital", maxFrameBytes: configuration.maxFrameBytes),
+            configuration: .init(token: configuration.plannerToken ?? configuration.endpoint.token, peerName: "keel-capital",
+                                 maxFrameBytes: configuration.endpoint.maxFrameBytes),
             logger: logger)
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-capital.sqlite")
         let store = try CapitalStore(path: path)
@@ -95,9 +85,7 @@ public final class CapitalServer: Sendable {
         if startScheduler { loops.append(BackgroundLoop("rebalance scheduler", logger: logger) { await scheduler.run() }.configuration) }
         let schedule = configuration.settings.schedule
         let host = try await ServiceHost.start(
-            .init(name: "keel-capital", healthServices: ["keel.capital.v1.Capital"], host: configuration.host, port: configuration.port,
-                  token: configuration.token, maxFrameBytes: configuration.maxFrameBytes, drainTimeout: configuration.drainTimeout,
-                  metricsPort: configuration.metricsPort, handlesSignals: configuration.handlesSignals),
+            .init(name: "keel-capital", healthServices: ["keel.capital.v1.Capital"], endpoint: configuration.endpoint),
             logger: logger,
             readyMetadata: [
                 "store": "\(path)", "gateway": "\(configuration.gateway)", "planner": "\(configuration.planner)",

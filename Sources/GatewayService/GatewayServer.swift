@@ -12,40 +12,28 @@ import ServiceLifecycle
 /// process host, with the dispatcher, the schedule engine and the planner relay as its loops.
 public final class GatewayServer: Sendable {
     public struct Configuration: Sendable {
-        public var host: String
-        public var port: Int
+        public var endpoint: ServiceEndpoint
         public var dataDirectory: String
-        public var token: String?
         /// host:port of keel-planner.
         public var planner: String
         /// The token the gateway presents to the planner (defaults to its own).
         public var plannerToken: String?
         public var config: GatewayConfig
-        public var maxFrameBytes: UInt32
-        public var drainTimeout: TimeAmount
-        public var metricsPort: Int?
         /// The gateway's clock (schedules, the paper broker's quotes and fills); tests inject one.
         public var clock: @Sendable () -> Int64 = nowMs
         /// false: the schedule engine only moves when `schedules.tick()` is called (tests).
         public var runsScheduleLoop = true
-        /// SIGTERM and SIGINT stop the process (the executable); in-process users call `stop()`.
-        public var handlesSignals = false
         /// The broker; nil = the embedded paper broker on the gateway's store.
         public var broker: (@Sendable (GatewayStore, PaperBrokerSettings, @escaping @Sendable () -> Int64) throws -> any PacedBroker)?
 
         public init(host: String = "127.0.0.1", port: Int = 7402, dataDirectory: String = "./data", token: String? = nil,
                     planner: String = "127.0.0.1:7401", plannerToken: String? = nil, config: GatewayConfig = GatewayConfig(),
                     maxFrameBytes: UInt32 = 64 * 1024 * 1024, drainTimeout: TimeAmount = .seconds(10), metricsPort: Int? = nil) {
-            self.host = host
-            self.port = port
+            endpoint = ServiceEndpoint(host: host, port: port, token: token, maxFrameBytes: maxFrameBytes, drainTimeout: drainTimeout, metricsPort: metricsPort)
             self.dataDirectory = dataDirectory
-            self.token = token
             self.planner = planner
             self.plannerToken = plannerToken
             self.config = config
-            self.maxFrameBytes = maxFrameBytes
-            self.drainTimeout = drainTimeout
-            self.metricsPort = metricsPort
         }
     }
 
@@ -68,7 +56,8 @@ public final class GatewayServer: Sendable {
     public static func start(_ configuration: Configuration, logger: Logger = Logger(label: "keel.gateway")) async throws -> GatewayServer {
         let planner = try KWPClient(
             target: configuration.planner,
-            configuration: .init(token: configuration.plannerToken ?? configuration.token, peerName: "keel-gateway", maxFrameBytes: configuration.maxFrameBytes),
+            configuration: .init(token: configuration.plannerToken ?? configuration.endpoint.token, peerName: "keel-gateway",
+                                 maxFrameBytes: configuration.endpoint.maxFrameBytes),
             logger: logger)
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-gateway.sqlite")
         let store = try GatewayStore(path: path)
@@ -85,9 +74,7 @@ public final class GatewayServer: Sendable {
         var loops = [BackgroundLoop("dispatcher", logger: logger, stop: .finish { dispatcher.finish() }) { await dispatcher.run() }.configuration]
         if configuration.runsScheduleLoop { loops.append(BackgroundLoop("schedule engine", logger: logger) { await schedules.run() }.configuration) }
         let host = try await ServiceHost.start(
-            .init(name: "keel-gateway", healthServices: ["keel.gateway.v1.Gateway"], host: configuration.host, port: configuration.port,
-                  token: configuration.token, maxFrameBytes: configuration.maxFrameBytes, drainTimeout: configuration.drainTimeout,
-                  metricsPort: configuration.metricsPort, handlesSignals: configuration.handlesSignals),
+            .init(name: "keel-gateway", healthServices: ["keel.gateway.v1.Gateway"], endpoint: configuration.endpoint),
             logger: logger, readyMetadata: ["store": "\(path)", "planner": "\(configuration.planner)"],
             routes: { service.register(into: &$0) },
             beforeServing: {

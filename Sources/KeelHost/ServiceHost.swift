@@ -4,6 +4,31 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
+/// Where and how a service process listens, and how it stops: what the three services share of
+/// their configuration.
+public struct ServiceEndpoint: Sendable {
+    public var host: String
+    public var port: Int
+    /// The bearer token every call but Health must carry; nil = no auth.
+    public var token: String?
+    public var maxFrameBytes: UInt32
+    /// How long in-flight calls may finish after GoAway.
+    public var drainTimeout: TimeAmount
+    /// The HTTP port of `/metrics` and `/healthz`; nil = none, 0 = a free port.
+    public var metricsPort: Int?
+    /// SIGTERM and SIGINT shut the process down (the executables); in-process users call `stop()`.
+    public var handlesSignals = false
+
+    public init(host: String, port: Int, token: String?, maxFrameBytes: UInt32, drainTimeout: TimeAmount, metricsPort: Int?) {
+        self.host = host
+        self.port = port
+        self.token = token
+        self.maxFrameBytes = maxFrameBytes
+        self.drainTimeout = drainTimeout
+        self.metricsPort = metricsPort
+    }
+}
+
 /// One Keel service process: the KWP/1 server with Health and the service's routes, the metrics
 /// endpoint, and the service's background loops, all run as swift-service-lifecycle services in
 /// one `ServiceGroup`. The three services' `*Server` types are this host plus their own parts.
@@ -22,27 +47,12 @@ public final class ServiceHost: Sendable {
         public var name: String
         /// The services Health reports on (`keel.gateway.v1.Gateway`).
         public var healthServices: [String]
-        public var host: String
-        public var port: Int
-        public var token: String?
-        public var maxFrameBytes: UInt32
-        public var drainTimeout: TimeAmount
-        /// The HTTP port of `/metrics` and `/healthz`; nil = none, 0 = a free port.
-        public var metricsPort: Int?
-        /// SIGTERM and SIGINT shut the process down (the executables); in-process users call `stop()`.
-        public var handlesSignals: Bool
+        public var endpoint: ServiceEndpoint
 
-        public init(name: String, healthServices: [String], host: String, port: Int, token: String?, maxFrameBytes: UInt32,
-                    drainTimeout: TimeAmount, metricsPort: Int?, handlesSignals: Bool) {
+        public init(name: String, healthServices: [String], endpoint: ServiceEndpoint) {
             self.name = name
             self.healthServices = healthServices
-            self.host = host
-            self.port = port
-            self.token = token
-            self.maxFrameBytes = maxFrameBytes
-            self.drainTimeout = drainTimeout
-            self.metricsPort = metricsPort
-            self.handlesSignals = handlesSignals
+            self.endpoint = endpoint
         }
     }
 
@@ -72,6 +82,7 @@ public final class ServiceHost: Sendable {
         beforeServer: [ServiceGroupConfiguration.ServiceConfiguration] = [],
         afterServer: [ServiceGroupConfiguration.ServiceConfiguration] = []
     ) async throws -> ServiceHost {
+        let endpoint = options.endpoint
         // The metrics backend first, so the services' counters bind to it.
         _ = KeelMetrics.registry
         let health = HealthService(services: options.healthServices)
@@ -79,14 +90,14 @@ public final class ServiceHost: Sendable {
         health.register(into: &router)
         routes(&router)
         let server = KWPServer(
-            configuration: .init(host: options.host, port: options.port, maxFrameBytes: options.maxFrameBytes, token: options.token,
+            configuration: .init(host: endpoint.host, port: endpoint.port, maxFrameBytes: endpoint.maxFrameBytes, token: endpoint.token,
                                  serverName: options.name),
             router: router, logger: logger)
         let address = try await server.start()
         var metrics: MetricsEndpoint?
         do {
-            if let port = options.metricsPort {
-                metrics = try await MetricsEndpoint.start(host: options.host, port: port) { health.status(of: "") == .serving }
+            if let port = endpoint.metricsPort {
+                metrics = try await MetricsEndpoint.start(host: endpoint.host, port: port) { health.status(of: "") == .serving }
             }
             try await beforeServing()
         } catch {
@@ -97,14 +108,14 @@ public final class ServiceHost: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metrics { services.append(ShutdownStep("metrics endpoint", logger: logger) { await metrics.stop() }.configuration) }
         services += beforeServer
-        services.append(ShutdownStep("KWP/1 server", logger: logger) { await server.shutdown(drainTimeout: options.drainTimeout) }.configuration)
+        services.append(ShutdownStep("KWP/1 server", logger: logger) { await server.shutdown(drainTimeout: endpoint.drainTimeout) }.configuration)
         services += afterServer
         services.append(ShutdownStep("health", logger: logger) {
             health.setAll(.notServing)
             logger.info("\(options.name) shutting down: draining")
         }.configuration)
         let group = ServiceGroup(configuration: .init(
-            services: services, gracefulShutdownSignals: options.handlesSignals ? [.sigterm, .sigint] : [], logger: logger))
+            services: services, gracefulShutdownSignals: endpoint.handlesSignals ? [.sigterm, .sigint] : [], logger: logger))
         let running = Task {
             try await group.run()
             logger.info("\(options.name) stopped")
@@ -114,7 +125,7 @@ public final class ServiceHost: Sendable {
         var metadata = readyMetadata
         metadata["address"] = "\(address)"
         metadata["port"] = "\(address.port ?? 0)"
-        metadata["auth"] = "\(options.token == nil ? "off" : "bearer token")"
+        metadata["auth"] = "\(endpoint.token == nil ? "off" : "bearer token")"
         metadata["metrics_port"] = "\(metrics.map { "\($0.address.port ?? 0)" } ?? "off")"
         logger.info("\(options.name) ready", metadata: metadata)
         return ServiceHost(server: server, health: health, address: address, metrics: metrics, group: group, running: running, logger: logger)

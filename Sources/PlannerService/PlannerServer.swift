@@ -10,26 +10,13 @@ import NIOCore
 /// metrics), with event retention as its one background loop.
 public final class PlannerServer: Sendable {
     public struct Configuration: Sendable {
-        public var host: String
-        public var port: Int
+        public var endpoint: ServiceEndpoint
         public var dataDirectory: String
-        public var token: String?
-        public var maxFrameBytes: UInt32
-        public var drainTimeout: TimeAmount
-        /// The HTTP port of `/metrics` and `/healthz`; nil = no endpoint, 0 = a free port.
-        public var metricsPort: Int?
-        /// SIGTERM and SIGINT stop the process (the executable); in-process users call `stop()`.
-        public var handlesSignals = false
 
         public init(host: String = "127.0.0.1", port: Int = 7401, dataDirectory: String = "./data", token: String? = nil,
                     maxFrameBytes: UInt32 = 64 * 1024 * 1024, drainTimeout: TimeAmount = .seconds(10), metricsPort: Int? = nil) {
-            self.metricsPort = metricsPort
-            self.host = host
-            self.port = port
+            endpoint = ServiceEndpoint(host: host, port: port, token: token, maxFrameBytes: maxFrameBytes, drainTimeout: drainTimeout, metricsPort: metricsPort)
             self.dataDirectory = dataDirectory
-            self.token = token
-            self.maxFrameBytes = maxFrameBytes
-            self.drainTimeout = drainTimeout
         }
     }
 
@@ -47,9 +34,7 @@ public final class PlannerServer: Sendable {
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-planner.sqlite")
         let store = try PlannerStore(path: path)
         let host = try await ServiceHost.start(
-            .init(name: "keel-planner", healthServices: ["keel.planner.v1.Planner"], host: configuration.host, port: configuration.port,
-                  token: configuration.token, maxFrameBytes: configuration.maxFrameBytes, drainTimeout: configuration.drainTimeout,
-                  metricsPort: configuration.metricsPort, handlesSignals: configuration.handlesSignals),
+            .init(name: "keel-planner", healthServices: ["keel.planner.v1.Planner"], endpoint: configuration.endpoint),
             logger: logger, readyMetadata: ["store": "\(path)"],
             routes: { PlannerService(store: store, logger: logger).register(into: &$0) },
             afterServer: [BackgroundLoop("event retention", logger: logger) { await Self.retainEvents(store, logger: logger) }.configuration])

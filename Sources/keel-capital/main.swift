@@ -2,6 +2,7 @@ import ArgumentParser
 import CapitalAllocation
 import CapitalService
 import Foundation
+import KeelHost
 import KeelOps
 
 @main
@@ -61,7 +62,7 @@ struct KeelCapital: AsyncParsableCommand {
             host: service.host, port: port, dataDirectory: service.dataDirectory, token: service.effectiveToken, gateway: gateway, planner: planner,
             gatewayToken: gatewayToken ?? Self.environment["KEEL_GATEWAY_TOKEN"], plannerToken: plannerToken ?? Self.environment["KEEL_PLANNER_TOKEN"],
             settings: settings, maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort)
-        configuration.handlesSignals = true
+        configuration.endpoint.handlesSignals = true
         let server = try await CapitalServer.start(configuration)
         try await server.runUntilTerminated()
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Execution
 import Foundation
 import GatewayService
+import KeelHost
 import KeelOps
 
 @main
@@ -53,7 +54,7 @@ struct KeelGateway: AsyncParsableCommand {
             host: service.host, port: port, dataDirectory: service.dataDirectory, token: service.effectiveToken, planner: planner,
             plannerToken: plannerToken ?? Self.environment["KEEL_PLANNER_TOKEN"], config: gatewayConfig,
             maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort)
-        configuration.handlesSignals = true
+        configuration.endpoint.handlesSignals = true
         let server = try await GatewayServer.start(configuration)
         try await server.runUntilTerminated()
     }

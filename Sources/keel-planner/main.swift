@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KeelHost
 import KeelOps
 import PlannerService
 
@@ -25,7 +26,7 @@ struct KeelPlanner: AsyncParsableCommand {
         var configuration = PlannerServer.Configuration(
             host: service.host, port: port, dataDirectory: service.dataDirectory, token: service.effectiveToken,
             maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort)
-        configuration.handlesSignals = true
+        configuration.endpoint.handlesSignals = true
         let server = try await PlannerServer.start(configuration)
         try await server.runUntilTerminated()
     }
