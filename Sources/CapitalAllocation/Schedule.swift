@@ -17,7 +17,7 @@ public struct DailySchedule: Sendable {
 
         /// `HH:MM`, 00:00–23:59.
         public init?(_ text: String) {
-            guard let time = WallClock.parse(text, allowingSeconds: false) else { return nil }
+            guard let time = LocalWallTime.parse(text, allowingSeconds: false) else { return nil }
             self.init(hour: time.hour, minute: time.minute)
         }
 
@@ -35,7 +35,7 @@ public struct DailySchedule: Sendable {
 
     /// The instant (Unix ms) of `slot` on the local date `year-month-day`.
     public func occurrence(of slot: Slot, year: Int, month: Int, day: Int) -> Int64 {
-        WallClock.instantMs(year: year, month: month, day: day, hour: slot.hour, minute: slot.minute, zone: timeZone)
+        LocalWallTime.instantMs(year: year, month: month, day: day, hour: slot.hour, minute: slot.minute, zone: timeZone)
     }
 
     /// Local calendar date of an instant.

@@ -21,7 +21,7 @@ public final class CapitalService: Sendable {
     /// Accounts per transaction in a bulk reallocation without converge.
     let bulkChunk: Int
     /// Set by the server once the scheduler exists (it reports leadership and slot times).
-    let scheduleState: ScheduleState
+    let leadership: SchedulerLeadership
 
     public init(store: CapitalStore, settings: CapitalSettings, gateway: KWPClient, planner: KWPClient,
                 clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger = Logger(label: "keel.capital"), bulkChunk: Int = 500) {
@@ -33,7 +33,7 @@ public final class CapitalService: Sendable {
         self.planner = planner
         self.clock = clock
         self.logger = logger
-        self.scheduleState = ScheduleState()
+        self.leadership = SchedulerLeadership()
     }
 
     public func register(into router: inout RPCRouter) {
@@ -187,11 +187,11 @@ public final class CapitalService: Sendable {
         let sa = try await existingStrategyAccount(request.strategyAccountID)
         try CapitalValidation.required(request.executionID, field: "execution_id")
         try CapitalValidation.required(request.symbol, field: "symbol")
-        let side: Int
+        let side: TradeSide
         switch request.side {
         case .unspecified: throw FieldError(reason: "E_MISSING_FIELD", field: "side", message: "side is required (BUY or SELL)")
-        case .buy: side = 1
-        case .sell: side = 2
+        case .buy: side = .buy
+        case .sell: side = .sell
         case .UNRECOGNIZED(let n): throw CapitalValidation.unknownEnum("side", n)
         }
         let qty = try DecimalText.parseExact(request.qty, field: "qty")
@@ -322,7 +322,7 @@ public final class CapitalService: Sendable {
         response.enabled = schedule.enabled
         response.timeZone = schedule.timeZone.identifier
         response.graceSeconds = UInt32(schedule.graceSeconds)
-        response.isLeader = scheduleState.isLeader
+        response.isLeader = leadership.isLeader
         for slot in daily.slots {
             var out = Keel_Capital_V1_Slot()
             out.hour = UInt32(slot.hour)

@@ -19,14 +19,19 @@ struct TradeRecord: Sendable, Equatable {
     var executionID: String
     var executionTimeMs: Int64
     var symbol: String
-    /// 1 = BUY, 2 = SELL (the proto numbers).
-    var side: Int
+    var side: TradeSide
     var qty: ExactDecimal
     var price: ExactDecimal
     var realizedPnl: ExactDecimal?
 
     /// BUY adds, SELL subtracts.
-    var signedQty: ExactDecimal { side == 1 ? qty : -qty }
+    var signedQty: ExactDecimal { side == .buy ? qty : -qty }
+}
+
+/// The side of a recorded trade; stored as its proto number (1 = BUY, 2 = SELL).
+enum TradeSide: Int, Sendable {
+    case buy = 1
+    case sell = 2
 }
 
 /// The idempotency record of a mutating call: the request's digest and the stored answer.
@@ -342,11 +347,16 @@ public final class CapitalStore: Sendable {
 
     // MARK: trades, positions, PnL
 
-    static func trade(_ row: Row) -> TradeRecord {
-        TradeRecord(
+    static func trade(_ row: Row) throws(UnreadableStoredValue) -> TradeRecord {
+        let key = "\(row["strategy_account_id"] as String)/\(row["execution_id"] as String)"
+        func decimal(_ column: String) throws(UnreadableStoredValue) -> ExactDecimal {
+            try UnreadableStoredValue.decimal(row[column], table: "trade_executions", row: key, column: column)
+        }
+        let pnl: String? = row["realized_pnl"]
+        return TradeRecord(
             strategyAccountID: row["strategy_account_id"], executionID: row["execution_id"], executionTimeMs: row["execution_time_ms"],
-            symbol: row["symbol"], side: row["side"], qty: DecimalGrammar.parse(row["qty"])!, price: DecimalGrammar.parse(row["price"])!,
-            realizedPnl: (row["realized_pnl"] as String?).flatMap(DecimalGrammar.parse))
+            symbol: row["symbol"], side: try UnreadableStoredValue.enumCase(TradeSide.self, row["side"], table: "trade_executions", row: key, column: "side"),
+            qty: try decimal("qty"), price: try decimal("price"), realizedPnl: pnl == nil ? nil : try decimal("realized_pnl"))
     }
 
     /// A fill of a gateway order as the follower last recorded it (cumulative), and the `orders`
@@ -370,7 +380,7 @@ public final class CapitalStore: Sendable {
         try await pool.write { db in
             if let followed { try Self.follow(db, followed) }
             if let stored = try Row.fetchOne(db, sql: "SELECT * FROM trade_executions WHERE strategy_account_id = ? AND execution_id = ?",
-                                             arguments: [trade.strategyAccountID, trade.executionID]).map(Self.trade) {
+                                             arguments: [trade.strategyAccountID, trade.executionID]).map({ row throws in try Self.trade(row) }) {
                 var comparable = trade
                 if !timeGiven { comparable.executionTimeMs = stored.executionTimeMs }
                 guard comparable == stored else {
@@ -382,7 +392,7 @@ public final class CapitalStore: Sendable {
             try db.execute(sql: """
                 INSERT INTO trade_executions (strategy_account_id, execution_id, execution_time_ms, symbol, side, qty, price, realized_pnl)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [trade.strategyAccountID, trade.executionID, trade.executionTimeMs, trade.symbol, trade.side,
+                """, arguments: [trade.strategyAccountID, trade.executionID, trade.executionTimeMs, trade.symbol, trade.side.rawValue,
                                  trade.qty.description, trade.price.description, trade.realizedPnl?.description])
             let position = try Self.netQuantity(db, trade.strategyAccountID, trade.symbol) + trade.signedQty
             try db.execute(sql: """

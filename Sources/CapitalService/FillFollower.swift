@@ -107,7 +107,7 @@ public final class FillFollower: Sendable {
         let price = ((notional - (previous?.notional ?? .zero)).rational / delta.rational).roundedToSignificantDigits(34)
         let trade = TradeRecord(
             strategyAccountID: owner.strategyAccountID, executionID: "\(update.clientOrderID)@\(filled)", executionTimeMs: event.timeMs,
-            symbol: order.symbol, side: order.side == .buy ? 1 : 2, qty: delta, price: price.signum > 0 ? price : average, realizedPnl: nil)
+            symbol: order.symbol, side: order.side == .buy ? .buy : .sell, qty: delta, price: price.signum > 0 ? price : average, realizedPnl: nil)
         let followed = CapitalStore.FollowedFill(clientOrderID: update.clientOrderID, filledQty: filled, notional: notional, seq: event.seq)
         do {
             _ = try await store.record(trade, timeGiven: true, compound: service.settings.compoundOnTrade, nowMs: service.clock(), followed: followed)

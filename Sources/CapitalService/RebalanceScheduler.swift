@@ -14,7 +14,8 @@ public protocol SchedulerClock: Sendable {
     func sleep(untilMs ms: Int64) async throws
 }
 
-public struct WallClock: SchedulerClock {
+/// The system clock, for the running service.
+public struct SystemClock: SchedulerClock {
     public init() {}
     public func now() -> Int64 { nowMs() }
     public func sleep(untilMs ms: Int64) async throws {
@@ -24,7 +25,7 @@ public struct WallClock: SchedulerClock {
 }
 
 /// What the scheduler reports to `GetRebalanceSchedule`.
-final class ScheduleState: Sendable {
+final class SchedulerLeadership: Sendable {
     private let leader = NIOLockedValueBox(false)
     var isLeader: Bool {
         get { leader.withLockedValue { $0 } }
@@ -64,10 +65,10 @@ public final class RebalanceScheduler: Sendable {
         let renewAt = now + Self.renewMs
         guard schedule.enabled else { return renewAt }
         let leader = try await store.acquireLease(holder: holder, nowMs: now, ttlMs: Self.leaseMs)
-        if leader != service.scheduleState.isLeader {
+        if leader != service.leadership.isLeader {
             logger.info(leader ? "scheduler lease acquired" : "scheduler passive: another process holds the lease", metadata: ["holder": "\(holder)"])
         }
-        service.scheduleState.isLeader = leader
+        service.leadership.isLeader = leader
         guard leader else { return renewAt }
         if !cleanedUp.withLockedValue({ $0 }) {
             let interrupted = try await store.markInterruptedRuns(nowMs: now)
@@ -121,6 +122,6 @@ public final class RebalanceScheduler: Sendable {
             do { try await clock.sleep(untilMs: next) } catch { break }
         }
         try? await store.releaseLease(holder: holder)
-        service.scheduleState.isLeader = false
+        service.leadership.isLeader = false
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// Local wall-clock times read as instants on a zone's calendar: a wall time in
 /// a DST gap is read with the offset in force before the gap; an ambiguous one is its first instant.
 /// One rule for keel-capital's daily slots and the gateway's schedule times.
-public enum WallClock {
+public enum LocalWallTime {
     public static func instantMs(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int = 0, zone: TimeZone) -> Int64 {
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!

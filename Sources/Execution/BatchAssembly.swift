@@ -7,13 +7,13 @@ public typealias BatchRef = Keel_Gateway_V1_BatchRef
 public enum BatchAssembly {
     public struct Batch: Sendable {
         public var ref: BatchRef
-        public var orders: [Order]
+        public var orders: [VenueOrder]
     }
 
     /// `k` + the first 31 lower-case hex characters of
     /// SHA-256("<batch_id>|<world_id>|<strategy_id>|<venue>|<symbol>|<leg>|<n>"), `n` the order's
     /// 1-based position in its batch: 32 characters, the same for the same order of the same batch.
-    public static func clientOrderID(batchID: String, order: Order, position: Int) -> String {
+    public static func clientOrderID(batchID: String, order: VenueOrder, position: Int) -> String {
         let leg = switch order.leg {
         case .close: "CLOSE"
         case .open: "OPEN"
@@ -36,7 +36,7 @@ public enum BatchAssembly {
             out.append(batch("global", .global, response.ordersGlobal, dispatched: true, batchID: batchID))
         }
         var worlds: [String] = []
-        var byWorld: [String: [Order]] = [:]
+        var byWorld: [String: [VenueOrder]] = [:]
         for order in response.ordersPerStrategy {
             if byWorld[order.worldID] == nil { worlds.append(order.worldID) }
             byWorld[order.worldID, default: []].append(order)
@@ -47,7 +47,7 @@ public enum BatchAssembly {
         return out
     }
 
-    static func batch(_ world: String, _ scope: Keel_Gateway_V1_BatchScope, _ orders: [Order], dispatched: Bool, batchID: (String) -> String) -> Batch {
+    static func batch(_ world: String, _ scope: Keel_Gateway_V1_BatchScope, _ orders: [VenueOrder], dispatched: Bool, batchID: (String) -> String) -> Batch {
         let id = batchID(world)
         let identified = orders.enumerated().map { i, order in
             var order = order

@@ -164,7 +164,7 @@ public enum ExecuteAssembly {
 
     /// Submit only: every order of the dispatched scope against its venue's policy.
     public static func checkVenues(_ response: ExecuteResponse, config: GatewayConfig) throws(FieldError) {
-        let dispatched: [Order] = switch response.executionScope {
+        let dispatched: [VenueOrder] = switch response.executionScope {
         case .global: response.ordersGlobal
         case .perStrategy: response.ordersPerStrategy
         default: response.ordersPerWorld.flatMap(\.orders)

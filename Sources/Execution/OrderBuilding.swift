@@ -2,7 +2,8 @@ import Contracts
 import ExactNumbers
 import Planning
 
-public typealias Order = Keel_Gateway_V1_Order
+/// An order the gateway sends to a venue (through its broker).
+public typealias VenueOrder = Keel_Gateway_V1_Order
 public typealias OrderViolation = Keel_Gateway_V1_OrderViolation
 
 public enum FlipPolicy: Sendable {
@@ -97,7 +98,7 @@ public struct OrderBuilder: Sendable {
     }
 
     public struct Result: Sendable {
-        public var orders: [Order] = []
+        public var orders: [VenueOrder] = []
         public var violations: [OrderViolation] = []
 
         public init() {}
@@ -190,7 +191,7 @@ public struct OrderBuilder: Sendable {
         }
 
         for leg in legs {
-            var order = Order()
+            var order = VenueOrder()
             order.worldID = worldID
             order.strategyID = strategyID
             order.venue = key.venue

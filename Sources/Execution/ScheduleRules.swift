@@ -46,8 +46,8 @@ extension PacedExecution {
         }
         if filled.sessionEnd.isEmpty { filled.sessionEnd = "15:20" }
         func instant(_ text: String, _ field: String) throws(FieldError) -> Int64 {
-            guard let time = WallClock.parse(text, allowingSeconds: true) else { throw invalidTime(field, "\(field) \"\(text)\" is not HH:MM or HH:MM:SS") }
-            return WallClock.instantMs(year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second, zone: zone)
+            guard let time = LocalWallTime.parse(text, allowingSeconds: true) else { throw invalidTime(field, "\(field) \"\(text)\" is not HH:MM or HH:MM:SS") }
+            return LocalWallTime.instantMs(year: date.year, month: date.month, day: date.day, hour: time.hour, minute: time.minute, second: time.second, zone: zone)
         }
         let sellStart = policy.sellStart.isEmpty ? nil : try instant(policy.sellStart, "sell_start")
         let buyStart = policy.buyStart.isEmpty ? nil : try instant(policy.buyStart, "buy_start")

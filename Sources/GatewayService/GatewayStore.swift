@@ -309,7 +309,7 @@ public final class GatewayStore: Sendable {
     // MARK: dispatch
 
     public struct PendingOrder: Sendable {
-        public var order: Order
+        public var order: VenueOrder
         public var batchID: String
         public var accountID: String
         public var status: OrderStatus
@@ -324,7 +324,7 @@ public final class GatewayStore: Sendable {
                 """), arguments: [OrderStatus.pending.rawValue, OrderStatus.sent.rawValue]) else { return nil }
             let id: String = row["client_order_id"]
             return PendingOrder(
-                order: try UnreadableStoredValue.reading(table: "orders", row: id, column: "body") { try Order(serializedBytes: row["body"] as Data) },
+                order: try UnreadableStoredValue.reading(table: "orders", row: id, column: "body") { try VenueOrder(serializedBytes: row["body"] as Data) },
                 batchID: row["batch_id"], accountID: row["account_id"],
                 status: try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "orders", row: id, column: "status"))
         }
@@ -368,7 +368,7 @@ public final class GatewayStore: Sendable {
 
     /// The broker's answer for an order, and the fill in the attribution ledger of (world,
     /// strategy, venue, symbol), in one transaction.
-    public func record(_ fill: BrokerFill, for order: Order, nowMs: Int64) async throws {
+    public func record(_ fill: BrokerFill, for order: VenueOrder, nowMs: Int64) async throws {
         let seq = try await pool.write { db -> UInt64 in
             try db.cachedStatement(sql: """
                 UPDATE orders SET status = ?, filled_qty = ?, avg_price = ?, reason = ?, updated_at_ms = ? WHERE client_order_id = ?
@@ -457,7 +457,7 @@ public final class GatewayStore: Sendable {
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let id: String = row["client_order_id"]
                 var record = Keel_Gateway_V1_OrderRecord()
-                record.order = try UnreadableStoredValue.reading(table: "orders", row: id, column: "body") { try Order(serializedBytes: row["body"] as Data) }
+                record.order = try UnreadableStoredValue.reading(table: "orders", row: id, column: "body") { try VenueOrder(serializedBytes: row["body"] as Data) }
                 record.batchID = row["batch_id"]
                 record.status = try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "orders", row: id, column: "status")
                 record.filledQty = row["filled_qty"]

@@ -18,7 +18,7 @@ public struct BrokerFill: Sendable {
 /// A broker: orders are deduplicated by client order id, so resending after a crash is safe.
 public protocol Broker: Sendable {
     func hasAccount(_ accountID: String) async throws -> Bool
-    func submit(_ order: Order, accountID: String) async throws -> BrokerFill
+    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerFill
     func positions(accountID: String) async throws -> [BrokerPosition]
     func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse
 }
@@ -58,7 +58,7 @@ public final class PaperBroker: Broker {
         }
     }
 
-    public func submit(_ order: Order, accountID: String) async throws -> BrokerFill {
+    public func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerFill {
         let settings = self.settings
         if settings.latencyMs > 0 {
             // The configured exchange latency, before the order is seen.
@@ -84,7 +84,7 @@ public final class PaperBroker: Broker {
         }
     }
 
-    static func fill(_ order: Order, settings: PaperBrokerSettings) -> BrokerFill {
+    static func fill(_ order: VenueOrder, settings: PaperBrokerSettings) -> BrokerFill {
         guard let quantity = DecimalGrammar.parse(order.quantity), quantity.signum > 0 else {
             return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "quantity is not a positive decimal")
         }

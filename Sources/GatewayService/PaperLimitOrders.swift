@@ -30,7 +30,7 @@ public protocol PacedBroker: Broker {
     func orderableCash(accountID: String) async throws -> ExactDecimal
     /// A limit order at `limit`, or a market order at the quote when `limit` is nil. Placing a
     /// client order id again answers the order as it stands.
-    func place(_ order: Order, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder
+    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder
     /// The working remainder set to `remaining` at `limit`; an order that has ended answers as it stands.
     func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async throws -> RestingOrder
     func cancel(clientOrderID: String) async throws -> RestingOrder
@@ -84,7 +84,7 @@ extension PaperBroker: PacedBroker {
         }
     }
 
-    public func place(_ order: Order, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder {
+    public func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder {
         let now = clock()
         return try await pool.write { db in
             if let row = try Self.row(order.clientOrderID, db: db) {

@@ -822,7 +822,7 @@ public final class ScheduleEngine: @unchecked Sendable {
     func orderRow(_ entry: Live, leg i: Int, round k: Int, status: OrderStatus) -> ScheduleOrderRow {
         let leg = entry.schedule.legs[i]
         let round = leg.rounds[k]
-        let order = Order.with {
+        let order = VenueOrder.with {
             $0.clientOrderID = round.clientOrderID
             $0.venue = entry.schedule.venue
             $0.symbol = leg.symbol

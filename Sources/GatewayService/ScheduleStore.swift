@@ -31,7 +31,7 @@ public struct StoredSchedule: Sendable {
 
 /// The order row of one round, written in the same transaction as the schedule change it belongs to.
 struct ScheduleOrderRow: Sendable {
-    var order: Order
+    var order: VenueOrder
     var accountID: String
     var status: OrderStatus
     var filledQty: String = "0"

@@ -87,7 +87,7 @@ import Testing
 
 @Suite struct ClientOrderIDTests {
     @Test func clientOrderIDsAreDeterministicAndDistinctPerPosition() {
-        var order = Order()
+        var order = VenueOrder()
         order.worldID = "w1"
         order.venue = "binance"
         order.symbol = "BTCUSDT"

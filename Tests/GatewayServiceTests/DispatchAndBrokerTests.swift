@@ -13,7 +13,7 @@ final class RejectingCloseBroker: Broker {
     let inner: PaperBroker
     init(_ inner: PaperBroker) { self.inner = inner }
     func hasAccount(_ accountID: String) async throws -> Bool { true }
-    func submit(_ order: Order, accountID: String) async throws -> BrokerFill {
+    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerFill {
         if order.leg == .close { return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "test: close rejected") }
         return try await inner.submit(order, accountID: accountID)
     }
@@ -45,7 +45,7 @@ final class RejectingCloseBroker: Broker {
         }
     }
 
-    static func order(_ leg: Keel_Gateway_V1_OrderLeg, side: Keel_Gateway_V1_OrderSide, quantity: String, mark: String = "100") -> Order {
+    static func order(_ leg: Keel_Gateway_V1_OrderLeg, side: Keel_Gateway_V1_OrderSide, quantity: String, mark: String = "100") -> VenueOrder {
         .with {
             $0.worldID = "w"
             $0.venue = "x"
@@ -59,7 +59,7 @@ final class RejectingCloseBroker: Broker {
     }
 
     /// One dispatched batch written through the store, as Execute writes it.
-    static func submit(_ orders: [Order], to store: GatewayStore) async throws {
+    static func submit(_ orders: [VenueOrder], to store: GatewayStore) async throws {
         var response = ExecuteResponse()
         response.executionScope = .perWorld
         response.ordersPerWorld = [.with { $0.worldID = "w"; $0.orders = orders }]

@@ -26,7 +26,7 @@ import Testing
         return try PaperBroker(store: store, settings: settings, clock: { clock.now() })
     }
 
-    static func order(_ id: String, _ side: Keel_Gateway_V1_OrderSide, _ qty: String, symbol: String = "A") -> Order {
+    static func order(_ id: String, _ side: Keel_Gateway_V1_OrderSide, _ qty: String, symbol: String = "A") -> VenueOrder {
         .with {
             $0.clientOrderID = id
             $0.venue = "x"

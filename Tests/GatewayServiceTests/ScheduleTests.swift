@@ -37,13 +37,13 @@ final class ScriptedBroker: PacedBroker {
     }
 
     func hasAccount(_ accountID: String) async throws -> Bool { try await paper.hasAccount(accountID) }
-    func submit(_ order: Order, accountID: String) async throws -> BrokerFill { try await paper.submit(order, accountID: accountID) }
+    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerFill { try await paper.submit(order, accountID: accountID) }
     func positions(accountID: String) async throws -> [BrokerPosition] { try await paper.positions(accountID: accountID) }
     func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse { try await paper.balance(accountID: accountID) }
     func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal? { try await paper.quote(venue: venue, symbol: symbol, accountID: accountID) }
     func holding(accountID: String, venue: String, symbol: String) async throws -> ExactDecimal { try await paper.holding(accountID: accountID, venue: venue, symbol: symbol) }
     func orderableCash(accountID: String) async throws -> ExactDecimal { try await paper.orderableCash(accountID: accountID) }
-    func place(_ order: Order, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder {
+    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder {
         if unreachable.withLock({ $0.contains(order.clientOrderID) }) { throw Unreachable() }
         if rejected.withLock({ $0.contains(order.clientOrderID) }) {
             return RestingOrder(brokerOrderID: "", status: .rejected, quantity: DecimalGrammar.parse(order.quantity) ?? .zero, filledQuantity: .zero,
