@@ -218,7 +218,7 @@ let package = Package(
         .target(
             name: "KeelTestSupport",
             dependencies: [
-                "ExactNumbers", "KeelWire",
+                "ExactNumbers", "KeelWire", "Contracts",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

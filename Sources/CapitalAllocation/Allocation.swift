@@ -30,10 +30,10 @@ public enum CapitalAllocator {
             return Result(lines: [], unallocated: total, totalWeight: .zero, noActiveStrategies: true)
         }
         if total.isNegative {
-            throw FieldError(.failedPrecondition, reason: "E_INVALID_TOTAL_CAPITAL", field: "total_capital", message: "the total capital \(total) is negative")
+            throw FieldError(.invalidTotalCapital, field: "total_capital", message: "the total capital \(total) is negative")
         }
         if let i = weights.firstIndex(where: { $0.signum <= 0 }) {
-            throw FieldError(.failedPrecondition, reason: "E_INVALID_WEIGHT", field: weightField(i), message: "weight \(weights[i]) must be > 0")
+            throw FieldError(.invalidWeight, field: weightField(i), message: "weight \(weights[i]) must be > 0")
         }
         let totalWeight = weights.reduce(ExactDecimal.zero, +)
         var lines: [Line] = []
@@ -92,7 +92,7 @@ public enum TotalCapital {
             : read.equity == nil ? "the live balance could not be read"
             : "the live balance is in \(read.currency), the account's quote currency is \(quoteCurrency)"
         if useLive, let dbBalance { return Resolved(total: dbBalance, source: .dbFallback, liveError: failure) }
-        throw FieldError(.unavailable, reason: "E_BALANCE_UNAVAILABLE", field: "account_id",
+        throw FieldError(.balanceUnavailable, field: "account_id",
                          message: "no balance: \(failure)", metadata: ["live_error": failure])
     }
 }

@@ -63,17 +63,17 @@ public enum OrderQuantity {
     /// `qty_per > max_qty_per` is refused (a close's negative percentage is clamped to 100 instead).
     public static func checkQtyPer(_ qtyPer: ExactDecimal, maxQtyPer: ExactDecimal?) throws(FieldError) {
         if let cap = maxQtyPer, qtyPer.signum > 0, qtyPer > cap {
-            throw FieldError(reason: "E_QTY_PER_OUT_OF_RANGE", field: "qty_per", message: "qty_per \(qtyPer) is above max_qty_per \(cap)")
+            throw FieldError(.qtyPerOutOfRange, field: "qty_per", message: "qty_per \(qtyPer) is above max_qty_per \(cap)")
         }
     }
 
     public static func calculate(_ input: Input) throws(FieldError) -> Result {
         try checkQtyPer(input.qtyPer, maxQtyPer: input.maxQtyPer)
         if let price = input.price, price.signum <= 0 {
-            throw FieldError(reason: "E_INVALID_PRICE", field: "price", message: "price must be > 0")
+            throw FieldError(.invalidPrice, field: "price", message: "price must be > 0")
         }
         if let stop = input.stopPrice, stop.signum <= 0 {
-            throw FieldError(reason: "E_INVALID_PRICE", field: "stop_price", message: "stop_price must be > 0")
+            throw FieldError(.invalidPrice, field: "stop_price", message: "stop_price must be > 0")
         }
         return input.qtyPer.isNegative ? try close(input) : try entry(input)
     }
@@ -84,14 +84,14 @@ public enum OrderQuantity {
         if input.orderType.isStop, let stop = input.stopPrice { return (stop, "stop_price") }
         if input.orderType == .market, input.priceSource == .requestPriceIfPresent, let price = input.price { return (price, "price") }
         if let market = input.marketPrice, market.signum > 0 { return (market, "market_price") }
-        throw FieldError(.failedPrecondition, reason: "E_NO_PRICE", field: "market_price", message: "no price to size the order with")
+        throw FieldError(.noPrice, field: "market_price", message: "no price to size the order with")
     }
 
     static func entry(_ input: Input) throws(FieldError) -> Result {
         if input.qtyPer.isZero { return Result(quantity: .zero, skip: .zeroQtyPer) }
         let (price, field) = try selectPrice(input)
         guard let allocated = input.allocatedCapital else {
-            throw FieldError(.failedPrecondition, reason: "E_NO_ALLOCATED_CAPITAL", field: "strategy_account_id", message: "the strategy account has no allocated capital yet")
+            throw FieldError(.noAllocatedCapital, field: "strategy_account_id", message: "the strategy account has no allocated capital yet")
         }
         let leverage = input.isFutures ? input.leverage : .one
         if allocated.signum <= 0 { return Result(quantity: .zero, skip: .nonPositiveCapital, priceUsed: price, leverageApplied: leverage) }
@@ -108,14 +108,14 @@ public enum OrderQuantity {
             clamped = true
         }
         guard let side = input.side else {
-            throw FieldError(reason: "E_MISSING_SIDE", field: "side", message: "a close (negative qty_per) needs a side")
+            throw FieldError(.missingSide, field: "side", message: "a close (negative qty_per) needs a side")
         }
         let position = input.positionQty ?? .zero
         switch side {
         case .buy where position.signum >= 0:
-            throw FieldError(.failedPrecondition, reason: "E_NO_SHORT_POSITION", field: "position_qty", message: "BUY closes a short; the position is \(position)")
+            throw FieldError(.noShortPosition, field: "position_qty", message: "BUY closes a short; the position is \(position)")
         case .sell where position.signum <= 0:
-            throw FieldError(.failedPrecondition, reason: "E_NO_LONG_POSITION", field: "position_qty", message: "SELL closes a long; the position is \(position)")
+            throw FieldError(.noLongPosition, field: "position_qty", message: "SELL closes a long; the position is \(position)")
         default:
             break
         }
@@ -137,28 +137,28 @@ public enum OrderQuantity {
         } else {
             quantity = raw.roundedToSignificantDigits(34)
         }
-        func skip(_ reason: SkipReason, _ error: String, _ message: String) throws(FieldError) -> Result {
-            if isClose { throw FieldError(.failedPrecondition, reason: error, field: "qty_per", message: message) }
+        func skip(_ reason: SkipReason, _ error: ErrorReason, _ message: String) throws(FieldError) -> Result {
+            if isClose { throw FieldError(error, field: "qty_per", message: message) }
             return Result(quantity: .zero, skip: reason, priceUsed: price, leverageApplied: leverage)
         }
         if rules.minQty.signum > 0, quantity < rules.minQty {
-            return try skip(.belowMinQuantity, "E_BELOW_MIN_QUANTITY", "quantity \(quantity) is below min_qty \(rules.minQty)")
+            return try skip(.belowMinQuantity, .belowMinQuantity, "quantity \(quantity) is below min_qty \(rules.minQty)")
         }
         if quantity.signum <= 0 {
-            return try skip(.roundedToZero, "E_ZERO_CLOSE_QUANTITY", "the quantity rounds to 0")
+            return try skip(.roundedToZero, .zeroCloseQuantity, "the quantity rounds to 0")
         }
         if rules.maxQty.signum > 0, quantity > rules.maxQty {
-            return try skip(.aboveMaxQuantity, "E_ABOVE_MAX_QUANTITY", "quantity \(quantity) is above max_qty \(rules.maxQty)")
+            return try skip(.aboveMaxQuantity, .aboveMaxQuantity, "quantity \(quantity) is above max_qty \(rules.maxQty)")
         }
         if price < rules.minPrice {
-            throw FieldError(reason: "E_BELOW_MIN_PRICE", field: priceField, message: "price \(price) is below min_price \(rules.minPrice)")
+            throw FieldError(.belowMinPrice, field: priceField, message: "price \(price) is below min_price \(rules.minPrice)")
         }
         if rules.maxPrice.signum > 0, price > rules.maxPrice {
-            throw FieldError(reason: "E_ABOVE_MAX_PRICE", field: priceField, message: "price \(price) is above max_price \(rules.maxPrice)")
+            throw FieldError(.aboveMaxPrice, field: priceField, message: "price \(price) is above max_price \(rules.maxPrice)")
         }
         let tickPrice = rules.tickSize.signum > 0 ? price.roundedToLot(rules.tickSize) : price
         if quantity * tickPrice < rules.minNotional {
-            return try skip(.belowMinNotional, "E_BELOW_MIN_NOTIONAL", "notional \(quantity * tickPrice) is below min_notional \(rules.minNotional); a remainder this small cannot be closed this way")
+            return try skip(.belowMinNotional, .belowMinNotional, "notional \(quantity * tickPrice) is below min_notional \(rules.minNotional); a remainder this small cannot be closed this way")
         }
         return Result(quantity: quantity, skip: nil, priceUsed: price, leverageApplied: leverage)
     }

@@ -77,7 +77,7 @@ public final class CapitalService: Sendable {
             return RPCError(error)
         default:
             logger.error("store failure", metadata: ["error": "\(error)"])
-            return RPCError(.unavailable, "the capital store failed; nothing was written: \(error)", reason: "E_STORE_UNAVAILABLE")
+            return RPCError(.storeUnavailable, "the capital store failed; nothing was written: \(error)")
         }
     }
 
@@ -89,11 +89,11 @@ public final class CapitalService: Sendable {
         try CapitalValidation.required(account.quoteCurrency, field: "account.quote_currency")
         let currency = account.quoteCurrency.utf8
         guard (2...12).contains(currency.count), currency.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x30 && $0 <= 0x39) }) else {
-            throw FieldError(reason: "E_OUT_OF_RANGE", field: "account.quote_currency", message: "account.quote_currency must be 2–12 of A–Z 0–9 (e.g. USDT, KRW)")
+            throw FieldError(.valueOutOfRange, field: "account.quote_currency", message: "account.quote_currency must be 2–12 of A–Z 0–9 (e.g. USDT, KRW)")
         }
         if account.hasCurrencyScale {
             guard account.currencyScale <= 18 else {
-                throw FieldError(reason: "E_OUT_OF_RANGE", field: "account.currency_scale", message: "account.currency_scale must be 0–18, got \(account.currencyScale)")
+                throw FieldError(.valueOutOfRange, field: "account.currency_scale", message: "account.currency_scale must be 0–18, got \(account.currencyScale)")
             }
         } else {
             account.currencyScale = ["KRW", "JPY"].contains(account.quoteCurrency) ? 0 : 8
@@ -123,7 +123,7 @@ public final class CapitalService: Sendable {
         let leverage = try CapitalValidation.decimal(sa.leverage, default: "1", field: "strategy_account.leverage",
                                                      in: ExactDecimal(significand: BigInt(1), exponent: -1)...ExactDecimal(125))
         guard sa.maxSymbols <= 1000 else {
-            throw FieldError(reason: "E_OUT_OF_RANGE", field: "strategy_account.max_symbols", message: "strategy_account.max_symbols must be 0–1000 (0 = unlimited)")
+            throw FieldError(.valueOutOfRange, field: "strategy_account.max_symbols", message: "strategy_account.max_symbols must be 0–1000 (0 = unlimited)")
         }
         sa.weight = weight.description
         sa.leverage = leverage.description
@@ -163,20 +163,20 @@ public final class CapitalService: Sendable {
     }
 
     static func notFound(_ id: String, field: String = "account_id") -> FieldError {
-        FieldError(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: field, message: "no account \(id)")
+        FieldError(.accountNotFound, field: field, message: "no account \(id)")
     }
 
     /// FAILED_PRECONDITION `E_ACCOUNT_INACTIVE` for an inactive account (reallocation needs an active one).
     static func requireActive(_ account: Account) throws(FieldError) {
         guard account.isActive else {
-            throw FieldError(.failedPrecondition, reason: "E_ACCOUNT_INACTIVE", field: "account_id", message: "account \(account.accountID) is inactive")
+            throw FieldError(.accountInactive, field: "account_id", message: "account \(account.accountID) is inactive")
         }
     }
 
     func existingStrategyAccount(_ id: String) async throws -> StrategyAccount {
         try CapitalValidation.id(id, field: "strategy_account_id")
         guard let sa = try await store.strategyAccount(id: id) else {
-            throw FieldError(.notFound, reason: "E_STRATEGY_ACCOUNT_NOT_FOUND", field: "strategy_account_id", message: "no strategy account \(id)")
+            throw FieldError(.strategyAccountNotFound, field: "strategy_account_id", message: "no strategy account \(id)")
         }
         return sa
     }
@@ -189,15 +189,15 @@ public final class CapitalService: Sendable {
         try CapitalValidation.required(request.symbol, field: "symbol")
         let side: TradeSide
         switch request.side {
-        case .unspecified: throw FieldError(reason: "E_MISSING_FIELD", field: "side", message: "side is required (BUY or SELL)")
+        case .unspecified: throw FieldError(.missingField, field: "side", message: "side is required (BUY or SELL)")
         case .buy: side = .buy
         case .sell: side = .sell
         case .UNRECOGNIZED(let n): throw CapitalValidation.unknownEnum("side", n)
         }
         let qty = try DecimalText.parseExact(request.qty, field: "qty")
-        guard qty.signum > 0 else { throw FieldError(reason: "E_OUT_OF_RANGE", field: "qty", message: "qty must be > 0, got \(qty)") }
+        guard qty.signum > 0 else { throw FieldError(.valueOutOfRange, field: "qty", message: "qty must be > 0, got \(qty)") }
         let price = try DecimalText.parseExact(request.price, field: "price")
-        guard price.signum > 0 else { throw FieldError(reason: "E_OUT_OF_RANGE", field: "price", message: "price must be > 0, got \(price)") }
+        guard price.signum > 0 else { throw FieldError(.valueOutOfRange, field: "price", message: "price must be > 0, got \(price)") }
         let pnl = request.realizedPnl.isEmpty ? nil : try DecimalText.parseExact(request.realizedPnl, field: "realized_pnl")
         let now = clock()
         let trade = TradeRecord(
@@ -239,7 +239,7 @@ public final class CapitalService: Sendable {
     func calculateOrderQuantity(_ request: Keel_Capital_V1_CalculateOrderQuantityRequest) async throws -> Keel_Capital_V1_CalculateOrderQuantityResponse {
         let sa = try await existingStrategyAccount(request.strategyAccountID)
         guard sa.isActive else {
-            throw FieldError(.failedPrecondition, reason: "E_STRATEGY_ACCOUNT_INACTIVE", field: "strategy_account_id", message: "strategy account \(sa.strategyAccountID) is inactive")
+            throw FieldError(.strategyAccountInactive, field: "strategy_account_id", message: "strategy account \(sa.strategyAccountID) is inactive")
         }
         let qtyPer = try DecimalText.parseExact(request.qtyPer, field: "qty_per")
         try OrderQuantity.checkQtyPer(qtyPer, maxQtyPer: settings.maxQtyPer)
@@ -247,7 +247,7 @@ public final class CapitalService: Sendable {
         func price(_ text: String, _ field: String) throws(FieldError) -> ExactDecimal? {
             guard !text.isEmpty else { return nil }
             let value = try DecimalText.parseExact(text, field: field)
-            guard value.signum > 0 else { throw FieldError(reason: "E_INVALID_PRICE", field: field, message: "\(field) must be > 0, got \(value)") }
+            guard value.signum > 0 else { throw FieldError(.invalidPrice, field: field, message: "\(field) must be > 0, got \(value)") }
             return value
         }
         let limitPrice = try price(request.price, "price")
@@ -256,7 +256,7 @@ public final class CapitalService: Sendable {
         let side = try CapitalValidation.side(request.side)
         var position = request.positionQty.isEmpty ? nil : try DecimalText.parseExact(request.positionQty, field: "position_qty")
         guard request.hasSymbolRules else {
-            throw FieldError(.notFound, reason: "E_SYMBOL_RULES_NOT_FOUND", field: "symbol_rules", message: "no symbol_rules were given for the symbol")
+            throw FieldError(.symbolRulesNotFound, field: "symbol_rules", message: "no symbol_rules were given for the symbol")
         }
         let rules = try CapitalValidation.symbolRules(request.symbolRules)
         // A close without position_qty sizes from the strategy's recorded net quantity.
@@ -301,11 +301,11 @@ public final class CapitalService: Sendable {
     func listRebalanceRuns(_ request: Keel_Capital_V1_ListRebalanceRunsRequest) async throws -> Keel_Capital_V1_ListRebalanceRunsResponse {
         var accountID: String?
         if !request.accountID.isEmpty { accountID = try await existingAccount(request.accountID).accountID }
-        guard request.limit <= 500 else { throw FieldError(reason: "E_OUT_OF_RANGE", field: "limit", message: "limit must be 0–500 (0 = 50)") }
+        guard request.limit <= 500 else { throw FieldError(.valueOutOfRange, field: "limit", message: "limit must be 0–500 (0 = 50)") }
         let limit = request.limit == 0 ? 50 : Int(request.limit)
         // A token is the last run id of the previous page.
         guard let runs = try await store.runs(accountID: accountID, limit: limit + 1, before: request.pageToken.isEmpty ? nil : request.pageToken) else {
-            throw FieldError(reason: "E_INVALID_PAGE_TOKEN", field: "page_token", message: "page_token is not a token this service issued")
+            throw FieldError(.invalidPageToken, field: "page_token", message: "page_token is not a token this service issued")
         }
         var response = Keel_Capital_V1_ListRebalanceRunsResponse()
         response.runs = Array(runs.prefix(limit))

@@ -214,11 +214,11 @@ public final class CapitalStore: Sendable {
                     SELECT EXISTS (SELECT 1 FROM strategy_capital c JOIN strategy_accounts s USING (strategy_account_id) WHERE s.account_id = ?)
                     """, arguments: [account.accountID]) ?? false
                 if allocated, existing.quoteCurrency != account.quoteCurrency {
-                    throw FieldError(.failedPrecondition, reason: "E_IMMUTABLE_FIELD", field: "account.quote_currency",
+                    throw FieldError(.immutableField, field: "account.quote_currency",
                                      message: "the quote currency cannot change once capital is allocated (stored: \(existing.quoteCurrency))")
                 }
                 if allocated, existing.currencyScale != account.currencyScale {
-                    throw FieldError(.failedPrecondition, reason: "E_IMMUTABLE_FIELD", field: "account.currency_scale",
+                    throw FieldError(.immutableField, field: "account.currency_scale",
                                      message: "the currency scale cannot change once capital is allocated (stored: \(existing.currencyScale))")
                 }
                 stored.previousTotalCapital = existing.previousTotalCapital
@@ -286,16 +286,16 @@ public final class CapitalStore: Sendable {
     func upsert(_ sa: StrategyAccount) async throws -> StrategyAccount {
         try await pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM accounts WHERE account_id = ?)", arguments: [sa.accountID]) == true else {
-                throw FieldError(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "strategy_account.account_id", message: "no account \(sa.accountID)")
+                throw FieldError(.accountNotFound, field: "strategy_account.account_id", message: "no account \(sa.accountID)")
             }
             if let owner = try String.fetchOne(db, sql: "SELECT account_id FROM strategy_accounts WHERE strategy_account_id = ?", arguments: [sa.strategyAccountID]),
                owner != sa.accountID {
-                throw FieldError(.failedPrecondition, reason: "E_IMMUTABLE_FIELD", field: "strategy_account.account_id",
+                throw FieldError(.immutableField, field: "strategy_account.account_id",
                                  message: "strategy account \(sa.strategyAccountID) belongs to account \(owner); it cannot move")
             }
             if let other = try String.fetchOne(db, sql: "SELECT strategy_account_id FROM strategy_accounts WHERE account_id = ? AND strategy_id = ?",
                                                arguments: [sa.accountID, sa.strategyID]), other != sa.strategyAccountID {
-                throw FieldError(.alreadyExists, reason: "E_STRATEGY_ACCOUNT_CONFLICT", field: "strategy_account.strategy_id",
+                throw FieldError(.strategyAccountConflict, field: "strategy_account.strategy_id",
                                  message: "strategy \(sa.strategyID) of account \(sa.accountID) is already strategy account \(other)",
                                  metadata: ["strategy_account_id": other])
             }
@@ -315,7 +315,7 @@ public final class CapitalStore: Sendable {
     func recordBalance(accountID: String, date: String, endingBalance: String) async throws {
         try await pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM accounts WHERE account_id = ?)", arguments: [accountID]) == true else {
-                throw FieldError(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "balance.account_id", message: "no account \(accountID)")
+                throw FieldError(.accountNotFound, field: "balance.account_id", message: "no account \(accountID)")
             }
             try db.execute(sql: """
                 INSERT INTO daily_balances (account_id, date, ending_balance) VALUES (?, ?, ?)
@@ -384,7 +384,7 @@ public final class CapitalStore: Sendable {
                 var comparable = trade
                 if !timeGiven { comparable.executionTimeMs = stored.executionTimeMs }
                 guard comparable == stored else {
-                    throw FieldError(.alreadyExists, reason: "E_TRADE_CONFLICT", field: "execution_id",
+                    throw FieldError(.tradeConflict, field: "execution_id",
                                      message: "execution \(trade.executionID) is already recorded with other content")
                 }
                 return .replayed(positionQty: try Self.netQuantity(db, trade.strategyAccountID, trade.symbol))
@@ -484,7 +484,7 @@ public final class CapitalStore: Sendable {
     func applyPnl(strategyAccountID: String, nowMs: Int64) async throws -> PnlCompounding.Result {
         try await pool.write { db in
             guard try Self.hasCapital(db, strategyAccountID) else {
-                throw FieldError(.failedPrecondition, reason: "E_NO_ALLOCATED_CAPITAL", field: "strategy_account_id",
+                throw FieldError(.noAllocatedCapital, field: "strategy_account_id",
                                  message: "strategy account \(strategyAccountID) has no allocated capital yet; its PnL waits for the first reallocation")
             }
             return try Self.applyPnl(db, strategyAccountID, nowMs: nowMs)

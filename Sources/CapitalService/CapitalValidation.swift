@@ -13,7 +13,7 @@ enum CapitalValidation {
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x5f || c == 0x3a || c == 0x2d
         }
         guard allowed, value.utf8.count <= 64 else {
-            throw FieldError(reason: "E_INVALID_ID", field: field, message: "\(field) must be 1–64 characters of A–Z a–z 0–9 . _ : -")
+            throw FieldError(.invalidId, field: field, message: "\(field) must be 1–64 characters of A–Z a–z 0–9 . _ : -")
         }
     }
 
@@ -25,19 +25,19 @@ enum CapitalValidation {
     static func decimal(_ text: String, default fallback: String, field: String, in range: ClosedRange<ExactDecimal>) throws(FieldError) -> ExactDecimal {
         let value = try DecimalText.parseExact(text.isEmpty ? fallback : text, field: field)
         guard range.contains(value) else {
-            throw FieldError(reason: "E_OUT_OF_RANGE", field: field, message: "\(field) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            throw FieldError(.valueOutOfRange, field: field, message: "\(field) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
         }
         return value
     }
 
     static func unknownEnum(_ field: String, _ number: Int) -> FieldError {
-        FieldError(reason: "E_UNKNOWN_ENUM", field: field, message: "\(field) \(number) is not a listed value")
+        FieldError(.unknownEnum, field: field, message: "\(field) \(number) is not a listed value")
     }
 
     /// `YYYY-MM-DD` naming a real calendar day.
     static func date(_ text: String, field: String) throws(FieldError) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        let invalid = FieldError(reason: "E_INVALID_DATE", field: field, message: "\(field) must be a date YYYY-MM-DD, got \"\(text)\"")
+        let invalid = FieldError(.invalidDate, field: field, message: "\(field) must be a date YYYY-MM-DD, got \"\(text)\"")
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
               let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month), day >= 1 else { throw invalid }
@@ -91,7 +91,7 @@ enum CapitalValidation {
         out.minNotional = try value(rules.minNotional, "min_notional")
         if rules.hasAmountPrecision {
             guard rules.amountPrecision <= 18 else {
-                throw FieldError(reason: "E_OUT_OF_RANGE", field: "symbol_rules.amount_precision", message: "symbol_rules.amount_precision must be 0–18")
+                throw FieldError(.valueOutOfRange, field: "symbol_rules.amount_precision", message: "symbol_rules.amount_precision must be 0–18")
             }
             out.amountPrecision = Int(rules.amountPrecision)
         }
@@ -108,7 +108,7 @@ enum CapitalValidation {
     /// not parse is INTERNAL naming the service and the field, never a zero.
     static func answered(_ text: String, by service: String, field: String) throws(RPCError) -> ExactDecimal {
         guard let value = DecimalGrammar.parse(text) else {
-            throw RPCError.field(.internal, reason: "E_UNREADABLE_UPSTREAM_DECIMAL", field: field,
+            throw RPCError.field(.unreadableUpstreamDecimal, field: field,
                                  "\(service) answered \"\(text)\" for \(field), which is not a decimal", metadata: ["upstream": service])
         }
         return value

@@ -16,11 +16,11 @@ extension CapitalService {
         try CapitalValidation.required(request.runID, field: "run_id")
         switch request.mode {
         case .plan, .execute: break
-        case .none, .unspecified: throw FieldError(reason: "E_OUT_OF_RANGE", field: "mode", message: "mode must be CONVERGE_MODE_PLAN or CONVERGE_MODE_EXECUTE")
+        case .none, .unspecified: throw FieldError(.valueOutOfRange, field: "mode", message: "mode must be CONVERGE_MODE_PLAN or CONVERGE_MODE_EXECUTE")
         case .UNRECOGNIZED(let n): throw CapitalValidation.unknownEnum("mode", n)
         }
         guard let stored = try await store.run(id: request.runID) else {
-            throw FieldError(.notFound, reason: "E_RUN_NOT_FOUND", field: "run_id", message: "no rebalance run \(request.runID)")
+            throw FieldError(.runNotFound, field: "run_id", message: "no rebalance run \(request.runID)")
         }
         // Without a stored plan request, the checks and the request are made again unless the checks
         // already decided: not needed, or the precondition or the cross-check failed. A run whose
@@ -28,9 +28,9 @@ extension CapitalService {
         // retried from the start.
         let previous = stored.run.converge
         let decided = previous.state == .notNeeded
-            || (previous.state == .failed && ["E_POSITION_MISMATCH", "E_CONVERGE_PRECONDITION"].contains(previous.error.reason))
+            || (previous.state == .failed && [ErrorReason.positionMismatch, .convergePrecondition].map(\.name).contains(previous.error.reason))
         if stored.planRequest == nil, decided {
-            throw FieldError(.failedPrecondition, reason: "E_CONVERGE_PRECONDITION", field: "run_id",
+            throw FieldError(.convergePrecondition, field: "run_id",
                              message: "run \(request.runID) has nothing to converge (its converge was \(previous.state)\(previous.error.reason.isEmpty ? "" : ", \(previous.error.reason)"))")
         }
         return try await convergeRun(request.runID, mode: request.mode, downstream(context), answerKey: nil)
@@ -41,7 +41,7 @@ extension CapitalService {
     /// outcome is stored in the run (and in the answer kept under `answerKey`).
     func convergeRun(_ runID: String, mode: Keel_Capital_V1_ConvergeMode, _ down: Downstream, answerKey: String?) async throws -> ConvergeResult {
         guard let (run, storedPlan) = try await store.run(id: runID), let account = try await store.account(id: run.accountID) else {
-            throw FieldError(.notFound, reason: "E_RUN_NOT_FOUND", field: "run_id", message: "no rebalance run \(runID)")
+            throw FieldError(.runNotFound, field: "run_id", message: "no rebalance run \(runID)")
         }
         var result = ConvergeResult()
         var newPlanBytes: Data?
@@ -72,7 +72,7 @@ extension CapitalService {
             result.state = .planned
         } catch {
             result.state = .failed
-            result.error = ErrorDetail(Self.downstreamError(error, reason: "E_PLANNER_UNAVAILABLE", service: "keel-planner"))
+            result.error = ErrorDetail(Self.downstreamError(error, reason: .plannerUnavailable, service: "keel-planner"))
         }
         if mode == .execute, result.state == .planned {
             var execute = Keel_Gateway_V1_ExecuteRequest()
@@ -90,7 +90,7 @@ extension CapitalService {
                 result.state = .executed
             } catch {
                 result.state = .failed
-                result.error = ErrorDetail(Self.downstreamError(error, reason: "E_GATEWAY_UNAVAILABLE", service: "keel-gateway"))
+                result.error = ErrorDetail(Self.downstreamError(error, reason: .gatewayUnavailable, service: "keel-gateway"))
             }
         }
         try await save(run, result, planRequest: newPlanBytes, answerKey: answerKey)
@@ -116,10 +116,10 @@ extension CapitalService {
     }
 
     /// A downstream service that cannot be reached is UNAVAILABLE with `reason`; its own statuses pass.
-    static func downstreamError(_ error: RPCError, reason: String, service: String) -> RPCError {
+    static func downstreamError(_ error: RPCError, reason: ErrorReason, service: String) -> RPCError {
         var passed = error
-        if error.code == .unavailable || error.code == .deadlineExceeded, error.reason.isEmpty || error.reason == "E_GOING_AWAY" {
-            passed = RPCError(.unavailable, "\(service) cannot be reached: \(error.message)", reason: reason)
+        if error.code == .unavailable || error.code == .deadlineExceeded, error.reason.isEmpty || error.has(.goingAway) {
+            passed = RPCError(reason, "\(service) cannot be reached: \(error.message)", cause: error)
         }
         passed.metadata["upstream"] = service
         return passed
@@ -139,13 +139,13 @@ extension CapitalService {
         do {
             positions = try await openPositions(account, down)
         } catch {
-            return .failed(Self.downstreamError(error, reason: "E_GATEWAY_UNAVAILABLE", service: "keel-gateway"))
+            return .failed(Self.downstreamError(error, reason: .gatewayUnavailable, service: "keel-gateway"))
         }
         let changes = try lines.map { line throws(UnreadableStoredValue) in try CapitalValidation.stored(line.change, "rebalance_runs", run.runID, "allocations.change") }
         if positions.isEmpty || changes.allSatisfy(\.isZero) { return .notNeeded }
         let total = try CapitalValidation.stored(run.result.totalCapital, "rebalance_runs", run.runID, "total_capital")
         guard total.signum > 0 else {
-            return .failed(.field(.failedPrecondition, reason: "E_CONVERGE_PRECONDITION", field: "run_id", "the total capital \(total) is not positive: nothing to scale by"))
+            return .failed(.field(.convergePrecondition, field: "run_id", "the total capital \(total) is not positive: nothing to scale by"))
         }
         var broker: [String: ExactDecimal] = [:]
         var marks: [String: String] = [:]
@@ -160,7 +160,7 @@ extension CapitalService {
             let held = broker[symbol] ?? .zero
             let sum = attributed[symbol] ?? .zero
             if held != sum {
-                return .failed(.field(.failedPrecondition, reason: "E_POSITION_MISMATCH", field: "positions[\(symbol)]",
+                return .failed(.field(.positionMismatch, field: "positions[\(symbol)]",
                                       "the strategies' recorded quantities of \(symbol) add up to \(sum), the broker holds \(held); Keel never guesses an attribution",
                                       metadata: ["recorded_qty": sum.description, "broker_qty": held.description]))
             }

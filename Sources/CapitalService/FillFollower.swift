@@ -36,7 +36,7 @@ public final class FillFollower: Sendable {
                 attempt = 0
             } catch is CancellationError {
                 break
-            } catch let error as RPCError where error.reason == "E_RESUME_POINT_EXPIRED" {
+            } catch let error as RPCError where error.has(.resumePointExpired) {
                 logger.error("gateway order events were pruned before this service read them; following from the oldest retained", metadata: ["error": "\(error)"])
                 try? await store.setFillCursor(0)
             } catch {
@@ -115,7 +115,7 @@ public final class FillFollower: Sendable {
             logger.info("fill recorded as a trade", metadata: [
                 "strategy_account_id": "\(owner.strategyAccountID)", "execution_id": "\(trade.executionID)", "qty": "\(delta)", "side": "\(order.side)",
             ])
-        } catch let error as FieldError where error.reason == "E_TRADE_CONFLICT" {
+        } catch let error as FieldError where error.reason == ErrorReason.tradeConflict.name {
             logger.error("a fill conflicts with a trade recorded by hand under the same execution id; skipped", metadata: ["execution_id": "\(trade.executionID)"])
             try await store.setFillCursor(event.seq)
         }

@@ -361,7 +361,7 @@ extension CapitalService {
                 }
             } catch {
                 self.logger.error("store failed", metadata: ["error": "\(error)"])
-                let failure = RPCError(.unavailable, "the allocations could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
+                let failure = RPCError(.storeUnavailable, "the allocations could not be written; nothing was written")
                 for entry in writes {
                     results[entry.index].outcome = .failed
                     results[entry.index].clearResult()

@@ -36,12 +36,12 @@ public enum DecimalText {
 
     static func invalid(_ text: String, field: String) -> FieldError {
         FieldError(
-            reason: "E_INVALID_DECIMAL", field: field,
+            .invalidDecimal, field: field,
             message: "\(field) is not a decimal: \(quoted(text)) (plain notation such as \"0.1\" or \"-12.5\", at most 34 significant digits)")
     }
 
     static func negative(_ text: String, field: String) -> FieldError {
-        FieldError(reason: "E_NEGATIVE_VALUE", field: field, message: "\(field) must be ≥ 0, got \(text)")
+        FieldError(.negativeValue, field: field, message: "\(field) must be ≥ 0, got \(text)")
     }
 
     /// Parses `text` or throws `E_INVALID_DECIMAL` naming `field`.

@@ -1,56 +1,28 @@
-/// A request that failed validation or a domain rule: the gRPC status number (INVALID_ARGUMENT by
-/// default), the stable `reason` (`E_INVALID_DECIMAL`, …), the protobuf field path (`positions[3].mark`,
+/// A request that failed validation or a domain rule: its reason from the registry (`ErrorReason`)
+/// with the status that reason answers with, the protobuf field path (`positions[3].mark`,
 /// `world_alloc_after[w1]`) that KWP/1 puts in `ErrorInfo.metadata["field"]`, and any other facts.
 /// Pure modules throw it; the transport turns it into a Status.
 public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// gRPC canonical status numbers used by domain errors.
-    public enum Code: Int32, Sendable {
-        case invalidArgument = 3
-        case notFound = 5
-        case alreadyExists = 6
-        case permissionDenied = 7
-        case failedPrecondition = 9
-        case outOfRange = 11
-        case internalError = 13
-        case unavailable = 14
-
-        /// The canonical gRPC name (`INVALID_ARGUMENT`).
-        public var name: String {
-            switch self {
-            case .invalidArgument: "INVALID_ARGUMENT"
-            case .notFound: "NOT_FOUND"
-            case .alreadyExists: "ALREADY_EXISTS"
-            case .permissionDenied: "PERMISSION_DENIED"
-            case .failedPrecondition: "FAILED_PRECONDITION"
-            case .outOfRange: "OUT_OF_RANGE"
-            case .internalError: "INTERNAL"
-            case .unavailable: "UNAVAILABLE"
-            }
-        }
-    }
-
-    public var code: Code
+    public var code: StatusCode
+    /// The reason's name as the wire carries it (`E_INVALID_DECIMAL`).
     public var reason: String
     public var field: String
     public var message: String
     /// Facts besides `field` (e.g. `world_id`).
     public var metadata: [String: String]
 
-    public init(_ code: Code = .invalidArgument, reason: String, field: String, message: String, metadata: [String: String] = [:]) {
-        self.code = code
-        self.reason = reason
+    /// An error of `reason`, answered with the reason's status.
+    public init(_ reason: ErrorReason, field: String, message: String, metadata: [String: String] = [:]) {
+        self.code = reason.status
+        self.reason = reason.name
         self.field = field
         self.message = message
         self.metadata = metadata
     }
 
-    public init(reason: String, field: String, message: String) {
-        self.init(.invalidArgument, reason: reason, field: field, message: message)
-    }
-
     /// INVALID_ARGUMENT `E_MISSING_FIELD`: a required field is empty or unset.
     public static func missing(_ field: String) -> FieldError {
-        FieldError(reason: "E_MISSING_FIELD", field: field, message: "\(field) is required")
+        FieldError(.missingField, field: field, message: "\(field) is required")
     }
 
     /// `field` plus the other facts, as `ErrorInfo.metadata`.

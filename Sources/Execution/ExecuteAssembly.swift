@@ -13,27 +13,27 @@ public enum ExecuteAssembly {
     /// The request's own fields, the live guard (submit) and the shared-account switch, before planning.
     public static func check(_ request: ExecuteRequest, allowLive: Bool, config: GatewayConfig) throws(FieldError) {
         if case .UNRECOGNIZED(let number) = request.flipPolicy {
-            throw FieldError(reason: "E_UNKNOWN_ENUM", field: "flip_policy", message: "flip_policy \(number) is not a FlipPolicy")
+            throw FieldError(.unknownEnum, field: "flip_policy", message: "flip_policy \(number) is not a FlipPolicy")
         }
         if case .UNRECOGNIZED(let number) = request.timeInForce {
-            throw FieldError(reason: "E_UNKNOWN_ENUM", field: "time_in_force", message: "time_in_force \(number) is not a TimeInForce")
+            throw FieldError(.unknownEnum, field: "time_in_force", message: "time_in_force \(number) is not a TimeInForce")
         }
         guard request.hasPlanRequest else {
-            throw FieldError(reason: "E_MISSING_FIELD", field: "plan_request", message: "plan_request is required")
+            throw FieldError(.missingField, field: "plan_request", message: "plan_request is required")
         }
         if request.planRequest.mode == .targetWeight {
             throw FieldError(
-                .failedPrecondition, reason: "E_MODE_NOT_EXECUTABLE", field: "plan_request.mode",
+                .modeNotExecutable, field: "plan_request.mode",
                 message: "target-weight plans are executed by StartSchedule, not Execute")
         }
         if request.submit, config.liveGuardEnforced, !allowLive {
             throw FieldError(
-                .permissionDenied, reason: "E_LIVE_GUARD", field: "x-allow-live",
+                .liveGuard, field: "x-allow-live",
                 message: "live submission needs the metadata x-allow-live: true")
         }
         if request.sharedAccount, !config.sharedAccountPolicy.enabled {
             throw FieldError(
-                .permissionDenied, reason: "E_SHARED_ACCOUNT_DISABLED", field: "shared_account",
+                .sharedAccountDisabled, field: "shared_account",
                 message: "shared-account execution is disabled by the gateway's shared_account_policy")
         }
     }
@@ -44,7 +44,7 @@ public enum ExecuteAssembly {
         for (i, position) in request.planRequest.positions.enumerated() where seen.insert(position.worldID).inserted {
             if config.worlds[position.worldID]?.isShadow == true {
                 throw FieldError(
-                    .failedPrecondition, reason: "E_SHADOW_ORDERS_BLOCKED", field: "plan_request.positions[\(i)].world_id",
+                    .shadowOrdersBlocked, field: "plan_request.positions[\(i)].world_id",
                     message: "world \(position.worldID) is a shadow world: its orders may not be submitted",
                     metadata: ["world_id": position.worldID])
             }
@@ -132,7 +132,7 @@ public enum ExecuteAssembly {
                 totalEquity: try DecimalText.parseExact(planRequest.totalEquity, field: "plan_request.total_equity"), current: current)
             if !context.allowed {
                 throw FieldError(
-                    .failedPrecondition, reason: "E_SHARED_ACCOUNT_POLICY", field: "shared_account", message: context.message,
+                    .sharedAccountPolicy, field: "shared_account", message: context.message,
                     metadata: policyMetadata(context))
             }
             response.sharedAccountContext = context
@@ -174,14 +174,14 @@ public enum ExecuteAssembly {
             guard let policy = config.policy(for: order.venue) else {
                 if config.strictVenues {
                     throw FieldError(
-                        .failedPrecondition, reason: "E_VENUE_POLICY_MISSING", field: "venue",
+                        .venuePolicyMissing, field: "venue",
                         message: "no venue policy for \"\(order.venue)\" and strict_venues is set", metadata: metadata)
                 }
                 continue
             }
             if !policy.enabled {
                 throw FieldError(
-                    .failedPrecondition, reason: "E_VENUE_DISABLED", field: "venue",
+                    .venueDisabled, field: "venue",
                     message: "venue \"\(order.venue)\" is disabled in the gateway config", metadata: metadata)
             }
         }
@@ -199,7 +199,7 @@ public enum ExecuteAssembly {
     /// readable decimals, so one that is not is the planner's fault, INTERNAL, and never a zero.
     static func planned(_ text: String, field: String) throws(FieldError) -> ExactDecimal {
         guard let value = DecimalGrammar.parse(text) else {
-            throw FieldError(.internalError, reason: "E_UNREADABLE_PLAN_DECIMAL", field: field,
+            throw FieldError(.unreadablePlanDecimal, field: field,
                              message: "the plan holds \"\(text)\" at \(field), which is not a decimal Keel reads")
         }
         return value
@@ -255,6 +255,6 @@ public enum ExecuteRequestDigest {
         if r.flipPolicy == .unspecified { r.flipPolicy = .flattenThenOpen }
         if r.timeInForce == .unspecified { r.timeInForce = .gtc }
         if r.accountID.isEmpty { r.accountID = "default" }
-        return SHA256.hex(try PlanRequestDigest.deterministicBytes(r))
+        return SHA256.hex(try DeterministicEncoding.bytes(r))
     }
 }

@@ -8,7 +8,7 @@ public enum PacedExecution {
     /// Sell rounds by quantity: `total` over `rounds` in lots; rounds outside 1–1000 are an error.
     public static func sellRounds(total: ExactDecimal, rounds: Int, lot: ExactDecimal = .one, mode: SplitMode = .accumulator) throws(FieldError) -> [ExactDecimal] {
         guard (1...1000).contains(rounds) else {
-            throw FieldError(reason: "E_INVALID_ROUND_COUNT", field: "sell_rounds", message: "sell_rounds must be 1–1000, got \(rounds)")
+            throw FieldError(.invalidRoundCount, field: "sell_rounds", message: "sell_rounds must be 1–1000, got \(rounds)")
         }
         let lots = (total.rational / lot.rational).truncated()
         return TargetWeightPlanner.split(lots, into: rounds, mode: mode).map { ExactDecimal(significand: $0 * lot.significand, exponent: lot.exponent) }

@@ -22,13 +22,13 @@ extension PacedExecution {
     /// The policy's checks, each naming its field, then the defaults and the instants.
     public static func resolve(_ policy: SchedulePolicy, sellEnabled: Bool, buyEnabled: Bool, nowMs: Int64) throws(FieldError) -> ResolvedSchedulePolicy {
         func invalidTime(_ field: String, _ message: String) -> FieldError {
-            FieldError(reason: "E_INVALID_TIME", field: "policy.\(field)", message: message)
+            FieldError(.invalidTime, field: "policy.\(field)", message: message)
         }
         if sellEnabled, policy.sellStart.isEmpty {
-            throw FieldError(reason: "E_MISSING_FIELD", field: "policy.sell_start", message: "policy.sell_start is required when sells are enabled")
+            throw FieldError(.missingField, field: "policy.sell_start", message: "policy.sell_start is required when sells are enabled")
         }
         if buyEnabled, policy.buyStart.isEmpty {
-            throw FieldError(reason: "E_MISSING_FIELD", field: "policy.buy_start", message: "policy.buy_start is required when buys are enabled")
+            throw FieldError(.missingField, field: "policy.buy_start", message: "policy.buy_start is required when buys are enabled")
         }
         var filled = policy
         if filled.timeZone.isEmpty { filled.timeZone = "Asia/Seoul" }
@@ -57,7 +57,7 @@ extension PacedExecution {
         func seconds(_ has: Bool, _ value: UInt32, default: UInt32, max: UInt32?, _ field: String) throws(FieldError) -> UInt32 {
             guard has else { return `default` }
             if value == 0 || (max.map { value > $0 } ?? false) {
-                throw FieldError(reason: "E_OUT_OF_RANGE", field: "policy.\(field)", message: "policy.\(field) must be 1–\(max.map(String.init) ?? "4294967295") seconds, got \(value)")
+                throw FieldError(.valueOutOfRange, field: "policy.\(field)", message: "policy.\(field) must be 1–\(max.map(String.init) ?? "4294967295") seconds, got \(value)")
             }
             return value
         }
@@ -68,7 +68,7 @@ extension PacedExecution {
         case .unspecified: filled.orderStyle = .limitAtQuote
         case .limitAtQuote, .market: break
         case .UNRECOGNIZED(let number):
-            throw FieldError(reason: "E_UNKNOWN_ENUM", field: "policy.order_style", message: "order_style \(number) is not an OrderStyle")
+            throw FieldError(.unknownEnum, field: "policy.order_style", message: "order_style \(number) is not an OrderStyle")
         }
         if !policy.hasCancelAtSessionEnd { filled.cancelAtSessionEnd = true }
         return ResolvedSchedulePolicy(

@@ -13,7 +13,7 @@ extension GatewayService {
     func registerExitSignals(into router: inout RPCRouter) {
         router.unary(KeelRPC.gatewayListExitSignals) { (request: Keel_Gateway_V1_ListExitSignalsRequest, _: ServerContext) -> Keel_Gateway_V1_ListExitSignalsResponse in
             if case .UNRECOGNIZED(let number) = request.state {
-                throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_ENUM", field: "state", "state \(number) is not an ExitSignalState")
+                throw RPCError.field(.unknownEnum, field: "state", "state \(number) is not an ExitSignalState")
             }
             let limit = try Self.listLimit(request.limit)
             let after = try Self.position(ofPageToken: request.pageToken, prefix: "x")
@@ -34,14 +34,14 @@ extension GatewayService {
         if request.signalID.isEmpty { throw RPCError(FieldError.missing("signal_id")) }
         if request.operator.isEmpty { throw RPCError(FieldError.missing("operator")) }
         guard var record = try await storeCall({ try await self.store.exitSignal(id: request.signalID) }) else {
-            throw RPCError.field(.notFound, reason: "E_EXIT_SIGNAL_NOT_FOUND", field: "signal_id", "no exit signal \(request.signalID)")
+            throw RPCError.field(.exitSignalNotFound, field: "signal_id", "no exit signal \(request.signalID)")
         }
         guard record.state == .awaitingApproval else {
-            throw RPCError.field(.failedPrecondition, reason: "E_EXIT_SIGNAL_DECIDED", field: "signal_id",
+            throw RPCError.field(.exitSignalDecided, field: "signal_id",
                                  "exit signal \(request.signalID) is not awaiting approval (it is \(record.state))", metadata: ["state": "\(record.state)"])
         }
         if request.approve, config.liveGuardEnforced, context.metadata[MetadataKey.allowLive] != "true" {
-            throw RPCError.field(.permissionDenied, reason: "E_LIVE_GUARD", field: MetadataKey.allowLive,
+            throw RPCError.field(.liveGuard, field: MetadataKey.allowLive,
                                  "approving an exit signal submits orders: it needs the metadata x-allow-live: true")
         }
         let now = clock()
@@ -53,7 +53,7 @@ extension GatewayService {
             try await self.store.decideExitSignal(record, from: .awaitingApproval, auditType: request.approve ? "EXIT_APPROVED" : "EXIT_REJECTED", nowMs: now)
         }
         guard decided else {
-            throw RPCError.field(.failedPrecondition, reason: "E_EXIT_SIGNAL_DECIDED", field: "signal_id", "exit signal \(request.signalID) was decided meanwhile")
+            throw RPCError.field(.exitSignalDecided, field: "signal_id", "exit signal \(request.signalID) was decided meanwhile")
         }
         context.logger.info("exit signal decided", metadata: ["signal_id": "\(request.signalID)", "approve": "\(request.approve)", "operator": "\(request.operator)"])
         return request.approve ? await applyExitSignal(record) : record
@@ -137,7 +137,7 @@ extension GatewayService {
             return try await storeCall { try await self.store.attributedPositions() }.filter { $0.worldID == signal.worldID }
         case .account:
             guard signal.strategyID.isEmpty else {
-                throw RPCError.field(.failedPrecondition, reason: "E_STRATEGY_NOT_ATTRIBUTED", field: "signal.strategy_id",
+                throw RPCError.field(.strategyNotAttributed, field: "signal.strategy_id",
                                      "a strategy's signal needs attributed positions (exit_policy.positions = attributed)")
             }
             return try await storeCall { try await self.broker.positions(accountID: self.config.exitPolicy.accountID) }.map { position in

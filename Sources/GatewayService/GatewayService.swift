@@ -67,8 +67,8 @@ public final class GatewayService: Sendable {
     /// reached is UNAVAILABLE `E_PLANNER_UNAVAILABLE`.
     static func upstream(_ error: RPCError) -> RPCError {
         var passed = error
-        if error.code == .unavailable, error.reason.isEmpty || error.reason == "E_GOING_AWAY" {
-            passed = RPCError(.unavailable, "the planner cannot be reached: \(error.message)", reason: "E_PLANNER_UNAVAILABLE")
+        if error.code == .unavailable, error.reason.isEmpty || error.has(.goingAway) {
+            passed = RPCError(.plannerUnavailable, "the planner cannot be reached: \(error.message)")
         }
         passed.metadata["upstream"] = "keel-planner"
         return passed
@@ -121,7 +121,7 @@ public final class GatewayService: Sendable {
     func submitNew(_ request: ExecuteRequest, key: String?, digest: String, context: ServerContext) async throws -> ExecuteResponse {
         let accountID = request.accountID.isEmpty ? "default" : request.accountID
         guard try await storeCall({ try await self.broker.hasAccount(accountID) }) else {
-            throw RPCError.field(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id", "the broker has no account \(accountID)", metadata: ["account_id": accountID])
+            throw RPCError.field(.accountNotFound, field: "account_id", "the broker has no account \(accountID)", metadata: ["account_id": accountID])
         }
         do {
             try ExecuteAssembly.checkShadowWorlds(request, config: config)
@@ -160,7 +160,7 @@ public final class GatewayService: Sendable {
                 throw taken
             } catch {
                 context.logger.error("store failed", metadata: ["error": "\(error)"])
-                throw RPCError(.unavailable, "the submission could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
+                throw RPCError(.storeUnavailable, "the submission could not be written; nothing was written")
             }
             Failpoint.hit("execute.after_commit")
             for batch in batches {
@@ -184,7 +184,7 @@ public final class GatewayService: Sendable {
         do {
             return try Keel_Planner_V1_PlanResponse(serializedBytes: reply).plan
         } catch {
-            throw RPCError(.internal, "the planner's answer does not decode: \(error)", reason: "E_UPSTREAM_UNDECODABLE")
+            throw RPCError(.upstreamUndecodable, "the planner's answer does not decode: \(error)")
         }
     }
 
@@ -192,7 +192,7 @@ public final class GatewayService: Sendable {
         do {
             return try ExecuteAssembly.assemble(plan: plan, request: request, config: config)
         } catch {
-            if error.reason == "E_SHARED_ACCOUNT_POLICY" {
+            if error.reason == ErrorReason.sharedAccountPolicy.name {
                 Counter(label: "shared_account_policy_rejections_total", dimensions: [("violation", error.metadata["violation"]?.lowercased() ?? "")]).increment()
             }
             throw RPCError(error)
@@ -205,13 +205,13 @@ public final class GatewayService: Sendable {
             return try await body()
         } catch is CancellationError {
             // The caller went away (a closed Watch stream): nothing failed.
-            throw RPCError(.cancelled, "the call was cancelled", reason: "E_CANCELLED")
+            throw RPCError(.callCancelled, "the call was cancelled")
         } catch let error as UnreadableStoredValue {
             logger.error("stored value unreadable", metadata: ["table": "\(error.table)", "row": "\(error.row)", "column": "\(error.column)", "detail": "\(error.detail)"])
             throw RPCError(error)
         } catch {
             logger.error("store failed", metadata: ["error": "\(error)"])
-            throw RPCError(.unavailable, "the gateway store cannot be used: \(error)", reason: "E_STORE_UNAVAILABLE")
+            throw RPCError(.storeUnavailable, "the gateway store cannot be used: \(error)")
         }
     }
 

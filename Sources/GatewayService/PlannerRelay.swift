@@ -45,7 +45,7 @@ public final class PlannerRelay: Sendable {
                     attempt = 0
                     try await handle(event)
                 }
-            } catch let error as RPCError where error.reason == "E_RESUME_POINT_EXPIRED" {
+            } catch let error as RPCError where error.has(.resumePointExpired) {
                 let oldest = UInt64(error.metadata["oldest_seq"] ?? "") ?? 1
                 logger.warning("planner events were lost before the gateway could relay them", metadata: ["oldest_seq": "\(oldest)"])
                 Counter(label: "event_relay_gaps_total", dimensions: [("topic", Self.topic)]).increment()

@@ -20,7 +20,7 @@ extension GatewayService {
             let limit = try Self.listLimit(request.limit)
             let after = try Self.position(ofPageToken: request.pageToken, prefix: "o")
             if case .UNRECOGNIZED(let number) = request.status {
-                throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_ENUM", field: "status", "status \(number) is not an OrderStatus")
+                throw RPCError.field(.unknownEnum, field: "status", "status \(number) is not an OrderStatus")
             }
             let rows = try await self.storeCall {
                 try await self.store.orderRecords(batchID: request.batchID, worldID: request.worldID, status: request.status, afterSeq: after, limit: limit + 1)
@@ -64,7 +64,7 @@ extension GatewayService {
     /// commits; a slow reader holds its cursor, not memory.
     func watch(_ request: Keel_Gateway_V1_WatchRequest, writer: ResponseStreamWriter<GatewayEvent>) async throws {
         for (i, topic) in request.topics.enumerated() where !Self.topics.contains(topic) {
-            throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_TOPIC", field: "topics[\(i)]", "unknown topic \"\(topic)\" (rebalancing.planned, orders, schedule.progress, exit.signals)")
+            throw RPCError.field(.unknownTopic, field: "topics[\(i)]", "unknown topic \"\(topic)\" (rebalancing.planned, orders, schedule.progress, exit.signals)")
         }
         let topics = Set(request.topics)
         var cursor: UInt64
@@ -73,7 +73,7 @@ extension GatewayService {
         } else {
             cursor = request.afterSeq
             if let oldest = try await storeCall({ try await self.store.oldestEventSeq() }), cursor < oldest - 1 {
-                throw RPCError.field(.outOfRange, reason: "E_RESUME_POINT_EXPIRED", field: "after_seq", "events up to \(oldest - 1) are no longer retained", metadata: ["oldest_seq": "\(oldest)"])
+                throw RPCError.field(.resumePointExpired, field: "after_seq", "events up to \(oldest - 1) are no longer retained", metadata: ["oldest_seq": "\(oldest)"])
             }
         }
         while !Task.isCancelled {
@@ -91,7 +91,7 @@ extension GatewayService {
     func existingAccount(_ requested: String) async throws -> String {
         let account = requested.isEmpty ? "default" : requested
         guard try await storeCall({ try await self.broker.hasAccount(account) }) else {
-            throw RPCError.field(.notFound, reason: "E_ACCOUNT_NOT_FOUND", field: "account_id", "the broker has no account \(account)", metadata: ["account_id": account])
+            throw RPCError.field(.accountNotFound, field: "account_id", "the broker has no account \(account)", metadata: ["account_id": account])
         }
         return account
     }
@@ -100,7 +100,7 @@ extension GatewayService {
     static func position(ofPageToken token: String, prefix: Character) throws(RPCError) -> Int64 {
         guard !token.isEmpty else { return 0 }
         guard token.first == prefix, let row = Int64(token.dropFirst()), row >= 0 else {
-            throw RPCError.field(.invalidArgument, reason: "E_INVALID_PAGE_TOKEN", field: "page_token", "page_token is not one this gateway issued")
+            throw RPCError.field(.invalidPageToken, field: "page_token", "page_token is not one this gateway issued")
         }
         return row
     }
@@ -109,7 +109,7 @@ extension GatewayService {
     static func listLimit(_ limit: UInt32) throws(RPCError) -> Int {
         if limit == 0 { return 100 }
         guard limit <= 1_000 else {
-            throw RPCError.field(.invalidArgument, reason: "E_OUT_OF_RANGE", field: "limit", "limit must be at most 1000, got \(limit)")
+            throw RPCError.field(.valueOutOfRange, field: "limit", "limit must be at most 1000, got \(limit)")
         }
         return Int(limit)
     }

@@ -153,14 +153,14 @@ public final class ScheduleEngine: @unchecked Sendable {
                 entry = current
             } else {
                 guard let stored = try await store.storedSchedule(id: id) else {
-                    throw RPCError.field(.notFound, reason: "E_SCHEDULE_NOT_FOUND", field: "schedule_id", "no schedule \(id)")
+                    throw RPCError.field(.scheduleNotFound, field: "schedule_id", "no schedule \(id)")
                 }
                 entry = try Self.live(stored)
             }
             switch entry.schedule.state {
             case .cancelled: return entry.schedule
             case .completed, .expired, .failed:
-                throw RPCError.field(.failedPrecondition, reason: "E_SCHEDULE_FINISHED", field: "schedule_id",
+                throw RPCError.field(.scheduleFinished, field: "schedule_id",
                                      "schedule \(id) is already \(Self.name(entry.schedule.state))", metadata: ["state": Self.name(entry.schedule.state)])
             default: break
             }

@@ -21,7 +21,7 @@ extension GatewayService {
         router.unary(KeelRPC.gatewayGetSchedule) { (request: Keel_Gateway_V1_GetScheduleRequest, _: ServerContext) -> Schedule in
             guard !request.scheduleID.isEmpty else { throw RPCError(FieldError.missing("schedule_id")) }
             guard let stored = try await self.storeCall({ try await self.store.storedSchedule(id: request.scheduleID) }) else {
-                throw RPCError.field(.notFound, reason: "E_SCHEDULE_NOT_FOUND", field: "schedule_id", "no schedule \(request.scheduleID)")
+                throw RPCError.field(.scheduleNotFound, field: "schedule_id", "no schedule \(request.scheduleID)")
             }
             return stored.schedule
         }
@@ -36,7 +36,7 @@ extension GatewayService {
                 throw error
             } catch {
                 context.logger.error("cancel failed", metadata: ["error": "\(error)"])
-                throw RPCError(.unavailable, "the cancel could not be written; nothing was changed", reason: "E_STORE_UNAVAILABLE")
+                throw RPCError(.storeUnavailable, "the cancel could not be written; nothing was changed")
             }
         }
     }
@@ -59,11 +59,11 @@ extension GatewayService {
             let resolved = try PacedExecution.resolve(
                 request.policy, sellEnabled: !target.hasSellEnabled || target.sellEnabled, buyEnabled: !target.hasBuyEnabled || target.buyEnabled, nowMs: now)
             if now >= resolved.sessionEndMs {
-                throw FieldError(.failedPrecondition, reason: "E_SESSION_OVER", field: "policy.session_end",
+                throw FieldError(.sessionOver, field: "policy.session_end",
                                  message: "the session of \(resolved.policy.tradingDate) ended at \(resolved.policy.sessionEnd) \(resolved.policy.timeZone)")
             }
             guard config.policy(for: request.venue) != nil else {
-                throw FieldError(.notFound, reason: "E_VENUE_UNKNOWN", field: "venue", message: "venue \(request.venue) is not in the gateway config")
+                throw FieldError(.venueUnknown, field: "venue", message: "venue \(request.venue) is not in the gateway config")
             }
             return resolved
         } catch {
@@ -72,7 +72,7 @@ extension GatewayService {
     }
 
     static func notAllowed(_ field: String) -> RPCError {
-        RPCError.field(.invalidArgument, reason: "E_FIELD_NOT_ALLOWED", field: field, "\(field) must be empty with fill_from_account (the gateway fills it from the broker)")
+        RPCError.field(.fieldNotAllowed, field: field, "\(field) must be empty with fill_from_account (the gateway fills it from the broker)")
     }
 
     /// `fill_from_account` (the broker's holdings at the venue at the current quote, its orderable
@@ -101,7 +101,7 @@ extension GatewayService {
             }
         } catch {
             logger.error("broker failed", metadata: ["error": "\(error)"])
-            throw RPCError(.unavailable, "the broker cannot be reached: \(error)", reason: "E_BROKER_UNAVAILABLE")
+            throw RPCError(.brokerUnavailable, "the broker cannot be reached: \(error)")
         }
         let symbols = target.positions.map(\.symbol) + target.addedSymbols.map(\.symbol)
         for symbol in symbols where target.lotSizeBySymbol[symbol] == nil {
@@ -174,7 +174,7 @@ extension GatewayService {
     func startSchedule(_ request: StartScheduleRequest, context: ServerContext) async throws -> Schedule {
         let now = clock()
         let resolved = try checkSchedule(request, now: now)
-        let call = try IdempotentCall<Schedule>(context: context, digest: Self.scheduleDigest(request, policy: resolved.policy), lookup: { key in
+        let call = try IdempotentCall<Schedule>(context: context, digest: try Self.scheduleDigest(request, policy: resolved.policy), lookup: { key in
             try await self.storeCall { try await self.store.schedule(forKey: key) }.map {
                 let schedule = $0.schedule
                 return KeyedAnswer(digest: $0.requestDigest, answer: { schedule }, madeID: ("schedule_id", schedule.scheduleID))
@@ -193,11 +193,11 @@ extension GatewayService {
     func startNewSchedule(_ request: StartScheduleRequest, resolved: ResolvedSchedulePolicy, key: String?, digest: String, now: Int64,
                           context: ServerContext) async throws -> Schedule {
         if config.liveGuardEnforced, context.metadata[MetadataKey.allowLive] != "true" {
-            throw RPCError.field(.permissionDenied, reason: "E_LIVE_GUARD", field: MetadataKey.allowLive, "starting a schedule needs the metadata x-allow-live: true")
+            throw RPCError.field(.liveGuard, field: MetadataKey.allowLive, "starting a schedule needs the metadata x-allow-live: true")
         }
         let account = try await existingAccount(request.accountID)
         if let active = try await storeCall({ try await self.store.activeScheduleID(accountID: account, venue: request.venue) }) {
-            throw RPCError.field(.failedPrecondition, reason: "E_SCHEDULE_ACTIVE", field: "account_id",
+            throw RPCError.field(.scheduleActive, field: "account_id",
                                  "schedule \(active) is still running for \(account) at \(request.venue)", metadata: ["schedule_id": active])
         }
         let target = try await filledTarget(request)
@@ -205,7 +205,7 @@ extension GatewayService {
         // leaves no plan stored at the planner either.
         let local = try Self.localPlan(target)
         guard !local.sellLegs.isEmpty || !local.buyLegs.isEmpty else {
-            throw RPCError.field(.failedPrecondition, reason: "E_NOTHING_TO_DO", field: "target", "the plan has no sell and no buy leg: the account is at its targets")
+            throw RPCError.field(.nothingToDo, field: "target", "the plan has no sell and no buy leg: the account is at its targets")
         }
         var planRequest = PlanRequest()
         planRequest.mode = .targetWeight
@@ -255,7 +255,7 @@ extension GatewayService {
             throw taken
         } catch {
             context.logger.error("store failed", metadata: ["error": "\(error)"])
-            throw RPCError(.unavailable, "the schedule could not be written; nothing was written", reason: "E_STORE_UNAVAILABLE")
+            throw RPCError(.storeUnavailable, "the schedule could not be written; nothing was written")
         }
         context.logger.info("schedule started", metadata: [
             "schedule_id": "\(schedule.scheduleID)", "account_id": "\(account)", "venue": "\(request.venue)", "plan_id": "\(plan.planID)",
@@ -265,26 +265,24 @@ extension GatewayService {
     }
 
     /// The request with the effective policy, encoded with map entries in key order.
-    static func scheduleDigest(_ request: StartScheduleRequest, policy: SchedulePolicy) -> String {
+    static func scheduleDigest(_ request: StartScheduleRequest, policy: SchedulePolicy) throws(FieldError) -> String {
         var copy = request
         copy.policy = policy
-        var options = BinaryEncodingOptions()
-        options.useDeterministicOrdering = true
-        return SHA256.hex((try? copy.serializedBytes(options: options) as [UInt8]) ?? [])
+        return SHA256.hex(try DeterministicEncoding.bytes(copy))
     }
 
     // MARK: ListSchedules
 
     func listSchedules(_ request: Keel_Gateway_V1_ListSchedulesRequest) async throws -> Keel_Gateway_V1_ListSchedulesResponse {
         if request.limit > 500 {
-            throw RPCError.field(.invalidArgument, reason: "E_OUT_OF_RANGE", field: "limit", "limit must be at most 500, got \(request.limit)")
+            throw RPCError.field(.valueOutOfRange, field: "limit", "limit must be at most 500, got \(request.limit)")
         }
         let limit = request.limit == 0 ? 50 : Int(request.limit)
         var before: (Int64, String)?
         if !request.pageToken.isEmpty {
             let parts = request.pageToken.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, let created = Int64(parts[0]), parts[1].hasPrefix("sch_") else {
-                throw RPCError.field(.invalidArgument, reason: "E_INVALID_PAGE_TOKEN", field: "page_token", "page_token is not one this gateway issued")
+                throw RPCError.field(.invalidPageToken, field: "page_token", "page_token is not one this gateway issued")
             }
             before = (created, String(parts[1]))
         }

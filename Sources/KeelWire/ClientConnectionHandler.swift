@@ -172,7 +172,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let timeoutMs = timeout.map { UInt32(clamping: max(1, $0.nanoseconds / 1_000_000)) } ?? 0
         let size = FrameEncoder.requestSize(callID: callID, method: method, metadata: metadata, timeoutMs: timeoutMs, bodyCount: body.count)
         guard size <= Int(peerMaxFrameBytes) else {
-            sink.fail(RPCError(.resourceExhausted, "request of \(size) bytes exceeds the server's max_frame_bytes \(peerMaxFrameBytes)", reason: "E_FRAME_TOO_LARGE"))
+            sink.fail(RPCError(.frameTooLarge, "request of \(size) bytes exceeds the server's max_frame_bytes \(peerMaxFrameBytes)"))
             return nil
         }
         var call = Call(sink: sink)

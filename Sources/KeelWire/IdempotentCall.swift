@@ -52,7 +52,7 @@ public struct IdempotentCall<Answer: Sendable>: Sendable {
         guard stored.digest == digest else {
             let made = stored.madeID.map { " (\($0.name) \($0.value))" } ?? ""
             throw RPCError.field(
-                .alreadyExists, reason: "E_IDEMPOTENCY_KEY_REUSED", field: MetadataKey.idempotencyKey,
+                .idempotencyKeyReused, field: MetadataKey.idempotencyKey,
                 "idempotency-key was used for a different request\(made)",
                 metadata: stored.madeID.map { [$0.name: $0.value] } ?? [:])
         }
@@ -73,7 +73,7 @@ public struct IdempotentCall<Answer: Sendable>: Sendable {
         } catch is IdempotencyKeyTaken {
             if let answer = try await storedAnswer() { return answer }
             // The key's row was refused as taken, yet is not there: the store is not consistent.
-            throw RPCError(.unavailable, "the answer stored under the idempotency key cannot be read", reason: "E_STORE_UNAVAILABLE")
+            throw RPCError(.storeUnavailable, "the answer stored under the idempotency key cannot be read")
         }
     }
 }

@@ -101,7 +101,7 @@ public final class KWPClient: Sendable {
         do {
             return try Response(serializedBytes: reply)
         } catch {
-            throw RPCError(.internal, "response does not decode as \(Response.protoMessageName): \(error)", reason: "E_UNDECODABLE_RESPONSE")
+            throw RPCError(.undecodableResponse, "response does not decode as \(Response.protoMessageName): \(error)")
         }
     }
 
@@ -268,7 +268,7 @@ public struct ResponseStream<Response: SwiftProtobuf.Message>: AsyncSequence, Se
             do {
                 return try Response(serializedBytes: body)
             } catch {
-                throw RPCError(.internal, "stream message does not decode as \(Response.protoMessageName): \(error)", reason: "E_UNDECODABLE_RESPONSE")
+                throw RPCError(.undecodableResponse, "stream message does not decode as \(Response.protoMessageName): \(error)")
             }
         }
     }

@@ -141,8 +141,7 @@ public struct RPCRouter: Sendable {
             return try decoder(body)
         } catch {
             throw RPCError(
-                .invalidArgument, "request body does not decode as \(M.protoMessageName): \(error)",
-                reason: "E_UNDECODABLE_BODY", metadata: ["field": "body"])
+                .undecodableBody, "request body does not decode as \(M.protoMessageName): \(error)", metadata: ["field": "body"])
         }
     }
 }

@@ -156,28 +156,28 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return
         }
         if state == .draining {
-            writeStatus(callID, RPCError(.unavailable, "the server is shutting down; no new calls on this connection", reason: "E_GOING_AWAY"))
+            writeStatus(callID, RPCError(.goingAway, "the server is shutting down; no new calls on this connection"))
             return
         }
         if calls[callID] != nil {
-            writeStatus(callID, RPCError(.invalidArgument, "call_id \(callID) is already open on this connection", reason: "E_DUPLICATE_CALL_ID", metadata: ["field": "call_id"]))
+            writeStatus(callID, RPCError(.duplicateCallId, "call_id \(callID) is already open on this connection", metadata: ["field": "call_id"]))
             return
         }
         if calls.count >= configuration.maxConcurrentCalls {
-            writeStatus(callID, RPCError(.resourceExhausted, "more than \(configuration.maxConcurrentCalls) concurrent calls on one connection", reason: "E_TOO_MANY_CALLS"))
+            writeStatus(callID, RPCError(.tooManyCalls, "more than \(configuration.maxConcurrentCalls) concurrent calls on one connection"))
             return
         }
         if let key = MetadataValidation.firstInvalidKey(request.metadata) {
-            writeStatus(callID, RPCError(.invalidArgument, "metadata keys must be lower-case ASCII", reason: "E_INVALID_METADATA", metadata: ["field": "metadata[\(key)]"]))
+            writeStatus(callID, RPCError(.invalidMetadata, "metadata keys must be lower-case ASCII", metadata: ["field": "metadata[\(key)]"]))
             return
         }
         if let authenticator = configuration.authenticator, router.requiresAuthentication(request.method),
            !authenticator.isAuthorized(request.metadata[MetadataKey.authorization]) {
-            writeStatus(callID, RPCError(.unauthenticated, "missing or wrong bearer token", reason: "E_UNAUTHENTICATED", metadata: ["field": MetadataKey.authorization]))
+            writeStatus(callID, RPCError(.notAuthenticated, "missing or wrong bearer token", metadata: ["field": MetadataKey.authorization]))
             return
         }
         guard let handler = router.handler(for: request.method) else {
-            writeStatus(callID, RPCError(.unimplemented, "unknown method \(request.method)", reason: "E_UNKNOWN_METHOD", metadata: ["method": request.method]))
+            writeStatus(callID, RPCError(.unknownMethod, "unknown method \(request.method)", metadata: ["method": request.method]))
             return
         }
 
@@ -267,7 +267,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             writeStatus(callID, RPCError(error))
         case .failure(let error):
             logger.error("handler failed", metadata: ["error": "\(error)"])
-            writeStatus(callID, RPCError(.internal, "internal error", reason: "E_INTERNAL"))
+            writeStatus(callID, RPCError(.internalError, "internal error"))
         }
         callEnded()
     }
@@ -319,7 +319,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func oversize(_ body: [UInt8]) -> RPCError? {
         // The frame adds the call id and field tags: 32 bytes is a safe bound for that overhead.
         guard body.count + 32 > peerMaxFrameBytes else { return nil }
-        return RPCError(.resourceExhausted, "response of \(body.count) bytes exceeds the client's max_frame_bytes \(peerMaxFrameBytes)", reason: "E_FRAME_TOO_LARGE")
+        return RPCError(.frameTooLarge, "response of \(body.count) bytes exceeds the client's max_frame_bytes \(peerMaxFrameBytes)")
     }
 
     private func writeStatus(_ callID: UInt64, _ error: RPCError) {
@@ -374,7 +374,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         for (callID, call) in calls {
             call.deadlineTimer?.cancel()
             call.task?.cancel()
-            writeStatus(callID, RPCError(.unavailable, "the server shut down before the call finished", reason: "E_GOING_AWAY"))
+            writeStatus(callID, RPCError(.goingAway, "the server shut down before the call finished"))
         }
         calls.removeAll()
         context?.flush()

@@ -46,7 +46,7 @@ public struct ServerContext: Sendable {
         guard let key = idempotencyKey else { return nil }
         guard !key.isEmpty, key.utf8.count <= 128, key.utf8.allSatisfy({ $0 >= 0x20 && $0 <= 0x7e }) else {
             throw RPCError.field(
-                .invalidArgument, reason: "E_INVALID_IDEMPOTENCY_KEY", field: MetadataKey.idempotencyKey,
+                .invalidIdempotencyKey, field: MetadataKey.idempotencyKey,
                 "idempotency-key must be 1–128 printable ASCII characters")
         }
         return key

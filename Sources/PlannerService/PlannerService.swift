@@ -97,7 +97,7 @@ public final class PlannerService: Sendable {
             throw taken
         } catch {
             context.logger.error("store failed", metadata: ["error": "\(error)"])
-            throw RPCError(.unavailable, "the plan could not be stored; nothing was written", reason: "E_STORE_UNAVAILABLE")
+            throw RPCError(.storeUnavailable, "the plan could not be stored; nothing was written")
         }
         return Self.planResponse(planBytes: planBytes, replayed: false)
     }
@@ -107,7 +107,7 @@ public final class PlannerService: Sendable {
         do {
             return try await read()
         } catch {
-            throw RPCError(.unavailable, "the planner store cannot be read", reason: "E_STORE_UNAVAILABLE")
+            throw RPCError(.storeUnavailable, "the planner store cannot be read")
         }
     }
 
@@ -178,10 +178,10 @@ public final class PlannerService: Sendable {
         do {
             stored = try await store.plan(id: request.planID)
         } catch {
-            throw RPCError(.unavailable, "the plan store cannot be read", reason: "E_STORE_UNAVAILABLE")
+            throw RPCError(.storeUnavailable, "the plan store cannot be read")
         }
         guard let stored else {
-            throw RPCError.field(.notFound, reason: "E_PLAN_NOT_FOUND", field: "plan_id", "no plan \(request.planID) (dry runs are never stored)")
+            throw RPCError.field(.planNotFound, field: "plan_id", "no plan \(request.planID) (dry runs are never stored)")
         }
         // GetPlanResponse{plan = 1, request = 2}, both as stored.
         var out: [UInt8] = [0x0A]
@@ -197,7 +197,7 @@ public final class PlannerService: Sendable {
 
     func watch(_ request: Keel_Planner_V1_WatchRequest, writer: ResponseStreamWriter<Keel_Planner_V1_PlannerEvent>, context: ServerContext) async throws {
         for (i, topic) in request.topics.enumerated() where !Self.topics.contains(topic) {
-            throw RPCError.field(.invalidArgument, reason: "E_UNKNOWN_TOPIC", field: "topics[\(i)]",
+            throw RPCError.field(.unknownTopic, field: "topics[\(i)]",
                                  "unknown topic \"\(topic)\"; the planner publishes \(Self.topic) and \(Self.exitTopic)")
         }
         let topics = Set(request.topics)
@@ -208,7 +208,7 @@ public final class PlannerService: Sendable {
             cursor = request.afterSeq
             if let oldest = try await store.oldestSeq(), cursor < oldest - 1 {
                 throw RPCError.field(
-                    .outOfRange, reason: "E_RESUME_POINT_EXPIRED", field: "after_seq",
+                    .resumePointExpired, field: "after_seq",
                     "events up to \(oldest - 1) are no longer retained", metadata: ["oldest_seq": "\(oldest)"])
             }
         }
@@ -286,7 +286,7 @@ extension PlannerService {
             throw taken
         } catch {
             context.logger.error("store failed", metadata: ["error": "\(error)"])
-            throw RPCError(.unavailable, "the evaluation could not be stored; nothing was written", reason: "E_STORE_UNAVAILABLE")
+            throw RPCError(.storeUnavailable, "the evaluation could not be stored; nothing was written")
         }
         Counter(label: "keel_planner_exit_signals_total").increment(by: response.signals.count)
         context.logger.info("risk evaluated", metadata: [

@@ -28,13 +28,13 @@ public enum PlanRequestDigest {
         tail.strategyAllocAfterTotal = [:]
         tail.positions = []
         var hasher = SHA256()
-        hasher.update(try deterministicBytes(head))
+        hasher.update(try DeterministicEncoding.bytes(head))
         try withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 1) { scratch in
             var positions = PositionEncoder(canonicalDecimals: rest.mode != .targetWeight, scratch: scratch)
             for position in request.positions { try positions.append(position, into: &hasher) }
             positions.flush(into: &hasher)
         }
-        hasher.update(try deterministicBytes(tail))
+        hasher.update(try DeterministicEncoding.bytes(tail))
         return hasher.finalize().hexString
     }
 
@@ -88,18 +88,6 @@ public enum PlanRequestDigest {
         DecimalGrammar.hasCanonicalForm(decimal) ? nil : canonical(decimal)
     }
 
-    /// The deterministic encoding (map entries sorted) that digests hash. A message that cannot be
-    /// encoded is INTERNAL `E_DIGEST_ENCODING`, never the hash of nothing.
-    public static func deterministicBytes(_ message: some SwiftProtobuf.Message) throws(FieldError) -> [UInt8] {
-        var options = BinaryEncodingOptions()
-        options.useDeterministicOrdering = true
-        do {
-            return try message.serializedBytes(options: options)
-        } catch {
-            throw FieldError(.internalError, reason: "E_DIGEST_ENCODING", field: "body", message: "the request cannot be encoded for its digest: \(error)")
-        }
-    }
-
     /// Writes `positions = 6` entries as protobuf does (each non-empty string field in number
     /// order, then the position's unknown fields) into a scratch buffer that is hashed as it fills.
     struct PositionEncoder {
@@ -128,7 +116,7 @@ public enum PlanRequestDigest {
                 one.mark = mark
                 var wrapper = PlanRequest()
                 wrapper.positions = [one]
-                hasher.update(try deterministicBytes(wrapper))
+                hasher.update(try DeterministicEncoding.bytes(wrapper))
                 return
             }
             write(0x32)

@@ -19,13 +19,13 @@ public enum PlanRequestValidation {
         switch mode {
         case .unspecified, .scaling, .overlay, .hybrid, .targetWeight: break
         case .UNRECOGNIZED(let number):
-            throw FieldError(reason: "E_UNKNOWN_ENUM", field: "mode", message: "mode \(number) is not a PlanMode")
+            throw FieldError(.unknownEnum, field: "mode", message: "mode \(number) is not a PlanMode")
         }
         if mode == .targetWeight {
             return .targetWeight(try validateTargetWeightMode(request))
         }
         if request.hasTargetWeight {
-            throw FieldError(reason: "E_FIELD_NOT_ALLOWED", field: "target_weight", message: "target_weight is only allowed with mode PLAN_MODE_TARGET_WEIGHT")
+            throw FieldError(.fieldNotAllowed, field: "target_weight", message: "target_weight is only allowed with mode PLAN_MODE_TARGET_WEIGHT")
         }
 
         // 2. total_equity
@@ -46,7 +46,7 @@ public enum PlanRequestValidation {
         case .unspecified, .strategyScale: combination = .strategyScale
         case .capped: combination = .capped
         case .UNRECOGNIZED(let number):
-            throw FieldError(reason: "E_UNKNOWN_ENUM", field: "scale_combination", message: "scale_combination \(number) is not a ScaleCombination")
+            throw FieldError(.unknownEnum, field: "scale_combination", message: "scale_combination \(number) is not a ScaleCombination")
         }
         // 7. overlay, when present
         var overlay: OverlaySettings?
@@ -67,7 +67,7 @@ public enum PlanRequestValidation {
         // The book lists worlds in first-appearance order: the first missing one is the first row's.
         for world in book.worlds where after[world] == nil {
             throw FieldError(
-                reason: "E_WORLD_ALLOC_MISSING", field: "world_alloc_after[\(world)]",
+                .worldAllocMissing, field: "world_alloc_after[\(world)]",
                 message: "world \(world) has positions but no after-allocation; liquidation is requested with \"0\"",
                 metadata: ["world_id": world])
         }
@@ -76,12 +76,12 @@ public enum PlanRequestValidation {
         switch mode {
         case .overlay, .hybrid:
             guard let overlay else {
-                throw FieldError(.failedPrecondition, reason: "E_OVERLAY_CONFIG", field: "overlay", message: "mode \(mode == .overlay ? "PLAN_MODE_OVERLAY" : "PLAN_MODE_HYBRID") needs an overlay config")
+                throw FieldError(.overlayConfig, field: "overlay", message: "mode \(mode == .overlay ? "PLAN_MODE_OVERLAY" : "PLAN_MODE_HYBRID") needs an overlay config")
             }
             if mode == .hybrid {
                 guard let ratio = hybridRatio else { throw FieldError.missing("overlay.hybrid_ratio") }
                 guard ratio.signum >= 0, ratio <= .one else {
-                    throw FieldError(reason: "E_OUT_OF_RANGE", field: "overlay.hybrid_ratio", message: "overlay.hybrid_ratio must be within [0, 1], got \(request.overlay.hybridRatio)")
+                    throw FieldError(.valueOutOfRange, field: "overlay.hybrid_ratio", message: "overlay.hybrid_ratio must be within [0, 1], got \(request.overlay.hybridRatio)")
                 }
                 rebalanceMode = .hybrid(overlay, ratio: ratio)
             } else {
@@ -160,7 +160,7 @@ public enum PlanRequestValidation {
             ("overlay", request.hasOverlay),
         ]
         if let (field, _) = notAllowed.first(where: { $0.1 }) {
-            throw FieldError(reason: "E_FIELD_NOT_ALLOWED", field: field, message: "\(field) is not allowed with mode PLAN_MODE_TARGET_WEIGHT")
+            throw FieldError(.fieldNotAllowed, field: field, message: "\(field) is not allowed with mode PLAN_MODE_TARGET_WEIGHT")
         }
         guard request.hasTargetWeight else { throw FieldError.missing("target_weight") }
         return try TargetWeightValidation.validate(request.targetWeight, prefix: "target_weight.")
@@ -195,6 +195,6 @@ public enum PlanRequestValidation {
 extension PlanningFailure {
     /// The status of a planning failure: FAILED_PRECONDITION.
     public var fieldError: FieldError {
-        FieldError(.failedPrecondition, reason: reason, field: field, message: message, metadata: metadata)
+        FieldError(reason, field: field, message: message, metadata: metadata)
     }
 }

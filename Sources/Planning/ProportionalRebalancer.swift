@@ -131,13 +131,13 @@ public struct ProportionalRebalancer: Rebalancer {
         if change.isZero { return }
         guard let instrument = overlay.instrumentByWorld[world.id] else {
             throw PlanningFailure(
-                reason: "E_OVERLAY_CONFIG", field: "overlay.instrument_by_world[\(world.id)]",
+                reason: .overlayConfig, field: "overlay.instrument_by_world[\(world.id)]",
                 message: "world \(world.id) changes but overlay.instrument_by_world has no instrument for it",
                 metadata: ["world_id": world.id])
         }
         guard let price = overlay.priceBySymbol[instrument], !price.isZero else {
             throw PlanningFailure(
-                reason: "E_OVERLAY_CONFIG", field: "overlay.price_by_symbol[\(instrument)]",
+                reason: .overlayConfig, field: "overlay.price_by_symbol[\(instrument)]",
                 message: "overlay instrument \(instrument) of world \(world.id) needs a positive price in overlay.price_by_symbol",
                 metadata: ["world_id": world.id])
         }

@@ -1,3 +1,4 @@
+import Contracts
 import ExactNumbers
 
 /// A (venue, symbol) pair. The absent venue is `""`, a key of its own; strings compare byte for byte.
@@ -164,7 +165,7 @@ public protocol Rebalancer: Sendable {
 
 /// A configuration problem found while planning (a missing overlay instrument or price).
 public struct PlanningFailure: Error, Sendable, Equatable {
-    public var reason: String
+    public var reason: ErrorReason
     public var field: String
     public var message: String
     public var metadata: [String: String]

@@ -221,72 +221,72 @@ public enum RiskRules {
     /// Field paths under `snapshots[i]`; the first failure answers INVALID_ARGUMENT.
     static func validate(_ request: EvaluateRiskRequest) throws(FieldError) -> [Snapshot] {
         if request.snapshots.isEmpty {
-            throw FieldError(reason: "E_MISSING_FIELD", field: "snapshots", message: "snapshots: at least one snapshot is required")
+            throw FieldError(.missingField, field: "snapshots", message: "snapshots: at least one snapshot is required")
         }
         var out: [Snapshot] = []
         for (i, snapshot) in request.snapshots.enumerated() {
             let base = "snapshots[\(i)]"
-            func invalid(_ reason: String, _ field: String, _ message: String) -> FieldError {
-                FieldError(reason: reason, field: "\(base).\(field)", message: "\(base).\(field): \(message)")
+            func invalid(_ reason: ErrorReason, _ field: String, _ message: String) -> FieldError {
+                FieldError(reason, field: "\(base).\(field)", message: "\(base).\(field): \(message)")
             }
-            if snapshot.worldID.isEmpty { throw invalid("E_MISSING_FIELD", "world_id", "is required") }
+            if snapshot.worldID.isEmpty { throw invalid(.missingField, "world_id", "is required") }
             var seen = Set<String>()
             for (j, symbol) in snapshot.symbols.enumerated() {
-                if symbol.isEmpty { throw invalid("E_MISSING_FIELD", "symbols[\(j)]", "is empty") }
-                guard seen.insert(symbol).inserted else { throw invalid("E_DUPLICATE_SYMBOL", "symbols[\(j)]", "\(symbol) is listed twice") }
+                if symbol.isEmpty { throw invalid(.missingField, "symbols[\(j)]", "is empty") }
+                guard seen.insert(symbol).inserted else { throw invalid(.duplicateSymbol, "symbols[\(j)]", "\(symbol) is listed twice") }
             }
             let n = snapshot.symbols.count
             if snapshot.weights.count != n {
-                throw invalid("E_SHAPE_MISMATCH", "weights", "has \(snapshot.weights.count) values for \(n) symbols")
+                throw invalid(.shapeMismatch, "weights", "has \(snapshot.weights.count) values for \(n) symbols")
             }
             var weights: [Rational] = []
             for (j, text) in snapshot.weights.enumerated() {
                 weights.append(try DecimalText.parseExact(text, field: "\(base).weights[\(j)]").rational)
             }
-            if snapshot.rules.isEmpty { throw invalid("E_MISSING_FIELD", "rules", "at least one rule is required") }
+            if snapshot.rules.isEmpty { throw invalid(.missingField, "rules", "at least one rule is required") }
             var rules: [Rule] = []
             var ruleIDs = Set<String>()
             var needs: Set<Keel_Planner_V1_RiskMeasure> = []
             for (j, rule) in snapshot.rules.enumerated() {
                 let rb = "rules[\(j)]"
-                if rule.ruleID.isEmpty { throw invalid("E_MISSING_FIELD", "\(rb).rule_id", "is required") }
-                guard ruleIDs.insert(rule.ruleID).inserted else { throw invalid("E_DUPLICATE_RULE", "\(rb).rule_id", "\(rule.ruleID) is listed twice") }
+                if rule.ruleID.isEmpty { throw invalid(.missingField, "\(rb).rule_id", "is required") }
+                guard ruleIDs.insert(rule.ruleID).inserted else { throw invalid(.duplicateRule, "\(rb).rule_id", "\(rule.ruleID) is listed twice") }
                 switch rule.measure {
                 case .parametricVar, .parametricEs, .historicalVar, .drawdown, .concentration: break
-                case .unspecified: throw invalid("E_MISSING_FIELD", "\(rb).measure", "is required")
-                case .UNRECOGNIZED(let number): throw invalid("E_UNKNOWN_ENUM", "\(rb).measure", "\(number) is not a RiskMeasure")
+                case .unspecified: throw invalid(.missingField, "\(rb).measure", "is required")
+                case .UNRECOGNIZED(let number): throw invalid(.unknownEnum, "\(rb).measure", "\(number) is not a RiskMeasure")
                 }
                 needs.insert(rule.measure)
                 let limit = try DecimalText.parseExactNonNegative(rule.limit, field: "\(base).\(rb).limit")
                 var confidence: Rational?
                 if [.parametricVar, .parametricEs, .historicalVar].contains(rule.measure) {
                     let c = try DecimalText.parseExact(rule.confidence, field: "\(base).\(rb).confidence").rational
-                    guard c > .zero, c < .one else { throw invalid("E_OUT_OF_RANGE", "\(rb).confidence", "must be in (0, 1), got \(rule.confidence)") }
+                    guard c > .zero, c < .one else { throw invalid(.valueOutOfRange, "\(rb).confidence", "must be in (0, 1), got \(rule.confidence)") }
                     confidence = c
                 } else if !rule.confidence.isEmpty {
-                    throw invalid("E_FIELD_NOT_ALLOWED", "\(rb).confidence", "applies to VaR and ES only")
+                    throw invalid(.fieldNotAllowed, "\(rb).confidence", "applies to VaR and ES only")
                 }
                 var fraction = ExactDecimal.one
                 switch rule.action {
                 case .exit:
                     if !rule.reduceFraction.isEmpty, DecimalGrammar.parse(rule.reduceFraction) != .one {
-                        throw invalid("E_FIELD_NOT_ALLOWED", "\(rb).reduce_fraction", "an EXIT reduces by 1; give \"1\" or nothing")
+                        throw invalid(.fieldNotAllowed, "\(rb).reduce_fraction", "an EXIT reduces by 1; give \"1\" or nothing")
                     }
                 case .reduce:
                     fraction = try DecimalText.parseExact(rule.reduceFraction, field: "\(base).\(rb).reduce_fraction")
                     guard fraction.signum > 0, fraction <= .one else {
-                        throw invalid("E_OUT_OF_RANGE", "\(rb).reduce_fraction", "must be in (0, 1], got \(rule.reduceFraction)")
+                        throw invalid(.valueOutOfRange, "\(rb).reduce_fraction", "must be in (0, 1], got \(rule.reduceFraction)")
                     }
-                case .unspecified: throw invalid("E_MISSING_FIELD", "\(rb).action", "is required")
-                case .UNRECOGNIZED(let number): throw invalid("E_UNKNOWN_ENUM", "\(rb).action", "\(number) is not an ExitAction")
+                case .unspecified: throw invalid(.missingField, "\(rb).action", "is required")
+                case .UNRECOGNIZED(let number): throw invalid(.unknownEnum, "\(rb).action", "\(number) is not an ExitAction")
                 }
                 rules.append(Rule(source: rule, limit: limit, confidence: confidence, reduceFraction: fraction))
             }
             var covariance: [[Rational]] = []
             if needs.contains(.parametricVar) || needs.contains(.parametricEs) {
-                if snapshot.covariance.count != n { throw invalid("E_SHAPE_MISMATCH", "covariance", "has \(snapshot.covariance.count) rows for \(n) symbols") }
+                if snapshot.covariance.count != n { throw invalid(.shapeMismatch, "covariance", "has \(snapshot.covariance.count) rows for \(n) symbols") }
                 for (r, row) in snapshot.covariance.enumerated() {
-                    if row.values.count != n { throw invalid("E_SHAPE_MISMATCH", "covariance[\(r)]", "has \(row.values.count) values for \(n) symbols") }
+                    if row.values.count != n { throw invalid(.shapeMismatch, "covariance[\(r)]", "has \(row.values.count) values for \(n) symbols") }
                     var parsed: [Rational] = []
                     for (c, text) in row.values.enumerated() {
                         parsed.append(try DecimalText.parseExact(text, field: "\(base).covariance[\(r)].values[\(c)]").rational)
@@ -295,21 +295,21 @@ public enum RiskRules {
                 }
                 for r in 0..<n {
                     for c in 0..<r where covariance[r][c] != covariance[c][r] {
-                        throw invalid("E_INVALID_COVARIANCE", "covariance[\(r)].values[\(c)]", "the matrix is not symmetric")
+                        throw invalid(.invalidCovariance, "covariance[\(r)].values[\(c)]", "the matrix is not symmetric")
                     }
-                    if covariance[r][r].isNegative { throw invalid("E_INVALID_COVARIANCE", "covariance[\(r)].values[\(r)]", "a variance is negative") }
+                    if covariance[r][r].isNegative { throw invalid(.invalidCovariance, "covariance[\(r)].values[\(r)]", "a variance is negative") }
                 }
                 if portfolioVariance(weights, covariance).isNegative {
-                    throw invalid("E_INVALID_COVARIANCE", "covariance", "wᵀΣw is negative: the matrix is not positive semi-definite")
+                    throw invalid(.invalidCovariance, "covariance", "wᵀΣw is negative: the matrix is not positive semi-definite")
                 }
             }
             var returns: [[Rational]] = []
             if needs.contains(.historicalVar) {
-                if snapshot.returns.count != n { throw invalid("E_SHAPE_MISMATCH", "returns", "has \(snapshot.returns.count) series for \(n) symbols") }
+                if snapshot.returns.count != n { throw invalid(.shapeMismatch, "returns", "has \(snapshot.returns.count) series for \(n) symbols") }
                 let periods = snapshot.returns.first?.returns.count ?? 0
-                if periods == 0 { throw invalid("E_MISSING_FIELD", "returns[0].returns", "at least one period is required") }
+                if periods == 0 { throw invalid(.missingField, "returns[0].returns", "at least one period is required") }
                 for (r, series) in snapshot.returns.enumerated() {
-                    if series.returns.count != periods { throw invalid("E_SHAPE_MISMATCH", "returns[\(r)].returns", "has \(series.returns.count) periods, the first series \(periods)") }
+                    if series.returns.count != periods { throw invalid(.shapeMismatch, "returns[\(r)].returns", "has \(series.returns.count) periods, the first series \(periods)") }
                     var parsed: [Rational] = []
                     for (t, text) in series.returns.enumerated() {
                         parsed.append(try DecimalText.parseExact(text, field: "\(base).returns[\(r)].returns[\(t)]").rational)
@@ -319,10 +319,10 @@ public enum RiskRules {
             }
             var curve: [Rational] = []
             if needs.contains(.drawdown) {
-                if snapshot.equityCurve.isEmpty { throw invalid("E_MISSING_FIELD", "equity_curve", "a drawdown rule needs the equity curve") }
+                if snapshot.equityCurve.isEmpty { throw invalid(.missingField, "equity_curve", "a drawdown rule needs the equity curve") }
                 for (t, text) in snapshot.equityCurve.enumerated() {
                     let value = try DecimalText.parseExact(text, field: "\(base).equity_curve[\(t)]")
-                    guard value.signum > 0 else { throw invalid("E_OUT_OF_RANGE", "equity_curve[\(t)]", "must be > 0, got \(text)") }
+                    guard value.signum > 0 else { throw invalid(.valueOutOfRange, "equity_curve[\(t)]", "must be > 0, got \(text)") }
                     curve.append(value.rational)
                 }
             }

@@ -58,7 +58,7 @@ public enum TargetWeightValidation {
             let price = try optionalNonNegative(position.price, "\(base).price") ?? .zero
             let evalAmount = try optionalNonNegative(position.evalAmount, "\(base).eval_amount") ?? quantity * price
             guard listed.insert(position.symbol).inserted else {
-                throw FieldError(reason: "E_DUPLICATE_SYMBOL", field: field("\(base).symbol"), message: "symbol \(position.symbol) is listed twice")
+                throw FieldError(.duplicateSymbol, field: field("\(base).symbol"), message: "symbol \(position.symbol) is listed twice")
             }
             holdings.append(.init(symbol: position.symbol, name: position.name, quantity: quantity, price: price, evalAmount: evalAmount))
         }
@@ -85,22 +85,22 @@ public enum TargetWeightValidation {
         var sum = ExactDecimal.zero
         for symbol in universe.symbols { if let weight = weights[symbol] { sum += weight } }
         if sum > ExactDecimal(100) {
-            throw FieldError(reason: "E_WEIGHTS_EXCEED_100", field: field("target_weights"), message: "target weights of the universe add up to \(sum), more than 100")
+            throw FieldError(.weightsExceed100, field: field("target_weights"), message: "target weights of the universe add up to \(sum), more than 100")
         }
         if input.sellEnabled, !(1...1000).contains(request.sellRounds) {
-            throw FieldError(reason: "E_INVALID_ROUND_COUNT", field: field("sell_rounds"), message: "sell_rounds must be 1–1000 when sells are enabled, got \(request.sellRounds)")
+            throw FieldError(.invalidRoundCount, field: field("sell_rounds"), message: "sell_rounds must be 1–1000 when sells are enabled, got \(request.sellRounds)")
         }
         if input.buyEnabled, !(1...1000).contains(request.buyRounds) {
-            throw FieldError(reason: "E_INVALID_ROUND_COUNT", field: field("buy_rounds"), message: "buy_rounds must be 1–1000 when buys are enabled, got \(request.buyRounds)")
+            throw FieldError(.invalidRoundCount, field: field("buy_rounds"), message: "buy_rounds must be 1–1000 when buys are enabled, got \(request.buyRounds)")
         }
         switch request.splitMode {
         case .unspecified, .accumulator: input.splitMode = .accumulator
         case .remainderLast: input.splitMode = .remainderLast
         case .UNRECOGNIZED(let number):
-            throw FieldError(reason: "E_UNKNOWN_ENUM", field: field("split_mode"), message: "split_mode \(number) is not a SplitMode")
+            throw FieldError(.unknownEnum, field: field("split_mode"), message: "split_mode \(number) is not a SplitMode")
         }
         if request.amountScale > 18 {
-            throw FieldError(reason: "E_OUT_OF_RANGE", field: field("amount_scale"), message: "amount_scale must be 0–18, got \(request.amountScale)")
+            throw FieldError(.valueOutOfRange, field: field("amount_scale"), message: "amount_scale must be 0–18, got \(request.amountScale)")
         }
         input.defaultLotSize = try positiveLot(request.defaultLotSize.isEmpty ? "1" : request.defaultLotSize, field: field("default_lot_size"))
         for symbol in FieldPath.sortedKeys(request.lotSizeBySymbol) {
@@ -112,7 +112,7 @@ public enum TargetWeightValidation {
     static func positiveLot(_ text: String, field: String) throws(FieldError) -> ExactDecimal {
         let lot = try DecimalText.parseExact(text, field: field)
         guard lot.signum > 0 else {
-            throw FieldError(reason: "E_OUT_OF_RANGE", field: field, message: "\(field) must be > 0, got \(text)")
+            throw FieldError(.valueOutOfRange, field: field, message: "\(field) must be > 0, got \(text)")
         }
         return lot
     }

@@ -13,7 +13,7 @@ struct Keel: AsyncParsableCommand {
         abstract: "Use Keel's services over KWP/1: any RPC with a JSON body, and the everyday commands.",
         discussion: "Every command prints a non-OK status as {code, message, reason, metadata} on stderr and exits 1.",
         subcommands: [Call.self, PlanCommand.self, ExecuteCommand.self, OrdersCommand.self, PositionsCommand.self, CapitalCommand.self,
-                      ScheduleCommand.self, RiskCommand.self, ExitCommand.self, WatchCommand.self, Health.self, Methods.self])
+                      ScheduleCommand.self, RiskCommand.self, ExitCommand.self, WatchCommand.self, Health.self, Methods.self, Errors.self])
 }
 
 struct Connection: ParsableArguments {
@@ -135,6 +135,25 @@ struct Health: AsyncParsableCommand {
             if response.status != .serving { throw ExitCode(2) }
         } catch let error as RPCError {
             throw CallFailed(error: error)
+        }
+    }
+}
+
+struct Errors: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every error reason with its status, the field it names and what it means.",
+        discussion: "--markdown writes docs/errors.md.")
+
+    @Flag(help: "The reference as Markdown (docs/errors.md).")
+    var markdown = false
+
+    func run() {
+        if markdown {
+            print(ErrorReason.reference(), terminator: "")
+            return
+        }
+        for reason in ErrorReason.all {
+            print("\(reason.name)\t\(reason.status.name)\t\(reason.field.isEmpty ? "-" : reason.field)\t\(reason.meaning)")
         }
     }
 }

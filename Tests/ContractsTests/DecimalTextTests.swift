@@ -57,7 +57,7 @@ import Testing
             _ = try DecimalText.parseNonNegative("-1", field: "total_equity")
             Issue.record("expected E_NEGATIVE_VALUE")
         } catch {
-            #expect(error == FieldError(reason: "E_NEGATIVE_VALUE", field: "total_equity", message: error.message))
+            #expect(error == FieldError(.negativeValue, field: "total_equity", message: error.message))
         }
         #expect(try DecimalText.parseNonNegative("-0", field: "total_equity") == 0)
     }

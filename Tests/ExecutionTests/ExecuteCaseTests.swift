@@ -129,7 +129,7 @@ import Testing
             _ = try ExecuteAssembly.assemble(plan: plan, request: request, config: GatewayConfig())
             Issue.record("an unreadable plan decimal was accepted")
         } catch {
-            #expect(error.code == .internalError)
+            #expect(error.code == .internal)
             #expect(error.reason == "E_UNREADABLE_PLAN_DECIMAL")
             #expect(error.field == (sharedAccount ? "plan.global_deltas[0].delta_qty" : "plan.per_world[a].deltas[0].delta_qty"))
         }
