@@ -38,16 +38,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Exact integers, decimals and rationals, and Keel's one decimal grammar. Pure, no dependencies.
         .target(name: "ExactNumbers"),
-        // SHA-256 block compression with the x86 SHA extensions, for Contracts' SHA256.
-        .target(name: "CSHA256"),
         // swift-protobuf output for proto/ (committed; scripts/gen-contracts) + small extensions.
         .target(
             name: "Contracts",
-            dependencies: ["ExactNumbers", "CSHA256", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [
+                "ExactNumbers",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // Pure planning: proportional, multi-world, overlay, hybrid, target-weight. No I/O.
         .target(
