@@ -8,8 +8,8 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// keel-capital (spec/capital.md §12, with spec/amendments.md items 13-17).
-/// Decimals are strings in the grammar of spec/planner.md §1; an int64 *_ms of 0 and an empty
+/// keel-capital (docs/architecture.md#keel-capital).
+/// Decimals are strings in Keel's decimal grammar (docs/architecture.md#decimal-grammar); an int64 *_ms of 0 and an empty
 /// decimal mean "unset"; "(out)" fields are written by the service and ignored on input.
 
 import SwiftProtobuf

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The gateway's side of the exit engine (issue 10): the planner's exit signals, what the gateway's
+/// The gateway's side of the exit engine: the planner's exit signals, what the gateway's
 /// exit policy decided for each, and the operator's approval.
 
 import SwiftProtobuf

@@ -8,7 +8,8 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// keel-gateway (spec/gateway.md). Decimals are strings in the grammar of spec/planner.md §1.
+/// keel-gateway (docs/architecture.md#keel-gateway). Decimals are strings in Keel's decimal grammar
+/// (docs/architecture.md#decimal-grammar).
 
 import SwiftProtobuf
 

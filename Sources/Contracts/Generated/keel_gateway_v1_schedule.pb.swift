@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Paced execution of target-weight plans (spec/twap.md §Paced execution).
+/// Paced execution of target-weight plans (docs/architecture.md#paced-schedules).
 
 import SwiftProtobuf
 

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Health checking, shaped exactly as grpc.health.v1 (spec/amendments.md item 5).
+/// Health checking, shaped exactly as grpc.health.v1 (docs/protocol.md#14-the-health-service).
 
 import SwiftProtobuf
 

@@ -8,9 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The exit engine (issue 10): risk rules over a portfolio snapshot that yield exit and reduce
-/// signals, separate from the strategies' own exits. Decimals are strings in the grammar of
-/// spec/planner.md §1; weights, VaR, ES and drawdown are fractions of equity (0.05 = 5 %).
+/// The exit engine (docs/architecture.md#exit-engine): risk rules over a portfolio snapshot that
+/// yield exit and reduce signals, separate from the strategies' own exits. Decimals are strings in
+/// Keel's decimal grammar; weights, VaR, ES and drawdown are fractions of equity (0.05 = 5 %).
 
 import SwiftProtobuf
 

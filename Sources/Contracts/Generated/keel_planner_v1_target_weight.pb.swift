@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The planner's TARGET_WEIGHT mode (spec/twap.md §Target-weight).
+/// The planner's TARGET_WEIGHT mode (docs/architecture.md#target-weight).
 
 import SwiftProtobuf
 

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// KWP/1 — the Keel wire protocol (spec/wire.md).
+/// KWP/1 — the Keel wire protocol (docs/protocol.md).
 /// Every frame on a connection is a 4-byte big-endian length followed by one encoded Frame.
 /// Field numbers are normative: fields may be added, never renumbered.
 
