@@ -126,3 +126,47 @@ extension PacedExecution {
     }
 }
 
+
+/// What a paced round orders when its task runs: the quantity, and for a last round whether it
+/// departs from the plan and why (the `LAST_ROUND_CORRECTED` event's message).
+public struct RoundOrderSize: Equatable, Sendable {
+    public var quantity: ExactDecimal
+    public var corrected: Bool
+    public var note: String
+
+    public init(quantity: ExactDecimal, corrected: Bool, note: String) {
+        self.quantity = quantity
+        self.corrected = corrected
+        self.note = note
+    }
+}
+
+extension PacedExecution {
+    /// A sell round: its planned quantity capped by what is sellable (the holding less what the
+    /// working sells of the symbol still commit, in whole lots); the last round sells what the leg
+    /// still lacks of its total, whatever the earlier rounds did.
+    public static func sellRound(plannedQty: ExactDecimal, isLast: Bool, totalQty: ExactDecimal, committed: ExactDecimal,
+                                 holding: ExactDecimal, workingSells: ExactDecimal, lot: ExactDecimal) -> RoundOrderSize {
+        let sellable = max(.zero, holding - workingSells).roundedToLot(lot)
+        guard isLast else {
+            return RoundOrderSize(quantity: min(plannedQty, sellable).roundedToLot(lot), corrected: false, note: "")
+        }
+        let quantity = lastSellQuantity(total: totalQty, committed: committed, sellable: sellable, lot: lot)
+        return RoundOrderSize(
+            quantity: quantity, corrected: quantity != plannedQty,
+            note: "last round \(quantity) instead of \(plannedQty) (total \(totalQty), committed \(committed), sellable \(sellable))")
+    }
+
+    /// A buy round: what the rounds so far were planned to spend less what is committed, capped by
+    /// the orderable cash, in whole lots at the limit; the last round's budget is the leg's total.
+    public static func buyRound(cumulativePlanned: ExactDecimal, isLast: Bool, totalAmount: ExactDecimal, committedAmount: ExactDecimal,
+                                plannedAmount: ExactDecimal, orderableCash: ExactDecimal, limit: ExactDecimal, lot: ExactDecimal) -> RoundOrderSize {
+        let budget = (isLast ? totalAmount : cumulativePlanned) - committedAmount
+        let quantity = buyQuantity(budget: budget, orderableCash: orderableCash, limit: limit, lot: lot)
+        guard isLast else { return RoundOrderSize(quantity: quantity, corrected: false, note: "") }
+        let amount = lastBuyAmount(totalAmount: totalAmount, committedAmount: committedAmount, orderableCash: orderableCash)
+        return RoundOrderSize(
+            quantity: quantity, corrected: amount != plannedAmount,
+            note: "last round amount \(amount) instead of \(plannedAmount) (total \(totalAmount), committed \(committedAmount))")
+    }
+}

@@ -475,34 +475,22 @@ public final class ScheduleEngine: @unchecked Sendable {
             }
             let limit = entry.times.marketOrders ? quote : PacedExecution.limitPrice(quote: quote, tick: config.tickSize(venue: venue, symbol: leg.symbol), sell: sell)
             let isLast = k == leg.rounds.count - 1
-            var quantity: ExactDecimal
-            var corrected = false
-            var message = ""
+            let size: RoundOrderSize
             if sell {
                 let holding = try await broker.holding(accountID: account, venue: venue, symbol: leg.symbol)
                 let workingSells = try working(entry).filter { entry.schedule.legs[$0.0].side == .sell && entry.schedule.legs[$0.0].symbol == leg.symbol }
                     .reduce(ExactDecimal.zero) { try $0 + Self.remaining(entry.schedule.legs[$1.0].rounds[$1.1]) }
-                let sellable = max(.zero, holding - workingSells).roundedToLot(lot)
-                if isLast {
-                    let committed = try committedQuantity(leg, before: k)
-                    quantity = try PacedExecution.lastSellQuantity(total: Self.decimal(leg.totalQty), committed: committed, sellable: sellable, lot: lot)
-                    corrected = try quantity != Self.decimal(round.plannedQty)
-                    message = "last round \(quantity) instead of \(round.plannedQty) (total \(leg.totalQty), committed \(committed)), sellable \(sellable))"
-                } else {
-                    quantity = try min(Self.decimal(round.plannedQty), sellable).roundedToLot(lot)
-                }
+                size = PacedExecution.sellRound(
+                    plannedQty: try Self.decimal(round.plannedQty), isLast: isLast, totalQty: try Self.decimal(leg.totalQty),
+                    committed: try committedQuantity(leg, before: k), holding: holding, workingSells: workingSells, lot: lot)
             } else {
-                let cumulative = try isLast ? Self.decimal(leg.totalAmount) : leg.rounds[0...k].reduce(ExactDecimal.zero) { try $0 + Self.decimal($1.plannedAmount) }
-                let committed = try committedAmount(leg, before: k)
-                let budget = cumulative - committed
-                let cash = try await broker.orderableCash(accountID: account)
-                quantity = PacedExecution.buyQuantity(budget: budget, orderableCash: cash, limit: limit, lot: lot)
-                if isLast {
-                    let amount = try PacedExecution.lastBuyAmount(totalAmount: Self.decimal(leg.totalAmount), committedAmount: committed, orderableCash: cash)
-                    corrected = try amount != Self.decimal(round.plannedAmount)
-                    message = "last round amount \(amount) instead of \(round.plannedAmount) (total \(leg.totalAmount), committed \(committed))"
-                }
+                let planned = try leg.rounds[0...k].reduce(ExactDecimal.zero) { try $0 + Self.decimal($1.plannedAmount) }
+                size = PacedExecution.buyRound(
+                    cumulativePlanned: planned, isLast: isLast, totalAmount: try Self.decimal(leg.totalAmount),
+                    committedAmount: try committedAmount(leg, before: k), plannedAmount: try Self.decimal(round.plannedAmount),
+                    orderableCash: try await broker.orderableCash(accountID: account), limit: limit, lot: lot)
             }
+            let (quantity, corrected, message) = (size.quantity, size.corrected, size.note)
             if corrected {
                 round.corrected = true
                 entry.schedule.legs[i].rounds[k].corrected = true

@@ -101,3 +101,51 @@ import Testing
         #expect(throws: ConfigInvalid.self) { try GatewayConfig.parse(object: ["paper_broker": ["quotes": ["X": ["path": ["1"]]]]]) }
     }
 }
+
+/// How a paced round is sized when its task runs.
+@Suite struct RoundSizingTests {
+    static func d(_ text: String) -> ExactDecimal { DecimalGrammar.parse(text)! }
+
+    @Test func aSellRoundIsItsPlanCappedByWhatIsSellable() {
+        // 100 held, 30 still working in earlier sells: 70 sellable, the round's 10 goes whole.
+        let plenty = PacedExecution.sellRound(plannedQty: Self.d("10"), isLast: false, totalQty: Self.d("33"), committed: Self.d("0"),
+                                              holding: Self.d("100"), workingSells: Self.d("30"), lot: .one)
+        #expect(plenty == RoundOrderSize(quantity: Self.d("10"), corrected: false, note: ""))
+        // 4.5 held at lot 1: 4 sellable.
+        let short = PacedExecution.sellRound(plannedQty: Self.d("10"), isLast: false, totalQty: Self.d("33"), committed: Self.d("0"),
+                                             holding: Self.d("4.5"), workingSells: .zero, lot: .one)
+        #expect(short.quantity == Self.d("4") && !short.corrected)
+    }
+
+    @Test func theLastSellRoundSellsWhatTheLegStillLacks() {
+        // 33 in all, 27 filled or working: the last round sells 6, not its planned 3.
+        let last = PacedExecution.sellRound(plannedQty: Self.d("3"), isLast: true, totalQty: Self.d("33"), committed: Self.d("27"),
+                                            holding: Self.d("100"), workingSells: .zero, lot: .one)
+        #expect(last.quantity == Self.d("6") && last.corrected)
+        #expect(last.note == "last round 6 instead of 3 (total 33, committed 27, sellable 100)")
+        let asPlanned = PacedExecution.sellRound(plannedQty: Self.d("3"), isLast: true, totalQty: Self.d("33"), committed: Self.d("30"),
+                                                 holding: Self.d("100"), workingSells: .zero, lot: .one)
+        #expect(asPlanned.quantity == Self.d("3") && !asPlanned.corrected)
+    }
+
+    @Test func aBuyRoundSpendsItsCumulativePlanLessWhatIsCommitted() {
+        // Planned 1,000 so far, 400 committed: 600 at 70 buys 8 whole lots.
+        let round = PacedExecution.buyRound(cumulativePlanned: Self.d("1000"), isLast: false, totalAmount: Self.d("3000"),
+                                            committedAmount: Self.d("400"), plannedAmount: Self.d("500"), orderableCash: Self.d("10000"),
+                                            limit: Self.d("70"), lot: .one)
+        #expect(round == RoundOrderSize(quantity: Self.d("8"), corrected: false, note: ""))
+        // Cash is the cap: 150 buys 2.
+        let capped = PacedExecution.buyRound(cumulativePlanned: Self.d("1000"), isLast: false, totalAmount: Self.d("3000"),
+                                             committedAmount: Self.d("400"), plannedAmount: Self.d("500"), orderableCash: Self.d("150"),
+                                             limit: Self.d("70"), lot: .one)
+        #expect(capped.quantity == Self.d("2"))
+    }
+
+    @Test func theLastBuyRoundSpendsTheLegsTotal() {
+        let last = PacedExecution.buyRound(cumulativePlanned: Self.d("2900"), isLast: true, totalAmount: Self.d("3000"),
+                                           committedAmount: Self.d("2300"), plannedAmount: Self.d("500"), orderableCash: Self.d("10000"),
+                                           limit: Self.d("70"), lot: .one)
+        #expect(last.quantity == Self.d("10") && last.corrected)
+        #expect(last.note == "last round amount 700 instead of 500 (total 3000, committed 2300)")
+    }
+}
