@@ -3,6 +3,13 @@ import SwiftProtobuf
 
 /// Sizes in protobuf's wire format.
 public enum ProtobufWire {
+    /// Wire type 2: strings, bytes and embedded messages.
+    public static let lengthDelimited: UInt64 = 2
+
+    /// The tag of field `number` with `wireType`, as a varint's value.
+    @inlinable
+    public static func tag(_ number: UInt64, _ wireType: UInt64) -> UInt64 { number << 3 | wireType }
+
     /// Bytes of `value` written as a varint.
     @inlinable
     public static func varintSize(_ value: UInt64) -> Int {
@@ -83,8 +90,8 @@ extension Keel_Planner_V1_PlanRequest {
             while !reader.isAtEnd {
                 let fieldStart = reader.offset
                 guard let tag = reader.varint(), tag >> 3 != 0 else { return nil }
-                if tag >> 3 == 6 {
-                    guard tag & 7 == 2, let range = reader.lengthDelimited() else { return nil }
+                if tag >> 3 == FieldNumber.positions {
+                    guard tag & 7 == ProtobufWire.lengthDelimited, let range = reader.lengthDelimited() else { return nil }
                     let payload = UnsafeRawBufferPointer(rebasing: raw[range])
                     if let position = Keel_Planner_V1_Position(plainFields: payload) {
                         positions.append(position)
@@ -118,18 +125,18 @@ extension Keel_Planner_V1_Position {
         while !reader.isAtEnd {
             let tag = payload[reader.offset]
             reader.offset += 1
-            guard tag & 7 == 2, tag >> 3 >= 1, tag >> 3 <= 6, let range = reader.lengthDelimited() else { return nil }
+            guard UInt64(tag & 7) == ProtobufWire.lengthDelimited, tag >> 3 >= 1, tag >> 3 <= 6, let range = reader.lengthDelimited() else { return nil }
             let text = UnsafeRawBufferPointer(rebasing: payload[range])
             var ascii = true
             for byte in text where byte >= 0x80 { ascii = false; break }
             guard ascii else { return nil }
             let value = String(decoding: text, as: UTF8.self)
-            switch tag >> 3 {
-            case 1: worldID = value
-            case 2: strategyID = value
-            case 3: symbol = value
-            case 4: qty = value
-            case 5: mark = value
+            switch UInt64(tag >> 3) {
+            case FieldNumber.worldID: worldID = value
+            case FieldNumber.strategyID: strategyID = value
+            case FieldNumber.symbol: symbol = value
+            case FieldNumber.qty: qty = value
+            case FieldNumber.mark: mark = value
             default: venue = value
             }
         }

@@ -110,19 +110,19 @@ public struct FrameReader {
     /// then a `Response` holding only a body, or an empty (OK) `Status`, and nothing else. Anything
     /// else, however valid, is nil and goes to protobuf's decoder.
     static func decodeAnswer(_ raw: UnsafeRawBufferPointer) -> Frame? {
-        guard raw.count >= 4, raw[0] == 0x08 else { return nil }
+        guard raw.count >= 4, raw[0] == Tag.callID else { return nil }
         var reader = ProtobufWireReader(raw, offset: 1)
         guard let callID = reader.varint(), callID != 0, !reader.isAtEnd else { return nil }
         let tag = raw[reader.offset]
         reader.offset += 1
-        if tag == 0x2A {
+        if tag == Tag.status {
             // an empty Status: exactly one zero length byte left
             guard reader.offset == raw.count - 1, raw[reader.offset] == 0 else { return nil }
             return .okStatus(callID: callID)
         }
-        guard tag == 0x22, let inner = reader.varint(), inner == UInt64(raw.count - reader.offset) else { return nil }
+        guard tag == Tag.response, let inner = reader.varint(), inner == UInt64(raw.count - reader.offset) else { return nil }
         if inner == 0 { return .response(callID: callID, body: []) }
-        guard raw[reader.offset] == 0x0A else { return nil }
+        guard raw[reader.offset] == Tag.responseBody else { return nil }
         reader.offset += 1
         guard let count = reader.varint(), count == UInt64(raw.count - reader.offset), count > 0 else { return nil }
         let i = reader.offset
@@ -134,6 +134,21 @@ public struct FrameReader {
 }
 
 /// `Frame` → bytes: the length prefix and the encoded frame.
+/// The one-byte tags the hand-written frame codec reads and writes, from the generated field numbers.
+enum Tag {
+    static let callID = tag(Frame.FieldNumber.callID, 0)
+    static let request = tag(Frame.FieldNumber.request, ProtobufWire.lengthDelimited)
+    static let response = tag(Frame.FieldNumber.response, ProtobufWire.lengthDelimited)
+    static let status = tag(Frame.FieldNumber.status, ProtobufWire.lengthDelimited)
+    static let metadataEntry = tag(RequestField.metadata, ProtobufWire.lengthDelimited)
+    static let timeoutMs = tag(RequestField.timeoutMs, 0)
+    static let responseBody = tag(Keel_Wire_V1_Response.FieldNumber.body, ProtobufWire.lengthDelimited)
+
+    private static func tag(_ number: UInt64, _ wireType: UInt64) -> UInt8 { UInt8(ProtobufWire.tag(number, wireType)) }
+}
+
+typealias RequestField = Keel_Wire_V1_Request.FieldNumber
+
 public enum FrameEncoder {
     public static func encode(_ frame: Frame, into out: inout ByteBuffer) throws {
         if encodeAnswer(frame, into: &out) || encodeRequest(frame, into: &out) { return }
@@ -164,7 +179,7 @@ public enum FrameEncoder {
         out.reserveCapacity(minimumWritableBytes: KWP.lengthPrefixBytes + total)
         out.writeInteger(UInt32(total), endianness: .big)
         if callID != 0 {
-            out.writeInteger(UInt8(0x08))  // field 1, varint
+            out.writeInteger(Tag.callID)
             writeVarint(callID, into: &out)
         }
         out.writeInteger(kindTag)
@@ -201,32 +216,32 @@ public enum FrameEncoder {
     /// A request frame from its fields, without building the `Frame` (the client's path per call).
     static func writeRequest(callID: UInt64, method: String, metadata: [String: String], timeoutMs: UInt32, body: Data, into out: inout ByteBuffer) {
         let kindSize = requestBodySize(method: method, metadata: metadata, timeoutMs: timeoutMs, bodyCount: body.count)
-        writeFrameHeader(callID: callID, kindTag: 0x1A, kindSize: kindSize, into: &out)  // field 3
-        writeLengthDelimited(field: 1, method, into: &out)
+        writeFrameHeader(callID: callID, kindTag: Tag.request, kindSize: kindSize, into: &out)
+        writeLengthDelimited(field: RequestField.method, method, into: &out)
         for (key, value) in metadata {
-            out.writeInteger(UInt8(0x12))  // field 2: one map entry
+            out.writeInteger(Tag.metadataEntry)
             writeVarint(UInt64(mapEntrySize(key, value)), into: &out)
-            writeLengthDelimited(field: 1, key, into: &out)
+            writeLengthDelimited(field: 1, key, into: &out)  // a map entry: key = 1, value = 2
             writeLengthDelimited(field: 2, value, into: &out)
         }
         if timeoutMs != 0 {
-            out.writeInteger(UInt8(0x18))  // field 3, varint
+            out.writeInteger(Tag.timeoutMs)
             writeVarint(UInt64(timeoutMs), into: &out)
         }
-        writeLengthDelimited(field: 4, body, into: &out)
+        writeLengthDelimited(field: RequestField.body, body, into: &out)
     }
 
-    static func writeLengthDelimited(field: UInt8, _ text: String, into out: inout ByteBuffer) {
+    static func writeLengthDelimited(field: UInt64, _ text: String, into out: inout ByteBuffer) {
         let count = text.utf8.count
         guard count > 0 else { return }
-        out.writeInteger(field << 3 | 2)
+        out.writeInteger(UInt8(ProtobufWire.tag(field, ProtobufWire.lengthDelimited)))
         writeVarint(UInt64(count), into: &out)
         out.writeString(text)
     }
 
-    static func writeLengthDelimited<Bytes: Collection<UInt8>>(field: UInt8, _ bytes: Bytes, into out: inout ByteBuffer) {
+    static func writeLengthDelimited<Bytes: Collection<UInt8>>(field: UInt64, _ bytes: Bytes, into out: inout ByteBuffer) {
         guard !bytes.isEmpty else { return }
-        out.writeInteger(field << 3 | 2)
+        out.writeInteger(UInt8(ProtobufWire.tag(field, ProtobufWire.lengthDelimited)))
         writeVarint(UInt64(bytes.count), into: &out)
         out.writeBytes(bytes)
     }
@@ -252,13 +267,13 @@ public enum FrameEncoder {
 
     /// A `Response` frame from its body, without building the `Frame`.
     static func writeResponse<Body: Collection<UInt8>>(callID: UInt64, body: Body, into out: inout ByteBuffer) {
-        writeFrameHeader(callID: callID, kindTag: 0x22, kindSize: lengthDelimitedSize(body.count), into: &out)  // field 4
-        writeLengthDelimited(field: 1, body, into: &out)
+        writeFrameHeader(callID: callID, kindTag: Tag.response, kindSize: lengthDelimitedSize(body.count), into: &out)
+        writeLengthDelimited(field: Keel_Wire_V1_Response.FieldNumber.body, body, into: &out)
     }
 
     /// An OK `Status` frame: an empty Status message.
     static func writeOKStatus(callID: UInt64, into out: inout ByteBuffer) {
-        writeFrameHeader(callID: callID, kindTag: 0x2A, kindSize: 0, into: &out)  // field 5
+        writeFrameHeader(callID: callID, kindTag: Tag.status, kindSize: 0, into: &out)
     }
 
     static func writeVarint(_ value: UInt64, into out: inout ByteBuffer) {

@@ -111,12 +111,13 @@ public final class PlannerService: Sendable {
         }
     }
 
-    /// `PlanResponse{plan = 1, replayed = 2}` around the stored plan bytes, unchanged.
+    /// `PlanResponse{plan, replayed}` around the stored plan bytes, unchanged.
     static func planResponse(planBytes: Data, replayed: Bool) -> [UInt8] {
-        var out: [UInt8] = [0x0A]
+        typealias Field = Keel_Planner_V1_PlanResponse.FieldNumber
+        var out: [UInt8] = [UInt8(ProtobufWire.tag(Field.plan, ProtobufWire.lengthDelimited))]
         appendVarint(UInt64(planBytes.count), to: &out)
         out.append(contentsOf: planBytes)
-        if replayed { out += [0x10, 0x01] }
+        if replayed { out += [UInt8(ProtobufWire.tag(Field.replayed, 0)), 0x01] }
         return out
     }
 
@@ -183,11 +184,12 @@ public final class PlannerService: Sendable {
         guard let stored else {
             throw RPCError.field(.planNotFound, field: "plan_id", "no plan \(request.planID) (dry runs are never stored)")
         }
-        // GetPlanResponse{plan = 1, request = 2}, both as stored.
-        var out: [UInt8] = [0x0A]
+        // GetPlanResponse{plan, request}, both as stored.
+        typealias Field = Keel_Planner_V1_GetPlanResponse.FieldNumber
+        var out: [UInt8] = [UInt8(ProtobufWire.tag(Field.plan, ProtobufWire.lengthDelimited))]
         Self.appendVarint(UInt64(stored.planBytes.count), to: &out)
         out.append(contentsOf: stored.planBytes)
-        out.append(0x12)
+        out.append(UInt8(ProtobufWire.tag(Field.request, ProtobufWire.lengthDelimited)))
         Self.appendVarint(UInt64(stored.requestBytes.count), to: &out)
         out.append(contentsOf: stored.requestBytes)
         return out

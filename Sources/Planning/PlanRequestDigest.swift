@@ -119,14 +119,15 @@ public enum PlanRequestDigest {
                 hasher.update(try DeterministicEncoding.bytes(wrapper))
                 return
             }
-            write(0x32)
+            typealias Field = Keel_Planner_V1_Position.FieldNumber
+            write(UInt8(ProtobufWire.tag(PlanRequest.FieldNumber.positions, ProtobufWire.lengthDelimited)))
             writeVarint(size)
-            write(field: 1, position.worldID)
-            write(field: 2, position.strategyID)
-            write(field: 3, position.symbol)
-            write(field: 4, qty)
-            write(field: 5, mark)
-            write(field: 6, position.venue)
+            write(field: Field.worldID, position.worldID)
+            write(field: Field.strategyID, position.strategyID)
+            write(field: Field.symbol, position.symbol)
+            write(field: Field.qty, qty)
+            write(field: Field.mark, mark)
+            write(field: Field.venue, position.venue)
             if !unknown.isEmpty {
                 unknown.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: scratch[used..<used + unknown.count]))
                 used += unknown.count
@@ -153,9 +154,10 @@ public enum PlanRequestDigest {
         }
 
         /// A string field: nothing when empty (proto3), else tag, length, UTF-8.
-        private mutating func write(field number: UInt8, _ value: String) {
+        /// (Every field written here has a one-byte tag: numbers below 16.)
+        private mutating func write(field number: UInt64, _ value: String) {
             guard !value.isEmpty else { return }
-            write(number << 3 | 2)
+            write(UInt8(ProtobufWire.tag(number, ProtobufWire.lengthDelimited)))
             let count = value.utf8.count
             writeVarint(count)
             let target = UnsafeMutableRawBufferPointer(rebasing: scratch[used..<used + count])
