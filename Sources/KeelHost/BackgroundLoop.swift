@@ -30,7 +30,7 @@ public struct BackgroundLoop: Service {
     public func run() async throws {
         switch stop {
         case .cancel:
-            try? await cancelWhenGracefulShutdown { await body() }
+            await cancelWhenGracefulShutdown { await body() }
         case .finish(let finish):
             await withGracefulShutdownHandler { await body() } onGracefulShutdown: { finish() }
         }
