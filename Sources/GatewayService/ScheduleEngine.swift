@@ -16,17 +16,16 @@ import NIOConcurrencyHelpers
 ///
 /// `tick()` does all of it for the clock's current instant and is what tests call; the process
 /// runs it in a loop that wakes at the next due instant (at most 15 s later) or on `kick()`.
-public final class ScheduleEngine: @unchecked Sendable {
+public actor ScheduleEngine {
     let store: GatewayStore
     let broker: any PacedBroker
     let config: GatewayConfig
     let clock: @Sendable () -> Int64
     let logger: Logger
-    private let mutex = AsyncMutex()
     let wakeups = CommitSignal()
     private let kicks = NIOLockedValueBox<UInt64>(0)
 
-    // Only touched while `mutex` is held.
+    // The engine's state, touched by one step at a time (`oneStepAtATime`).
     var live: [String: Live] = [:]
     var queues: [String: VenueQueue] = [:]
     var loaded = false
@@ -82,8 +81,26 @@ public final class ScheduleEngine: @unchecked Sendable {
         }
     }
 
+    /// A tick, a start's adoption or a cancel: one at a time. The actor alone would let another
+    /// call in while a step awaits the broker or the store, and steps must not interleave (a
+    /// cancel between a round's sizing and its save would be overwritten).
+    private var stepping = false
+    private var waitingSteps: [CheckedContinuation<Void, Never>] = []
+
+    private func oneStepAtATime<T>(_ step: () async throws -> T) async rethrows -> T {
+        if stepping {
+            await withCheckedContinuation { waitingSteps.append($0) }
+        }
+        stepping = true
+        defer {
+            // The next waiting step takes over at once; the engine is free only when none waits.
+            if waitingSteps.isEmpty { stepping = false } else { waitingSteps.removeFirst().resume() }
+        }
+        return try await step()
+    }
+
     /// Something changed (a schedule was started or cancelled): tick now.
-    public func kick() {
+    public nonisolated func kick() {
         let next = kicks.withLockedValue { count -> UInt64 in
             count += 1
             return count
@@ -94,7 +111,7 @@ public final class ScheduleEngine: @unchecked Sendable {
     /// Everything due at the clock's instant; answers the instant the engine next has work.
     @discardableResult
     public func tick() async -> Int64 {
-        await mutex.withLock {
+        await oneStepAtATime {
             do {
                 try await loadOnce()
             } catch {
@@ -110,7 +127,7 @@ public final class ScheduleEngine: @unchecked Sendable {
 
     /// At start-up: every live schedule loaded and its orders reconciled with the broker.
     public func load() async throws {
-        try await mutex.withLock { try await loadOnce() }
+        try await oneStepAtATime { try await loadOnce() }
     }
 
     /// The first step of this process loads (and reconciles) what the store holds.
@@ -122,7 +139,7 @@ public final class ScheduleEngine: @unchecked Sendable {
 
     /// A schedule StartSchedule has just written (loading the store first picks it up as well).
     func adopt(_ stored: StoredSchedule) async {
-        await mutex.withLock {
+        await oneStepAtATime {
             if loaded, live[stored.schedule.scheduleID] == nil, let entry = try? Self.live(stored) {
                 live[stored.schedule.scheduleID] = entry
             }
@@ -146,7 +163,7 @@ public final class ScheduleEngine: @unchecked Sendable {
 
     /// CancelSchedule: no new rounds, working orders cancelled through the queue.
     func cancel(_ id: String, reason: String) async throws -> Schedule {
-        try await mutex.withLock {
+        try await oneStepAtATime {
             try await loadOnce()
             var entry: Live
             if let current = live[id] {
