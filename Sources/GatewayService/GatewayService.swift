@@ -173,6 +173,9 @@ public final class GatewayService: Sendable {
             context.logger.info("execute submitted", metadata: ["execution_id": "\(executionID)", "plan_id": "\(plan.planID)", "batches": "\(batches.count)"])
             if response.submitted { dispatcher.kick() }
             return response
+        } catch let taken as IdempotencyKeyTaken {
+            // Another call with the key won the race: its answer is replayed, nothing failed.
+            throw taken
         } catch {
             for world in worlds { Counter(label: "rebalance_plan_execution_failures_total", dimensions: [("world_id", world)]).increment() }
             throw error
