@@ -12,7 +12,8 @@ public typealias GatewayEvent = Keel_Gateway_V1_GatewayEvent
 
 /// keel-gateway's store: executions (with their idempotency key and response), batches, orders and
 /// their status, the commit log and the audit log — written together in one transaction per
-/// submission (the outbox) — and the paper broker's accounts, positions and orders.
+/// submission (the outbox). The paper broker keeps its accounts, positions and orders in tables of
+/// its own in the same file, created by its own migration (`PaperBroker.migrator`).
 public final class GatewayStore: Sendable {
     let pool: DatabasePool
     /// Raised after every commit-log write, so `ReadCommitLog` streams with `follow` wake up.
@@ -30,6 +31,8 @@ public final class GatewayStore: Sendable {
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
+        // (v1 created the paper broker's tables too, until the paper broker owned them: stores made
+        // before keep them, with the data the paper broker goes on using.)
         migrator.registerMigration("v1: outbox, logs, paper broker") { db in
             try db.execute(sql: """
                 CREATE TABLE executions (
@@ -78,28 +81,6 @@ public final class GatewayStore: Sendable {
                     time_ms INTEGER NOT NULL,
                     body_json TEXT NOT NULL
                 );
-                CREATE TABLE paper_accounts (
-                    account_id TEXT PRIMARY KEY,
-                    currency TEXT NOT NULL,
-                    cash TEXT NOT NULL
-                );
-                CREATE TABLE paper_positions (
-                    account_id TEXT NOT NULL REFERENCES paper_accounts(account_id),
-                    venue TEXT NOT NULL,
-                    symbol TEXT NOT NULL,
-                    qty TEXT NOT NULL,
-                    avg_price TEXT NOT NULL,
-                    mark TEXT NOT NULL,
-                    PRIMARY KEY (account_id, venue, symbol)
-                );
-                CREATE TABLE paper_orders (
-                    client_order_id TEXT PRIMARY KEY,
-                    account_id TEXT NOT NULL,
-                    status INTEGER NOT NULL,
-                    filled_qty TEXT NOT NULL,
-                    price TEXT NOT NULL,
-                    reason TEXT NOT NULL
-                );
                 CREATE TABLE attribution (
                     world_id TEXT NOT NULL,
                     strategy_id TEXT NOT NULL,
@@ -147,16 +128,22 @@ public final class GatewayStore: Sendable {
                 CREATE INDEX schedules_by_account ON schedules(account_id, venue, state);
                 CREATE INDEX schedules_live ON schedules(live);
                 ALTER TABLE orders ADD COLUMN schedule_id TEXT;
-                ALTER TABLE paper_orders ADD COLUMN side INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE paper_orders ADD COLUMN venue TEXT NOT NULL DEFAULT '';
-                ALTER TABLE paper_orders ADD COLUMN symbol TEXT NOT NULL DEFAULT '';
-                ALTER TABLE paper_orders ADD COLUMN qty TEXT NOT NULL DEFAULT '0';
-                ALTER TABLE paper_orders ADD COLUMN limit_price TEXT NOT NULL DEFAULT '';
-                ALTER TABLE paper_orders ADD COLUMN lot TEXT NOT NULL DEFAULT '1';
-                ALTER TABLE paper_orders ADD COLUMN filled_notional TEXT NOT NULL DEFAULT '0';
-                ALTER TABLE paper_orders ADD COLUMN matchable_from_ms INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE paper_orders ADD COLUMN broker_order_id TEXT NOT NULL DEFAULT '';
                 """)
+            // A store made before the paper broker owned its tables has them from v1 in their
+            // first shape: bring them to the shape the paper broker's own migration creates.
+            if try db.tableExists("paper_orders") {
+                try db.execute(sql: """
+                    ALTER TABLE paper_orders ADD COLUMN side INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE paper_orders ADD COLUMN venue TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE paper_orders ADD COLUMN symbol TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE paper_orders ADD COLUMN qty TEXT NOT NULL DEFAULT '0';
+                    ALTER TABLE paper_orders ADD COLUMN limit_price TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE paper_orders ADD COLUMN lot TEXT NOT NULL DEFAULT '1';
+                    ALTER TABLE paper_orders ADD COLUMN filled_notional TEXT NOT NULL DEFAULT '0';
+                    ALTER TABLE paper_orders ADD COLUMN matchable_from_ms INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE paper_orders ADD COLUMN broker_order_id TEXT NOT NULL DEFAULT '';
+                    """)
+            }
         }
         registerExitSignals(&migrator)
         return migrator

@@ -32,10 +32,54 @@ public final class PaperBroker: Broker {
     let settings: PaperBrokerSettings
     let clock: @Sendable () -> Int64
 
+    /// The paper broker's tables, in the gateway's file but not its schema: the simulation owns
+    /// them (a real venue's adapter keeps nothing there). `IF NOT EXISTS`: stores made before it
+    /// owned them already have them, in this shape.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("paper broker v1: accounts, positions, orders") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS paper_accounts (
+                    account_id TEXT PRIMARY KEY,
+                    currency TEXT NOT NULL,
+                    cash TEXT NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS paper_positions (
+                    account_id TEXT NOT NULL REFERENCES paper_accounts(account_id),
+                    venue TEXT NOT NULL,
+                    symbol TEXT NOT NULL,
+                    qty TEXT NOT NULL,
+                    avg_price TEXT NOT NULL,
+                    mark TEXT NOT NULL,
+                    PRIMARY KEY (account_id, venue, symbol)
+                );
+                CREATE TABLE IF NOT EXISTS paper_orders (
+                    client_order_id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    filled_qty TEXT NOT NULL,
+                    price TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    side INTEGER NOT NULL DEFAULT 0,
+                    venue TEXT NOT NULL DEFAULT '',
+                    symbol TEXT NOT NULL DEFAULT '',
+                    qty TEXT NOT NULL DEFAULT '0',
+                    limit_price TEXT NOT NULL DEFAULT '',
+                    lot TEXT NOT NULL DEFAULT '1',
+                    filled_notional TEXT NOT NULL DEFAULT '0',
+                    matchable_from_ms INTEGER NOT NULL DEFAULT 0,
+                    broker_order_id TEXT NOT NULL DEFAULT ''
+                );
+                """)
+        }
+        return migrator
+    }
+
     public init(store: GatewayStore, settings: PaperBrokerSettings, clock: @escaping @Sendable () -> Int64 = nowMs) throws {
         pool = store.pool
         self.settings = settings
         self.clock = clock
+        try Self.migrator.migrate(pool)
         try pool.write { db in
             for (id, account) in settings.accounts {
                 try db.execute(

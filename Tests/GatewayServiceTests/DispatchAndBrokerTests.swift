@@ -2,6 +2,7 @@ import Contracts
 import ExactNumbers
 import Execution
 import Foundation
+import GRDB
 import KeelTestSupport
 import KeelWire
 import Logging
@@ -24,6 +25,18 @@ final class RejectingCloseBroker: Broker {
 @Suite struct DispatchAndBrokerTests {
     static func store() throws -> GatewayStore {
         try GatewayStore(path: NSTemporaryDirectory() + "keel-dispatch-\(UUID().uuidString)/gateway.sqlite")
+    }
+
+    /// The paper broker's tables are its own: the gateway's migrations make none of them, the
+    /// paper broker's migration makes them (and finds them already there in an older store).
+    @Test func thePaperBrokersTablesAreItsOwn() throws {
+        let store = try Self.store()
+        let tables = { try store.pool.read { db in try ["paper_accounts", "paper_positions", "paper_orders"].filter { try db.tableExists($0) } } }
+        #expect(try tables().isEmpty)
+        _ = try PaperBroker(store: store, settings: PaperBrokerSettings())
+        #expect(try tables() == ["paper_accounts", "paper_positions", "paper_orders"])
+        _ = try PaperBroker(store: store, settings: PaperBrokerSettings())
+        #expect(try tables().count == 3)
     }
 
     /// A paper account's opening positions (a long and a short) are there on first open, count in
