@@ -200,9 +200,10 @@ public func runCommand(_ executable: String, _ arguments: [String], stdin: Strin
 /// Runs a program to its end: its status and what it wrote. The pipes are closed on exec, so no
 /// other child started meanwhile holds them open (that would keep the read from ever ending), and the
 /// blocking reads run on dispatch threads, never on the test's cooperative threads.
-public func runProgram(_ program: URL, _ arguments: [String], stdin: String = "") async throws -> (status: Int32, stdout: String, stderr: String) {
+public func runProgram(_ program: URL, _ arguments: [String], stdin: String = "", environment: [String: String] = ProcessInfo.processInfo.environment)
+    async throws -> (status: Int32, stdout: String, stderr: String) {
     let input = Pipe.closedOnExec(), output = Pipe.closedOnExec(), errors = Pipe.closedOnExec()
-    let child = try ChildProcess(executable: program, arguments: arguments, environment: ProcessInfo.processInfo.environment,
+    let child = try ChildProcess(executable: program, arguments: arguments, environment: environment,
                                  standardInput: input.fileHandleForReading.fileDescriptor,
                                  standardOutput: output.fileHandleForWriting.fileDescriptor,
                                  standardError: errors.fileHandleForWriting.fileDescriptor)
