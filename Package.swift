@@ -180,7 +180,7 @@ let package = Package(
         .executableTarget(
             name: "keel",
             dependencies: [
-                "KeelWire", "Contracts",
+                "KeelWire", "Contracts", "ExactNumbers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Contracts
+import ExactNumbers
 import Foundation
 import KeelWire
 import NIOCore
@@ -61,6 +62,13 @@ func table(_ header: [String], _ rows: [[String]], indent: String = "  ") -> Str
     return all.map { row in
         indent + row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
     }.joined(separator: "\n")
+}
+
+/// A computed price (an average, a mark) as people read it: at most 8 significant digits, rounded
+/// half-even. Tables only; `--raw` and `keel call` print the exact value the service wrote.
+func forReading(_ decimal: String, significantDigits: Int = 8) -> String {
+    guard let value = DecimalGrammar.parse(decimal) else { return decimal }
+    return value.roundedToSignificantDigits(significantDigits).description
 }
 
 /// An enum value as people read it: `partiallyFilled` → `PARTIALLY_FILLED` (the value's name
@@ -167,10 +175,34 @@ struct OrdersCommand: AsyncParsableCommand {
         request.limit = 1000
         let response = try await connection.call(target, KeelRPC.gatewayListOrders, request, as: Keel_Gateway_V1_ListOrdersResponse.self)
         if output.raw { return try printJSON(response) }
-        print(table(["client order id", "world", "strategy", "venue", "symbol", "side", "qty", "filled", "status"], response.orders.map {
-            [$0.order.clientOrderID, $0.order.worldID, $0.order.strategyID, $0.order.venue, $0.order.symbol, name($0.order.side),
-             $0.order.quantity, $0.filledQty, name($0.status)]
-        }))
+        print(table(["client order id", "world", "strategy", "venue", "symbol", "side", "qty", "filled", "status"], Self.rows(response.orders)))
+    }
+
+    /// A world's order that was recorded but sent as per-strategy orders (RECORDED, never filled)
+    /// shows how it was split, and its strategy orders follow it, indented; every other order as it is.
+    static func rows(_ orders: [Keel_Gateway_V1_OrderRecord]) -> [[String]] {
+        func row(_ record: Keel_Gateway_V1_OrderRecord, indent: String = "", status: String? = nil) -> [String] {
+            [indent + record.order.clientOrderID, record.order.worldID, record.order.strategyID, record.order.venue, record.order.symbol,
+             name(record.order.side), record.order.quantity, record.filledQty, status ?? name(record.status)]
+        }
+        func sameLeg(_ a: Keel_Gateway_V1_Order, _ b: Keel_Gateway_V1_Order) -> Bool {
+            a.worldID == b.worldID && a.venue == b.venue && a.symbol == b.symbol && a.side == b.side
+        }
+        var shown = Set<String>()
+        var out: [[String]] = []
+        for record in orders where !shown.contains(record.order.clientOrderID) {
+            let parts = record.status == .recorded && record.order.strategyID.isEmpty
+                ? orders.filter { $0.status != .recorded && !$0.order.strategyID.isEmpty && sameLeg($0.order, record.order) }
+                : []
+            shown.insert(record.order.clientOrderID)
+            guard !parts.isEmpty else {
+                out.append(row(record))
+                continue
+            }
+            out.append(row(record, status: "RECORDED: sent as \(parts.count) strategy order\(parts.count == 1 ? "" : "s") below"))
+            for part in parts where shown.insert(part.order.clientOrderID).inserted { out.append(row(part, indent: "  ")) }
+        }
+        return out
     }
 }
 
@@ -190,7 +222,9 @@ struct PositionsCommand: AsyncParsableCommand {
         let request = Keel_Gateway_V1_GetPositionsRequest.with { $0.accountID = account; $0.includeAttributed = attributed }
         let response = try await connection.call(target, KeelRPC.gatewayGetPositions, request, as: Keel_Gateway_V1_GetPositionsResponse.self)
         if output.raw { return try printJSON(response) }
-        print(table(["venue", "symbol", "qty", "avg price", "mark"], response.positions.map { [$0.venue, $0.symbol, $0.qty, $0.avgPrice, $0.mark] }))
+        print(table(["venue", "symbol", "qty", "avg price", "mark"], response.positions.map {
+            [$0.venue, $0.symbol, $0.qty, forReading($0.avgPrice), forReading($0.mark)]
+        }))
         if attributed {
             print("attributed fills:")
             print(table(["world", "strategy", "venue", "symbol", "qty"], response.attributed.map { [$0.worldID, $0.strategyID, $0.venue, $0.symbol, $0.qty] }))

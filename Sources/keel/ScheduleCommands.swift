@@ -33,7 +33,18 @@ struct ScheduleCommand: AsyncParsableCommand {
             print(table(["side", "symbol", "round", "due", "qty", "amount", "est. qty"], response.rounds.map {
                 [name($0.side), $0.symbol, "\($0.round)", clockTime($0.dueAtMs, zone: response.policy.timeZone), $0.qty, $0.amount, $0.estimatedQty]
             }))
-            for warning in plan.warnings { print("warning: \(name(warning.kind)) \(warning.symbol)") }
+            for warning in plan.warnings { print("warning: \(Self.message(warning, plan: plan))") }
+        }
+
+        /// What a plan's warning means, in words.
+        static func message(_ warning: Keel_Planner_V1_TargetWeightWarning, plan: Keel_Planner_V1_TargetWeightPlan) -> String {
+            switch warning.kind {
+            case .missingPrice: return "\(warning.symbol) has no price, so it is neither bought nor sold"
+            case .insufficientCash:
+                return "the buys need \(plan.cashCheck.required) but \(plan.cashCheck.available) is available (short by \(plan.cashCheck.shortfall)): the buy rounds are cut to the cash"
+            case .weightIgnored: return "the target weight of \(warning.symbol) is ignored: it is not among the account's symbols (held or added, and not excluded)"
+            default: return "\(name(warning.kind)) \(warning.symbol)"
+            }
         }
     }
 
@@ -142,7 +153,7 @@ func followProgress(_ target: String, _ scheduleID: String, connection: Connecti
                 sum.qty += DecimalGrammar.parse(event.qty) ?? .zero
                 sum.amount += DecimalGrammar.parse(event.amount) ?? .zero
                 filled[key] = sum
-                line += ": \(event.qty) @ \(event.price) — \(event.side == .sell ? "sold \(sum.qty) of \(totals[key] ?? "?")" : "spent \(sum.amount) of \(totals[key] ?? "?")")"
+                line += ": \(event.qty) @ \(forReading(event.price)) — \(event.side == .sell ? "sold \(sum.qty) of \(totals[key] ?? "?")" : "spent \(sum.amount) of \(totals[key] ?? "?")")"
             case .roundSubmitted, .orderAmended, .orderCancelled, .lastRoundCorrected, .roundSkipped:
                 if !event.qty.isEmpty { line += ": \(event.qty)" }
                 if !event.price.isEmpty { line += " @ \(event.price)" }
