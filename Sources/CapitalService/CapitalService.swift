@@ -73,7 +73,7 @@ public final class CapitalService: Sendable {
         case is CancellationError:
             return RPCError(.cancelled, "the call was cancelled")
         case let error as UnreadableStoredValue:
-            logger.error("stored value unreadable", metadata: ["table": "\(error.table)", "row": "\(error.row)", "column": "\(error.column)", "detail": "\(error.detail)"])
+            logger.storedValueUnreadable(error)
             return RPCError(error)
         default:
             logger.error("store failure", metadata: ["error": "\(error)"])
@@ -271,8 +271,8 @@ public final class CapitalService: Sendable {
         input.marketPrice = marketPrice
         input.side = side
         input.positionQty = position
-        input.allocatedCapital = sa.hasCapital ? try CapitalValidation.stored(sa.capital.allocatedCapital, "strategy_capital", sa.strategyAccountID, "allocated_capital") : nil
-        input.leverage = try CapitalValidation.stored(sa.leverage, "strategy_accounts", sa.strategyAccountID, "leverage")
+        input.allocatedCapital = sa.hasCapital ? try UnreadableStoredValue.decimal(sa.capital.allocatedCapital, table: "strategy_capital", row: sa.strategyAccountID, column: "allocated_capital") : nil
+        input.leverage = try UnreadableStoredValue.decimal(sa.leverage, table: "strategy_accounts", row: sa.strategyAccountID, column: "leverage")
         input.isFutures = sa.marketType == .futures
         input.maxQtyPer = settings.maxQtyPer
         input.priceSource = settings.marketOrderPriceSource

@@ -98,12 +98,6 @@ enum CapitalValidation {
         return out
     }
 
-    /// A stored decimal (written canonical by this service); one that does not parse is an error
-    /// naming its row, never a zero.
-    static func stored(_ text: String, _ table: String, _ row: String, _ column: String) throws(UnreadableStoredValue) -> ExactDecimal {
-        try UnreadableStoredValue.decimal(text, table: table, row: row, column: column)
-    }
-
     /// A decimal another service answered with (the gateway's positions and fills): one that does
     /// not parse is INTERNAL naming the service and the field, never a zero.
     static func answered(_ text: String, by service: String, field: String) throws(RPCError) -> ExactDecimal {

@@ -141,9 +141,9 @@ extension CapitalService {
         } catch {
             return .failed(Self.downstreamError(error, reason: .gatewayUnavailable, service: "keel-gateway"))
         }
-        let changes = try lines.map { line throws(UnreadableStoredValue) in try CapitalValidation.stored(line.change, "rebalance_runs", run.runID, "allocations.change") }
+        let changes = try lines.map { line throws(UnreadableStoredValue) in try UnreadableStoredValue.decimal(line.change, table: "rebalance_runs", row: run.runID, column: "allocations.change") }
         if positions.isEmpty || changes.allSatisfy(\.isZero) { return .notNeeded }
-        let total = try CapitalValidation.stored(run.result.totalCapital, "rebalance_runs", run.runID, "total_capital")
+        let total = try UnreadableStoredValue.decimal(run.result.totalCapital, table: "rebalance_runs", row: run.runID, column: "total_capital")
         guard total.signum > 0 else {
             return .failed(.field(.convergePrecondition, field: "run_id", "the total capital \(total) is not positive: nothing to scale by"))
         }
@@ -178,8 +178,8 @@ extension CapitalService {
         var newSum = ExactDecimal.zero
         for line in lines {
             guard let sa = strategies[line.strategyAccountID] else { continue }
-            let old = try CapitalValidation.stored(line.oldCapital, "rebalance_runs", run.runID, "allocations.old_capital")
-            let new = try CapitalValidation.stored(line.allocatedCapital, "rebalance_runs", run.runID, "allocations.allocated_capital")
+            let old = try UnreadableStoredValue.decimal(line.oldCapital, table: "rebalance_runs", row: run.runID, column: "allocations.old_capital")
+            let new = try UnreadableStoredValue.decimal(line.allocatedCapital, table: "rebalance_runs", row: run.runID, column: "allocations.allocated_capital")
             oldSum += old
             newSum += new
             before.byStrategy[sa.strategyID] = (old.rational / t).outputString

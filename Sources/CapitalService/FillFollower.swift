@@ -115,7 +115,7 @@ public final class FillFollower: Sendable {
             logger.info("fill recorded as a trade", metadata: [
                 "strategy_account_id": "\(owner.strategyAccountID)", "execution_id": "\(trade.executionID)", "qty": "\(delta)", "side": "\(order.side)",
             ])
-        } catch let error as FieldError where error.reason == ErrorReason.tradeConflict.name {
+        } catch let error as FieldError where error.has(.tradeConflict) {
             logger.error("a fill conflicts with a trade recorded by hand under the same execution id; skipped", metadata: ["execution_id": "\(trade.executionID)"])
             try await store.setFillCursor(event.seq)
         }

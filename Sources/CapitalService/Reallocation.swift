@@ -53,7 +53,7 @@ extension CapitalService {
     /// The same with the latest db balance already read.
     func resolveTotal(_ account: Account, balance: Keel_Capital_V1_DailyBalance?, useLive: Bool, _ down: Downstream) async throws -> TotalCapital.Resolved {
         let db = try balance.map { balance throws(UnreadableStoredValue) in
-            try CapitalValidation.stored(balance.endingBalance, "daily_balances", "\(balance.accountID)@\(balance.date)", "ending_balance")
+            try UnreadableStoredValue.decimal(balance.endingBalance, table: "daily_balances", row: "\(balance.accountID)@\(balance.date)", column: "ending_balance")
         }
         let gateway = self.gateway
         return try await TotalCapital.resolve(useLive: useLive, quoteCurrency: account.quoteCurrency, dbBalance: db) {
@@ -119,10 +119,10 @@ extension CapitalService {
         let active = strategies.filter(\.isActive)
         let result = try CapitalAllocator.allocate(
             total: resolved.total,
-            weights: try active.map { sa throws(UnreadableStoredValue) in try CapitalValidation.stored(sa.weight, "strategy_accounts", sa.strategyAccountID, "weight") },
+            weights: try active.map { sa throws(UnreadableStoredValue) in try UnreadableStoredValue.decimal(sa.weight, table: "strategy_accounts", row: sa.strategyAccountID, column: "weight") },
             oldCapitals: try active.map { sa throws(UnreadableStoredValue) in
                 // No capital row yet: nothing was allocated to it.
-                sa.hasCapital ? try CapitalValidation.stored(sa.capital.allocatedCapital, "strategy_capital", sa.strategyAccountID, "allocated_capital") : .zero
+                sa.hasCapital ? try UnreadableStoredValue.decimal(sa.capital.allocatedCapital, table: "strategy_capital", row: sa.strategyAccountID, column: "allocated_capital") : .zero
             },
             currencyScale: Int(account.currencyScale), weightField: { "strategy_accounts[\(active[$0].strategyAccountID)].weight" })
         var response = ReallocateResponse()
@@ -205,10 +205,6 @@ extension CapitalService {
             try await store.answer(forKey: key).map { stored in
                 KeyedAnswer(digest: stored.digest, answer: { try M(serializedBytes: stored.response) }, madeID: stored.runID.map { ("run_id", $0) })
             }
-        }, replayed: { answer in
-            var answer = answer
-            answer.replayed = true
-            return answer
         })
     }
 
@@ -499,7 +495,7 @@ extension CapitalService {
         input.minAbsChange = settings.minAbsChange
         input.minRelChange = settings.minRelChange
         input.previousTotal = account.previousTotalCapital.isEmpty
-            ? nil : try CapitalValidation.stored(account.previousTotalCapital, "accounts", account.accountID, "previous_total_capital")
+            ? nil : try UnreadableStoredValue.decimal(account.previousTotalCapital, table: "accounts", row: account.accountID, column: "previous_total_capital")
         var resolved: TotalCapital.Resolved?
         if settings.rebalancePolicy != .interval, open == false {
             resolved = try? await resolveTotal(account, useLive: useLive, down)
@@ -552,14 +548,6 @@ extension CapitalService {
         return response
     }
 }
-
-/// An answer that says whether it is the replay of a stored one.
-protocol ReplayableAnswer {
-    var replayed: Bool { get set }
-}
-
-extension ReallocateResponse: ReplayableAnswer {}
-extension BulkRebalanceResponse: ReplayableAnswer {}
 
 extension BulkRebalanceResponse {
     /// One account's outcome, in the results, the counts and the metric of its trigger.

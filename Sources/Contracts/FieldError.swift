@@ -25,6 +25,9 @@ public struct FieldError: Error, Equatable, Sendable, CustomStringConvertible {
         FieldError(.missingField, field: field, message: "\(field) is required")
     }
 
+    /// Whether this is an error of `reason`.
+    public func has(_ reason: ErrorReason) -> Bool { self.reason == reason.name }
+
     /// `field` plus the other facts, as `ErrorInfo.metadata`.
     public var allMetadata: [String: String] {
         var all = metadata

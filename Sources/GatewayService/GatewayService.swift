@@ -109,10 +109,6 @@ public final class GatewayService: Sendable {
                 let response = $0.response
                 return KeyedAnswer(digest: $0.digest, answer: { response }, madeID: ("execution_id", $0.executionID))
             }
-        }, replayed: { response in
-            var response = response
-            response.replayed = true
-            return response
         })
         return try await call.run { try await self.submitNew(request, key: call.key, digest: call.digest, context: context) }
     }
@@ -195,7 +191,7 @@ public final class GatewayService: Sendable {
         do {
             return try ExecuteAssembly.assemble(plan: plan, request: request, config: config)
         } catch {
-            if error.reason == ErrorReason.sharedAccountPolicy.name {
+            if error.has(.sharedAccountPolicy) {
                 Counter(label: "shared_account_policy_rejections_total", dimensions: [("violation", error.metadata["violation"]?.lowercased() ?? "")]).increment()
             }
             throw RPCError(error)
@@ -210,7 +206,7 @@ public final class GatewayService: Sendable {
             // The caller went away (a closed Watch stream): nothing failed.
             throw RPCError(.callCancelled, "the call was cancelled")
         } catch let error as UnreadableStoredValue {
-            logger.error("stored value unreadable", metadata: ["table": "\(error.table)", "row": "\(error.row)", "column": "\(error.column)", "detail": "\(error.detail)"])
+            logger.storedValueUnreadable(error)
             throw RPCError(error)
         } catch {
             logger.error("store failed", metadata: ["error": "\(error)"])

@@ -302,6 +302,13 @@ public final class GatewayStore: Sendable {
         public var status: OrderStatus
     }
 
+    /// An `orders` row's order and status; either one unreadable is an error naming the row.
+    static func storedOrder(_ row: Row) throws(UnreadableStoredValue) -> (VenueOrder, OrderStatus) {
+        let id: String = row["client_order_id"]
+        return (try UnreadableStoredValue.reading(table: "orders", row: id, column: "body") { try VenueOrder(serializedBytes: row["body"] as Data) },
+                try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "orders", row: id, column: "status"))
+    }
+
     /// The next dispatched order still PENDING or SENT, in batch order then order order (a
     /// schedule's orders are paced by the schedule engine instead).
     public func nextPendingOrder() async throws -> PendingOrder? {
@@ -309,11 +316,8 @@ public final class GatewayStore: Sendable {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM orders WHERE status IN (?, ?) AND schedule_id IS NULL ORDER BY dispatch_seq LIMIT 1
                 """), arguments: [OrderStatus.pending.rawValue, OrderStatus.sent.rawValue]) else { return nil }
-            let id: String = row["client_order_id"]
-            return PendingOrder(
-                order: try UnreadableStoredValue.reading(table: "orders", row: id, column: "body") { try VenueOrder(serializedBytes: row["body"] as Data) },
-                batchID: row["batch_id"], accountID: row["account_id"],
-                status: try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "orders", row: id, column: "status"))
+            let (order, status) = try Self.storedOrder(row)
+            return PendingOrder(order: order, batchID: row["batch_id"], accountID: row["account_id"], status: status)
         }
     }
 
@@ -442,11 +446,9 @@ public final class GatewayStore: Sendable {
             sql += " ORDER BY dispatch_seq LIMIT ?"
             arguments += [limit]
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                let id: String = row["client_order_id"]
                 var record = Keel_Gateway_V1_OrderRecord()
-                record.order = try UnreadableStoredValue.reading(table: "orders", row: id, column: "body") { try VenueOrder(serializedBytes: row["body"] as Data) }
+                (record.order, record.status) = try Self.storedOrder(row)
                 record.batchID = row["batch_id"]
-                record.status = try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "orders", row: id, column: "status")
                 record.filledQty = row["filled_qty"]
                 record.updatedAtMs = row["updated_at_ms"]
                 record.reason = row["reason"]

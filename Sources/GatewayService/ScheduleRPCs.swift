@@ -179,10 +179,6 @@ extension GatewayService {
                 let schedule = $0.schedule
                 return KeyedAnswer(digest: $0.requestDigest, answer: { schedule }, madeID: ("schedule_id", schedule.scheduleID))
             }
-        }, replayed: { schedule in
-            var schedule = schedule
-            schedule.replayed = true
-            return schedule
         })
         return try await call.run {
             try await self.startNewSchedule(request, resolved: resolved, key: call.key, digest: call.digest, now: now, context: context)

@@ -77,3 +77,25 @@ public struct IdempotentCall<Answer: Sendable>: Sendable {
         }
     }
 }
+
+/// An answer that says whether it is the replay of a stored one (its `replayed` field).
+public protocol ReplayableAnswer: Sendable {
+    var replayed: Bool { get set }
+}
+
+extension IdempotentCall where Answer: ReplayableAnswer {
+    /// A call whose stored answer is replayed with its `replayed` flag set.
+    public init(context: ServerContext, digest: String, lookup: @escaping @Sendable (String) async throws -> KeyedAnswer<Answer>?) throws(RPCError) {
+        try self.init(context: context, digest: digest, lookup: lookup, replayed: { answer in
+            var answer = answer
+            answer.replayed = true
+            return answer
+        })
+    }
+}
+
+extension Keel_Gateway_V1_ExecuteResponse: ReplayableAnswer {}
+extension Keel_Gateway_V1_Schedule: ReplayableAnswer {}
+extension Keel_Planner_V1_EvaluateRiskResponse: ReplayableAnswer {}
+extension Keel_Capital_V1_ReallocateResponse: ReplayableAnswer {}
+extension Keel_Capital_V1_BulkRebalanceResponse: ReplayableAnswer {}

@@ -1,4 +1,5 @@
 import Contracts
+import Logging
 
 /// A call that ended with a non-OK status: the code, a message for people, and the machine-readable
 /// `ErrorInfo` (a stable `reason` and facts in `metadata`, `field` naming the offending field).
@@ -85,5 +86,14 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         if let field { text += " [\(field)]" }
         if !message.isEmpty { text += ": \(message)" }
         return text
+    }
+}
+
+extension Logger {
+    /// A stored value that cannot be read, logged with where it is wherever a call meets one.
+    public func storedValueUnreadable(_ error: UnreadableStoredValue) {
+        self.error("stored value unreadable", metadata: [
+            "table": "\(error.table)", "row": "\(error.row)", "column": "\(error.column)", "detail": "\(error.detail)",
+        ])
     }
 }

@@ -263,7 +263,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .failure(is CancellationError):
             writeStatus(callID, RPCError(.cancelled, "the call was cancelled"))
         case .failure(let error as UnreadableStoredValue):
-            logger.error("stored value unreadable", metadata: ["table": "\(error.table)", "row": "\(error.row)", "column": "\(error.column)", "detail": "\(error.detail)"])
+            logger.context.logger.storedValueUnreadable(error)
             writeStatus(callID, RPCError(error))
         case .failure(let error):
             logger.error("handler failed", metadata: ["error": "\(error)"])

@@ -102,12 +102,12 @@ public final class PlannerService: Sendable {
         return Self.planResponse(planBytes: planBytes, replayed: false)
     }
 
-    /// A read of the store for a replay; a store that cannot be read is UNAVAILABLE.
+    /// A read of the plan store (a replay's lookup, GetPlan); a store that cannot be read is UNAVAILABLE.
     static func reading<T>(_ read: () async throws -> T) async throws(RPCError) -> T {
         do {
             return try await read()
         } catch {
-            throw RPCError(.storeUnavailable, "the planner store cannot be read")
+            throw RPCError(.storeUnavailable, "the plan store cannot be read")
         }
     }
 
@@ -175,12 +175,7 @@ public final class PlannerService: Sendable {
         guard !request.planID.isEmpty else {
             throw RPCError(FieldError.missing("plan_id"))
         }
-        let stored: PlannerStore.StoredPlan?
-        do {
-            stored = try await store.plan(id: request.planID)
-        } catch {
-            throw RPCError(.storeUnavailable, "the plan store cannot be read")
-        }
+        let stored = try await Self.reading { try await store.plan(id: request.planID) }
         guard let stored else {
             throw RPCError.field(.planNotFound, field: "plan_id", "no plan \(request.planID) (dry runs are never stored)")
         }
@@ -246,10 +241,6 @@ extension PlannerService {
                 let bytes = $0.responseBytes
                 return KeyedAnswer(digest: $0.requestDigest, answer: { try Keel_Planner_V1_EvaluateRiskResponse(serializedBytes: bytes) }, madeID: ("evaluation_id", $0.evaluationID))
             }
-        }, replayed: { answer in
-            var answer = answer
-            answer.replayed = true
-            return answer
         })
         return try await call.run { try await self.store(evaluated, of: request, requestBytes: requestBytes, digest: call.digest, key: call.key, context: context) }
     }
