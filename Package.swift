@@ -235,7 +235,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
-        .testTarget(name: "CapitalAllocationTests", dependencies: ["CapitalAllocation", "Contracts", "ExactNumbers", "KeelTestSupport"]),
+        .testTarget(name: "CapitalAllocationTests", dependencies: ["CapitalAllocation", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         // The three executables as processes, end to end.
         .testTarget(
             name: "IntegrationTests",

@@ -141,8 +141,8 @@ extension CapitalService {
         } catch {
             return .failed(Self.downstreamError(error, reason: .gatewayUnavailable, service: "keel-gateway"))
         }
-        let changes = try lines.map { line throws(UnreadableStoredValue) in try UnreadableStoredValue.decimal(line.change, table: "rebalance_runs", row: run.runID, column: "allocations.change") }
-        if positions.isEmpty || changes.allSatisfy(\.isZero) { return .notNeeded }
+        let changeAmounts = try lines.map { line throws(UnreadableStoredValue) in try UnreadableStoredValue.decimal(line.change, table: "rebalance_runs", row: run.runID, column: "allocations.change") }
+        if positions.isEmpty || changeAmounts.allSatisfy(\.isZero) { return .notNeeded }
         let total = try UnreadableStoredValue.decimal(run.result.totalCapital, table: "rebalance_runs", row: run.runID, column: "total_capital")
         guard total.signum > 0 else {
             return .failed(.field(.convergePrecondition, field: "run_id", "the total capital \(total) is not positive: nothing to scale by"))
@@ -166,43 +166,22 @@ extension CapitalService {
             }
         }
         let strategies = Dictionary(uniqueKeysWithValues: try await store.strategyAccounts(accountID: account.accountID).map { ($0.strategyAccountID, $0) })
-        let world = account.worldID
-        let t = total.rational
-        var request = PlanRequest()
-        request.mode = .scaling
-        request.scaleCombination = .strategyScale
-        request.totalEquity = total.description
-        var before = Keel_Planner_V1_StrategyAllocation()
-        var after = Keel_Planner_V1_StrategyAllocation()
-        var oldSum = ExactDecimal.zero
-        var newSum = ExactDecimal.zero
+        var changes: [ConvergePlan.CapitalChange] = []
         for line in lines {
             guard let sa = strategies[line.strategyAccountID] else { continue }
-            let old = try UnreadableStoredValue.decimal(line.oldCapital, table: "rebalance_runs", row: run.runID, column: "allocations.old_capital")
-            let new = try UnreadableStoredValue.decimal(line.allocatedCapital, table: "rebalance_runs", row: run.runID, column: "allocations.allocated_capital")
-            oldSum += old
-            newSum += new
-            before.byStrategy[sa.strategyID] = (old.rational / t).outputString
-            after.byStrategy[sa.strategyID] = (new.rational / t).outputString
+            changes.append(ConvergePlan.CapitalChange(
+                strategyID: sa.strategyID,
+                oldCapital: try UnreadableStoredValue.decimal(line.oldCapital, table: "rebalance_runs", row: run.runID, column: "allocations.old_capital"),
+                allocatedCapital: try UnreadableStoredValue.decimal(line.allocatedCapital, table: "rebalance_runs", row: run.runID, column: "allocations.allocated_capital")))
         }
-        request.worldAllocBefore[world] = (oldSum.rational / t).outputString
-        request.worldAllocAfter[world] = (newSum.rational / t).outputString
-        request.strategyAllocBeforeTotal[world] = before
-        request.strategyAllocAfterTotal[world] = after
         let moving = Set(lines.map(\.strategyAccountID))
-        for row in recorded where moving.contains(row.strategyAccountID) {
-            guard let sa = strategies[row.strategyAccountID] else { continue }
-            var position = Keel_Planner_V1_Position()
-            position.worldID = world
-            position.strategyID = sa.strategyID
-            position.symbol = row.symbol
-            position.qty = row.qty.description
-            position.mark = marks[row.symbol].flatMap { $0.isEmpty ? nil : $0 } ?? "0"
-            position.venue = account.venue
-            request.positions.append(position)
+        let holdings = recorded.filter { moving.contains($0.strategyAccountID) }.compactMap { row in
+            strategies[row.strategyAccountID].map { ConvergePlan.Holding(strategyID: $0.strategyID, symbol: row.symbol, quantity: row.qty, mark: marks[row.symbol] ?? "") }
         }
-        request.minTradeNotional = settings.convergeMinTradeNotional.description
-        request.intent = ["source": "keel-capital", "run_id": run.runID, "account_id": account.accountID]
+        let request = ConvergePlan.request(
+            world: account.worldID, venue: account.venue, totalCapital: total, changes: changes, holdings: holdings,
+            minTradeNotional: settings.convergeMinTradeNotional,
+            intent: ["source": "keel-capital", "run_id": run.runID, "account_id": account.accountID])
         return .request(request)
     }
 }

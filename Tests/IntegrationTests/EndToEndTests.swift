@@ -75,4 +75,33 @@ import Testing
             await gateway.close()
         }
     }
+    /// Converge moves exactly the lots the exact scale implies when a strategy's share of its
+    /// account does not terminate: growth 100,000 → 120,000 and hedge 50,000 → 60,000 at equal
+    /// weights scale every strategy by exactly 1.2 (shares such as 50,000 / 120,000 do not terminate,
+    /// and a scale rounded to 1.1999…9 would lose a whole lot to truncation: SOL −59.9, BTC 0.719).
+    @Test func convergeMovesWholeLotsWhenSharesDoNotTerminate() async throws {
+        let cluster = Cluster(token: Self.token)
+        try await withStarted({ cluster }, stop: { await $0.stopAll() }) { cluster in
+            try await cluster.startAll()
+            let flow = DemoFlow(capital: cluster.client("keel-capital"))
+            let gateway = cluster.client("keel-gateway")
+            let steps = Dictionary(uniqueKeysWithValues: flow.steps)
+            for step in ["accounts", "strategies", "trades", "balances", "allocate"] { try await steps[step]!() }
+            try await flow.balance("growth", "2026-03-02", "120000")
+            try await flow.balance("hedge", "2026-03-02", "60000")
+            let growth = try await flow.reallocate("growth", key: "lots-growth", converge: .execute)
+            let hedge = try await flow.reallocate("hedge", key: "lots-hedge", converge: .execute)
+            #expect(growth.allocations.map(\.allocatedCapital) == ["60000", "60000"] && hedge.allocations.map(\.allocatedCapital) == ["30000", "30000"])
+            #expect(growth.converge.state == .executed && hedge.converge.state == .executed, "\(growth.converge) \(hedge.converge)")
+
+            let positions = try await gateway.unary(KeelRPC.gatewayGetPositions, Keel_Gateway_V1_GetPositionsRequest(), as: Keel_Gateway_V1_GetPositionsResponse.self)
+            let held = Dictionary(uniqueKeysWithValues: positions.positions.map { ("\($0.venue) \($0.symbol)", Self.decimal($0.qty)) })
+            #expect(held == [
+                "binance BTCUSDT": Self.decimal("0.72"), "binance ETHUSDT": Self.decimal("4.8"),
+                "okx ETHUSDT": Self.decimal("2.4"), "okx SOLUSDT": Self.decimal("-60"),
+            ])
+            await flow.capital.close()
+            await gateway.close()
+        }
+    }
 }
