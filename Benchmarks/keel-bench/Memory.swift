@@ -47,6 +47,16 @@ final class ServiceUnderTest: @unchecked Sendable {
         return 0
     }
 
+    /// User and system CPU time the process has used so far (clock ticks of 10 ms).
+    var cpuSeconds: Double {
+        let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+        // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+        guard let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / 100
+    }
+
     func stop() {
         process.terminate()
         process.waitUntilExit()

@@ -15,6 +15,7 @@ import PlannerService
 //   stream <records>                    ReadCommitLog messages/s
 //   submit <orders per batch> <repeats> durable orders/s through Execute with submit
 //   capital <accounts> <strategies>     ReallocateAll over accounts × strategies
+//   handler-path <bin dir> <seconds>    GetPlan (a store read) vs Health.Check against the release keel-planner
 //   rss <bin dir>                       RSS of each service process idle and under RPC load
 
 func nanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -351,11 +352,15 @@ case "wire-profile":
                           asTask: arguments.count > 5 && arguments[5] == "task")
 case "stream": try await stream(records: arguments.count > 2 ? Int(arguments[2])! : 10_000)
 case "submit": try await submit(ordersPerBatch: arguments.count > 2 ? Int(arguments[2])! : 1_000, repeats: arguments.count > 3 ? Int(arguments[3])! : 5)
+case "handler-path":
+    // handler-path [bin dir] [seconds] [profile]: with "profile", GetPlan alone at 64 callers.
+    try await handlerPath(binaries: arguments.count > 2 ? arguments[2] : ".build/release", seconds: arguments.count > 3 ? Double(arguments[3])! : 2,
+                          profile: arguments.count > 4 && arguments[4] == "profile")
 case "rss": try await memory(binaries: arguments.count > 2 ? arguments[2] : ".build/release")
 case "capital":
     try await capital(accounts: arguments.count > 2 ? Int(arguments[2])! : 10_000, strategies: arguments.count > 3 ? Int(arguments[3])! : 10,
                       bulkChunk: arguments.count > 4 ? Int(arguments[4])! : nil)
 default:
-    print("usage: keel-bench wire [seconds] | wire-profile <connections> <concurrency> <seconds> [task] | stream [records] | submit [orders per batch] [repeats] | capital [accounts] [strategies] [accounts per transaction] | rss [bin dir]")
+    print("usage: keel-bench wire [seconds] | wire-profile <connections> <concurrency> <seconds> [task] | stream [records] | submit [orders per batch] [repeats] | capital [accounts] [strategies] [accounts per transaction] | handler-path [bin dir] [seconds] | rss [bin dir]")
     exit(2)
 }

@@ -42,7 +42,7 @@ extension CapitalStore {
     }
 
     func account(id: String) async throws -> Account? {
-        try await pool.read { db in try Self.account(db, id: id) }
+        try keyed.row(Self.accountSelect + " WHERE account_id = ?", arguments: [id], as: Self.account)
     }
 
     static func account(_ db: Database, id: String) throws -> Account? {
@@ -128,9 +128,7 @@ extension CapitalStore {
 
     /// With `capital` set when a StrategyCapital row exists.
     func strategyAccount(id: String) async throws -> StrategyAccount? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: Self.strategyAccountSelect + " WHERE s.strategy_account_id = ?", arguments: [id]).map(Self.strategyAccount)
-        }
+        try keyed.row(Self.strategyAccountSelect + " WHERE s.strategy_account_id = ?", arguments: [id], as: Self.strategyAccount)
     }
 
     /// An account's strategy accounts in id (byte) order, with their capital.

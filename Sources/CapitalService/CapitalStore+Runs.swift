@@ -110,10 +110,8 @@ extension CapitalStore {
     }
 
     func run(id: String) async throws -> (run: RebalanceRun, planRequest: Data?)? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT run, plan_request FROM rebalance_runs WHERE run_id = ?", arguments: [id]).map { row in
-                (try RebalanceRun(serializedBytes: row["run"] as Data), row["plan_request"])
-            }
+        try keyed.row("SELECT run, plan_request FROM rebalance_runs WHERE run_id = ?", arguments: [id]) { row in
+            (try RebalanceRun(serializedBytes: row["run"] as Data), row["plan_request"])
         }
     }
 
@@ -138,10 +136,8 @@ extension CapitalStore {
     // MARK: idempotency
 
     func answer(forKey key: String) async throws -> StoredAnswer? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM idempotency_keys WHERE idempotency_key = ?", arguments: [key]).map { row in
-                StoredAnswer(method: row["method"], digest: row["digest"], response: row["response"], runID: row["run_id"])
-            }
+        try keyed.row("SELECT * FROM idempotency_keys WHERE idempotency_key = ?", arguments: [key]) { row in
+            StoredAnswer(method: row["method"], digest: row["digest"], response: row["response"], runID: row["run_id"])
         }
     }
 

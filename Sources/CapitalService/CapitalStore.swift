@@ -48,9 +48,12 @@ struct StoredAnswer: Sendable {
 /// Every mutation is one transaction; a failed one leaves nothing behind.
 public final class CapitalStore: Sendable {
     let pool: DatabasePool
+    /// Reads of one row by key (an account, a strategy account, a run or an idempotency key), in place.
+    let keyed: PointReaders
 
     public init(path: String) throws {
         pool = try StoreSetup.open(path: path, migrator: Self.migrator)
+        keyed = try PointReaders(path: path)
     }
 
     static var migrator: DatabaseMigrator {

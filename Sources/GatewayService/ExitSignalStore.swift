@@ -69,9 +69,7 @@ extension GatewayStore {
     }
 
     public func exitSignal(id: String) async throws -> ExitSignalRecord? {
-        try await pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT body FROM exit_signals WHERE signal_id = ?", arguments: [id]).map { try ExitSignalRecord(serializedBytes: $0) }
-        }
+        try keyed.row("SELECT body FROM exit_signals WHERE signal_id = ?", arguments: [id]) { row in try ExitSignalRecord(serializedBytes: row["body"] as Data) }
     }
 
     /// In the order received, after the row `afterID`; `state` UNSPECIFIED = all.

@@ -16,6 +16,8 @@ public typealias GatewayEvent = Keel_Gateway_V1_GatewayEvent
 /// its own in the same file, created by its own migration (`PaperBroker.migrator`).
 public final class GatewayStore: Sendable {
     let pool: DatabasePool
+    /// Reads of one row by key (an execution, a schedule or an exit signal), in place.
+    let keyed: PointReaders
     /// Raised after every commit-log write, so `ReadCommitLog` streams with `follow` wake up.
     public let commits: CommitSignal
     /// Raised after every event-outbox write, so `Watch` streams wake up.
@@ -23,6 +25,7 @@ public final class GatewayStore: Sendable {
 
     public init(path: String) throws {
         pool = try StoreSetup.open(path: path, migrator: Self.migrator)
+        keyed = try PointReaders(path: path)
         let latest = try pool.read { db in try UInt64.fetchOne(db, sql: #"SELECT MAX("offset") FROM commit_log"#) ?? 0 }
         commits = CommitSignal(latest: latest)
         let latestEvent = try pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MAX(seq) FROM gateway_events") ?? 0 }
@@ -287,9 +290,8 @@ public final class GatewayStore: Sendable {
     }
 
     public func execution(forKey key: String) async throws -> (digest: String, executionID: String, response: ExecuteResponse)? {
-        try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE idempotency_key = ?", arguments: [key]) else { return nil }
-            return (row["request_digest"], row["execution_id"], try ExecuteResponse(serializedBytes: row["response"] as Data))
+        try keyed.row("SELECT * FROM executions WHERE idempotency_key = ?", arguments: [key]) { row in
+            (row["request_digest"], row["execution_id"], try ExecuteResponse(serializedBytes: row["response"] as Data))
         }
     }
 

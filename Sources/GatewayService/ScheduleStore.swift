@@ -97,15 +97,11 @@ extension GatewayStore {
     }
 
     public func storedSchedule(id: String) async throws -> StoredSchedule? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM schedules WHERE schedule_id = ?", arguments: [id]).map(Self.stored)
-        }
+        try keyed.row("SELECT * FROM schedules WHERE schedule_id = ?", arguments: [id], as: Self.stored)
     }
 
     func schedule(forKey key: String) async throws -> StoredSchedule? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM schedules WHERE idempotency_key = ?", arguments: [key]).map(Self.stored)
-        }
+        try keyed.row("SELECT * FROM schedules WHERE idempotency_key = ?", arguments: [key], as: Self.stored)
     }
 
     /// Schedules the engine still has work for, oldest first.

@@ -16,11 +16,14 @@ public final class PlannerStore: Sendable {
     }
 
     let pool: DatabasePool
+    /// Reads of one plan or evaluation by key, in place (GetPlan and the replay lookups).
+    let keyed: PointReaders
     /// Raised after every commit of events, so `Watch` streams follow without polling.
     public let commits: CommitSignal
 
     public init(path: String) throws {
         pool = try StoreSetup.open(path: path, migrator: Self.migrator)
+        keyed = try PointReaders(path: path)
         let latest = try pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MAX(seq) FROM planner_events") ?? 0 }
         commits = CommitSignal(latest: latest)
     }
@@ -99,11 +102,9 @@ public final class PlannerStore: Sendable {
     }
 
     public func evaluation(forKey key: String) async throws -> StoredEvaluation? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM risk_evaluations WHERE idempotency_key = ?", arguments: [key]).map { row in
-                StoredEvaluation(evaluationID: row["evaluation_id"], createdAtMs: row["created_at_ms"], requestDigest: row["request_digest"],
-                                 idempotencyKey: row["idempotency_key"], requestBytes: row["request"], responseBytes: row["response"])
-            }
+        try keyed.row("SELECT * FROM risk_evaluations WHERE idempotency_key = ?", arguments: [key]) { row in
+            StoredEvaluation(evaluationID: row["evaluation_id"], createdAtMs: row["created_at_ms"], requestDigest: row["request_digest"],
+                             idempotencyKey: row["idempotency_key"], requestBytes: row["request"], responseBytes: row["response"])
         }
     }
 
@@ -120,15 +121,11 @@ public final class PlannerStore: Sendable {
     }
 
     public func plan(forKey key: String) async throws -> StoredPlan? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key]).map(Self.storedPlan)
-        }
+        try keyed.row("SELECT * FROM plans WHERE idempotency_key = ?", arguments: [key], as: Self.storedPlan)
     }
 
     public func plan(id: String) async throws -> StoredPlan? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM plans WHERE plan_id = ?", arguments: [id]).map(Self.storedPlan)
-        }
+        try keyed.row("SELECT * FROM plans WHERE plan_id = ?", arguments: [id], as: Self.storedPlan)
     }
 
     /// Writes the plan and its events (their `seq` assigned here) in one transaction; answers the
