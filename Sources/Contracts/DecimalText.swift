@@ -26,6 +26,21 @@ public enum DecimalText {
         return value
     }
 
+    /// As `parseParts`, of UTF-8 bytes (the text is only made a string for the error).
+    @inline(__always)
+    public static func parseParts(utf8 bytes: UnsafeBufferPointer<UInt8>, field: @autoclosure () -> String) throws(FieldError) -> DecimalGrammar.Parts {
+        guard let value = DecimalGrammar.parseParts(utf8: bytes) else { throw invalid(String(decoding: bytes, as: UTF8.self), field: field()) }
+        return value
+    }
+
+    /// As `parsePartsNonNegative`, of UTF-8 bytes.
+    @inline(__always)
+    public static func parsePartsNonNegative(utf8 bytes: UnsafeBufferPointer<UInt8>, field: @autoclosure () -> String) throws(FieldError) -> DecimalGrammar.Parts {
+        let value = try parseParts(utf8: bytes, field: field())
+        if value.significand < 0 { throw negative(String(decoding: bytes, as: UTF8.self), field: field()) }
+        return value
+    }
+
     /// As `parseExactNonNegative`, in fixed width.
     @inline(__always)
     public static func parsePartsNonNegative(_ text: String, field: @autoclosure () -> String) throws(FieldError) -> DecimalGrammar.Parts {

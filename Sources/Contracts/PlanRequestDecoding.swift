@@ -77,34 +77,46 @@ public struct ProtobufWireReader {
 }
 
 extension Keel_Planner_V1_PlanRequest {
+    /// A request's bytes split for readers of its positions (most of a large request): the
+    /// payload range of every `positions` entry in order, and every other field's bytes, copied out
+    /// in their order (to decode with swift-protobuf). nil for malformed input.
+    public static func splitPositions(_ raw: UnsafeRawBufferPointer) -> (others: [UInt8], positions: [Range<Int>])? {
+        var reader = ProtobufWireReader(raw)
+        var positions: [Range<Int>] = []
+        positions.reserveCapacity(raw.count / 48)
+        var others: [UInt8] = []
+        while !reader.isAtEnd {
+            let fieldStart = reader.offset
+            guard let tag = reader.varint(), tag >> 3 != 0 else { return nil }
+            if tag >> 3 == FieldNumber.positions {
+                guard tag & 7 == ProtobufWire.lengthDelimited, let range = reader.lengthDelimited() else { return nil }
+                positions.append(range)
+            } else {
+                guard reader.skip(wireType: tag & 7) else { return nil }
+                others.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[fieldStart..<reader.offset]))
+            }
+        }
+        return (others, positions)
+    }
+
     /// Decodes a request as `init(serializedBytes:)` does, and to an equal message, with its
-    /// positions (most of a large request) read here: a position of plain ASCII string fields is
-    /// built directly, any other goes through swift-protobuf, and so do all other fields, copied
-    /// out in their order. Malformed input is decoded by swift-protobuf whole, for its error.
+    /// positions read here: a position of plain ASCII string fields is built directly, any other
+    /// goes through swift-protobuf, and so do all other fields. Malformed input is decoded by
+    /// swift-protobuf whole, for its error.
     public init(decodingPositionsDirectly body: Data) throws {
         let decoded: Self? = body.withUnsafeBytes { raw in
-            var reader = ProtobufWireReader(raw)
+            guard let split = Self.splitPositions(raw), var request = try? Self(serializedBytes: split.others) else { return nil }
             var positions: [Keel_Planner_V1_Position] = []
-            positions.reserveCapacity(raw.count / 48)
-            var others: [UInt8] = []
-            while !reader.isAtEnd {
-                let fieldStart = reader.offset
-                guard let tag = reader.varint(), tag >> 3 != 0 else { return nil }
-                if tag >> 3 == FieldNumber.positions {
-                    guard tag & 7 == ProtobufWire.lengthDelimited, let range = reader.lengthDelimited() else { return nil }
-                    let payload = UnsafeRawBufferPointer(rebasing: raw[range])
-                    if let position = Keel_Planner_V1_Position(plainFields: payload) {
-                        positions.append(position)
-                    } else {
-                        guard let position = try? Keel_Planner_V1_Position(serializedBytes: Data(payload)) else { return nil }
-                        positions.append(position)
-                    }
+            positions.reserveCapacity(split.positions.count)
+            for range in split.positions {
+                let payload = UnsafeRawBufferPointer(rebasing: raw[range])
+                if let fields = PositionFieldBytes(payload) {
+                    positions.append(Keel_Planner_V1_Position(fields))
                 } else {
-                    guard reader.skip(wireType: tag & 7) else { return nil }
-                    others.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[fieldStart..<reader.offset]))
+                    guard let position = try? Keel_Planner_V1_Position(serializedBytes: Data(payload)) else { return nil }
+                    positions.append(position)
                 }
             }
-            guard var request = try? Self(serializedBytes: others) else { return nil }
             request.positions = positions
             return request
         }
@@ -116,29 +128,48 @@ extension Keel_Planner_V1_PlanRequest {
     }
 }
 
-extension Keel_Planner_V1_Position {
-    /// A position whose fields are all its six strings, each with a one-byte tag and ASCII
-    /// content (how Keel's clients write them); nil for anything else, unknown fields included.
-    init?(plainFields payload: UnsafeRawBufferPointer) {
-        self.init()
+/// The six string fields of an encoded `Position` as slices of its bytes, when every field has a
+/// one-byte tag and ASCII content (how Keel's clients write them); nil for anything else, unknown
+/// fields included. An absent field is an empty slice; a repeated one keeps its last value, as
+/// protobuf decoding does.
+public struct PositionFieldBytes {
+    public var worldID = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    public var strategyID = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    public var symbol = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    public var qty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    public var mark = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    public var venue = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+
+    public init?(_ payload: UnsafeRawBufferPointer) {
         var reader = ProtobufWireReader(payload)
         while !reader.isAtEnd {
             let tag = payload[reader.offset]
             reader.offset += 1
             guard UInt64(tag & 7) == ProtobufWire.lengthDelimited, tag >> 3 >= 1, tag >> 3 <= 6, let range = reader.lengthDelimited() else { return nil }
-            let text = UnsafeRawBufferPointer(rebasing: payload[range])
-            var ascii = true
-            for byte in text where byte >= 0x80 { ascii = false; break }
-            guard ascii else { return nil }
-            let value = String(decoding: text, as: UTF8.self)
+            let text = UnsafeRawBufferPointer(rebasing: payload[range]).bindMemory(to: UInt8.self)
+            for byte in text where byte >= 0x80 { return nil }
+            typealias Field = Keel_Planner_V1_Position.FieldNumber
             switch UInt64(tag >> 3) {
-            case FieldNumber.worldID: worldID = value
-            case FieldNumber.strategyID: strategyID = value
-            case FieldNumber.symbol: symbol = value
-            case FieldNumber.qty: qty = value
-            case FieldNumber.mark: mark = value
-            default: venue = value
+            case Field.worldID: worldID = text
+            case Field.strategyID: strategyID = text
+            case Field.symbol: symbol = text
+            case Field.qty: qty = text
+            case Field.mark: mark = text
+            default: venue = text
             }
         }
+    }
+}
+
+extension Keel_Planner_V1_Position {
+    /// The position the fields hold.
+    public init(_ fields: PositionFieldBytes) {
+        self.init()
+        worldID = String(decoding: fields.worldID, as: UTF8.self)
+        strategyID = String(decoding: fields.strategyID, as: UTF8.self)
+        symbol = String(decoding: fields.symbol, as: UTF8.self)
+        qty = String(decoding: fields.qty, as: UTF8.self)
+        mark = String(decoding: fields.mark, as: UTF8.self)
+        venue = String(decoding: fields.venue, as: UTF8.self)
     }
 }

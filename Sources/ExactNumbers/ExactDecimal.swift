@@ -297,31 +297,34 @@ public enum DecimalGrammar {
     /// valid decimal this decides `canonical(text) == text` without parsing it.
     public static func hasCanonicalForm(_ text: String) -> Bool {
         var text = text
-        return text.withUTF8 { bytes -> Bool in
-            guard !bytes.isEmpty else { return false }
-            var i = 0
-            if bytes[0] == UInt8(ascii: "-") { i = 1 }
-            guard i < bytes.count, isDigit(bytes[i]) else { return false }
-            // no leading zero unless "0" or "0.x"; "-0" is not canonical
-            if bytes[i] == UInt8(ascii: "0") {
-                if i + 1 == bytes.count { return i == 0 }
-                guard bytes[i + 1] == UInt8(ascii: ".") else { return false }
-            }
-            var point = -1
-            for j in i..<bytes.count {
-                if bytes[j] == UInt8(ascii: ".") {
-                    guard point < 0 else { return false }
-                    point = j
-                } else if !isDigit(bytes[j]) {
-                    return false
-                }
-            }
-            if point >= 0 {
-                // digits after the point, the last one not zero; "-0.0…" has a non-zero digit somewhere
-                guard point < bytes.count - 1, bytes[bytes.count - 1] != UInt8(ascii: "0") else { return false }
-            }
-            return true
+        return text.withUTF8 { hasCanonicalForm(utf8: $0) }
+    }
+
+    /// `hasCanonicalForm` of UTF-8 bytes.
+    public static func hasCanonicalForm(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty else { return false }
+        var i = 0
+        if bytes[0] == UInt8(ascii: "-") { i = 1 }
+        guard i < bytes.count, isDigit(bytes[i]) else { return false }
+        // no leading zero unless "0" or "0.x"; "-0" is not canonical
+        if bytes[i] == UInt8(ascii: "0") {
+            if i + 1 == bytes.count { return i == 0 }
+            guard bytes[i + 1] == UInt8(ascii: ".") else { return false }
         }
+        var point = -1
+        for j in i..<bytes.count {
+            if bytes[j] == UInt8(ascii: ".") {
+                guard point < 0 else { return false }
+                point = j
+            } else if !isDigit(bytes[j]) {
+                return false
+            }
+        }
+        if point >= 0 {
+            // digits after the point, the last one not zero; "-0.0…" has a non-zero digit somewhere
+            guard point < bytes.count - 1, bytes[bytes.count - 1] != UInt8(ascii: "0") else { return false }
+        }
+        return true
     }
 
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }

@@ -137,11 +137,16 @@ public struct RPCRouter: Sendable {
 
     /// The same, with a decoder of the message's own (one that decodes as swift-protobuf does).
     public static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: Data, using decoder: (Data) throws -> M) throws(RPCError) -> M {
+        try read(M.protoMessageName, body, using: decoder)
+    }
+
+    /// A reading of the body of the caller's own, into whatever it reads `message` into; its
+    /// failure is the same undecodable-body error.
+    public static func read<T>(_ message: String, _ body: Data, using reader: (Data) throws -> T) throws(RPCError) -> T {
         do {
-            return try decoder(body)
+            return try reader(body)
         } catch {
-            throw RPCError(
-                .undecodableBody, "request body does not decode as \(M.protoMessageName): \(error)", metadata: ["field": "body"])
+            throw RPCError(.undecodableBody, "request body does not decode as \(message): \(error)", metadata: ["field": "body"])
         }
     }
 }

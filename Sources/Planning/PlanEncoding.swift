@@ -6,8 +6,9 @@ public typealias PlanMessage = Keel_Planner_V1_Plan
 /// Plans a validated request and writes the result as the `Plan` message;
 /// ids, time and digest are the service's to fill.
 public enum PlanComputation {
-    public static func plan(_ request: PlanRequest, rebalancer: any Rebalancer = ProportionalRebalancer()) throws(FieldError) -> PlanMessage {
-        let validated = try PlanRequestValidation.validate(request)
+    /// `positions`: the request's positions as read from its bytes, in place of `request.positions`.
+    public static func plan(_ request: PlanRequest, positions: PositionsRead? = nil, rebalancer: any Rebalancer = ProportionalRebalancer()) throws(FieldError) -> PlanMessage {
+        let validated = try PlanRequestValidation.validate(request, positions: positions)
         var message = PlanMessage()
         message.intent = request.intent
         message.dryRun = request.dryRun

@@ -8,11 +8,20 @@ import SwiftProtobuf
 /// Call it on a request that validated.
 public enum PlanRequestDigest {
     public static func digest(_ request: PlanRequest) throws -> String {
-        // Positions are most of a request. They are encoded here straight into the hash, as the
-        // deterministic encoding writes them, without a normalized copy of the request or one
-        // 4 MB buffer; the fields before them (1–5) and after them (7–14, then unknown fields)
-        // go through swift-protobuf. A message's encoding is its fields' in number order, so the
-        // three parts concatenated are the encoding of the whole normalized request.
+        try digest(request) { positions, hasher throws in
+            for position in request.positions { try positions.append(position, into: &hasher) }
+        }
+    }
+
+    /// The digest of `request` with its positions written by `writePositions` (a reader of the
+    /// request's bytes writes them as it reads them; `request.positions` is not looked at).
+    ///
+    /// Positions are most of a request. They are encoded straight into the hash, as the
+    /// deterministic encoding writes them, without a normalized copy of the request or one 4 MB
+    /// buffer; the fields before them (1–5) and after them (7–14, then unknown fields) go through
+    /// swift-protobuf. A message's encoding is its fields' in number order, so the three parts
+    /// concatenated are the encoding of the whole normalized request.
+    static func digest(_ request: PlanRequest, writePositions: (inout PositionEncoder, inout SHA256) throws -> Void) throws -> String {
         let rest = normalizedExceptPositions(request)
         var head = PlanRequest()
         head.totalEquity = rest.totalEquity
@@ -31,7 +40,7 @@ public enum PlanRequestDigest {
         hasher.update(try DeterministicEncoding.bytes(head))
         try withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 1) { scratch in
             var positions = PositionEncoder(canonicalDecimals: rest.mode != .targetWeight, scratch: scratch)
-            for position in request.positions { try positions.append(position, into: &hasher) }
+            try writePositions(&positions, &hasher)
             positions.flush(into: &hasher)
         }
         hasher.update(try DeterministicEncoding.bytes(tail))
@@ -134,6 +143,46 @@ public enum PlanRequestDigest {
             }
         }
 
+        /// The same entry from a position's field bytes (`PositionFieldBytes` has no unknown fields).
+        mutating func append(_ fields: PositionFieldBytes, into hasher: inout SHA256) throws(FieldError) {
+            var qty = fields.qty
+            var mark = fields.mark
+            // A decimal that is not canonical is rewritten (rare): the rewritten text is held
+            // here for the writes below.
+            var rewrittenQty: [UInt8] = []
+            var rewrittenMark: [UInt8] = []
+            if canonicalDecimals {
+                if !DecimalGrammar.hasCanonicalForm(utf8: qty), let parts = DecimalGrammar.parseParts(utf8: qty) { rewrittenQty = Array(parts.exact.description.utf8) }
+                if !DecimalGrammar.hasCanonicalForm(utf8: mark), let parts = DecimalGrammar.parseParts(utf8: mark) { rewrittenMark = Array(parts.exact.description.utf8) }
+            }
+            try rewrittenQty.withUnsafeBufferPointer { (newQty) throws(FieldError) in
+                try rewrittenMark.withUnsafeBufferPointer { (newMark) throws(FieldError) in
+                    if !newQty.isEmpty { qty = newQty }
+                    if !newMark.isEmpty { mark = newMark }
+                    let size = Self.fieldSize(fields.worldID) + Self.fieldSize(fields.strategyID) + Self.fieldSize(fields.symbol)
+                        + Self.fieldSize(qty) + Self.fieldSize(mark) + Self.fieldSize(fields.venue)
+                    let entry = 1 + ProtobufWire.varintSize(UInt64(size)) + size
+                    if used + entry > scratch.count { flush(into: &hasher) }
+                    guard entry <= scratch.count else {
+                        var position = Keel_Planner_V1_Position(fields)
+                        position.qty = String(decoding: qty, as: UTF8.self)
+                        position.mark = String(decoding: mark, as: UTF8.self)
+                        try append(position, into: &hasher)
+                        return
+                    }
+                    typealias Field = Keel_Planner_V1_Position.FieldNumber
+                    write(UInt8(ProtobufWire.tag(PlanRequest.FieldNumber.positions, ProtobufWire.lengthDelimited)))
+                    writeVarint(size)
+                    write(field: Field.worldID, fields.worldID)
+                    write(field: Field.strategyID, fields.strategyID)
+                    write(field: Field.symbol, fields.symbol)
+                    write(field: Field.qty, qty)
+                    write(field: Field.mark, mark)
+                    write(field: Field.venue, fields.venue)
+                }
+            }
+        }
+
         mutating func flush(into hasher: inout SHA256) {
             hasher.update(UnsafeRawBufferPointer(rebasing: scratch[0..<used]))
             used = 0
@@ -165,6 +214,18 @@ public enum PlanRequestDigest {
                 _ = target.initializeMemory(as: UInt8.self, from: value.utf8)
             }
             used += count
+        }
+
+        private mutating func write(field number: UInt64, _ value: UnsafeBufferPointer<UInt8>) {
+            guard !value.isEmpty else { return }
+            write(UInt8(ProtobufWire.tag(number, ProtobufWire.lengthDelimited)))
+            writeVarint(value.count)
+            UnsafeMutableRawBufferPointer(rebasing: scratch[used..<used + value.count]).copyMemory(from: UnsafeRawBufferPointer(value))
+            used += value.count
+        }
+
+        static func fieldSize(_ value: UnsafeBufferPointer<UInt8>) -> Int {
+            value.isEmpty ? 0 : 1 + ProtobufWire.varintSize(UInt64(value.count)) + value.count
         }
 
         static func fieldSize(_ value: String) -> Int {

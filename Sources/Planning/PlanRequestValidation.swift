@@ -13,7 +13,9 @@ public enum ValidatedPlanRequest: Sendable {
 /// Validation of `PlanRequest` in the order of docs/architecture.md#plan-validation: the first failure
 /// answers, naming the field.
 public enum PlanRequestValidation {
-    public static func validate(_ request: PlanRequest) throws(FieldError) -> ValidatedPlanRequest {
+    /// `positions`: the request's positions as read from its bytes (`PlanRequestRead`), in place of
+    /// `request.positions`.
+    public static func validate(_ request: PlanRequest, positions: PositionsRead? = nil) throws(FieldError) -> ValidatedPlanRequest {
         // 1. mode
         let mode = request.mode
         switch mode {
@@ -22,7 +24,7 @@ public enum PlanRequestValidation {
             throw FieldError(.unknownEnum, field: "mode", message: "mode \(number) is not a PlanMode")
         }
         if mode == .targetWeight {
-            return .targetWeight(try validateTargetWeightMode(request))
+            return .targetWeight(try validateTargetWeightMode(request, positionCount: positions?.count ?? request.positions.count))
         }
         if request.hasTargetWeight {
             throw FieldError(.fieldNotAllowed, field: "target_weight", message: "target_weight is only allowed with mode PLAN_MODE_TARGET_WEIGHT")
@@ -37,7 +39,8 @@ public enum PlanRequestValidation {
         let strategyBefore = try strategyMap(request.strategyAllocBeforeTotal, field: "strategy_alloc_before_total")
         let strategyAfter = try strategyMap(request.strategyAllocAfterTotal, field: "strategy_alloc_after_total")
         // 5. positions
-        let book = try positionBook(request.positions)
+        let book: PositionBook
+        if let positions { book = try positions.book.get() } else { book = try positionBook(request.positions) }
         // 6. min_trade_notional, lots, scale_combination
         let minTradeNotional = request.minTradeNotional.isEmpty ? ExactDecimal.zero : try DecimalText.parseExactNonNegative(request.minTradeNotional, field: "min_trade_notional")
         let lots = try nonNegativeMap(request.lotSizeBySymbol, field: "lot_size_by_symbol")
@@ -132,30 +135,48 @@ public enum PlanRequestValidation {
     static func positionBook(_ positions: UnsafeBufferPointer<Keel_Planner_V1_Position>, _ range: Range<Int>, capacity: Int) throws(FieldError) -> PositionBook {
         var book = PositionBook()
         book.reserveCapacity(capacity)
-        for i in range {
-            // Each field is read once (every read of a string costs a retain and a release).
-            let world = positions[i].worldID
-            if world.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
-            let strategy = positions[i].strategyID
-            if strategy.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
-            let symbol = positions[i].symbol
-            if symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
-            let quantity = try DecimalText.parseParts(positions[i].qty, field: "positions[\(i)].qty")
-            let mark = try DecimalText.parsePartsNonNegative(positions[i].mark, field: "positions[\(i)].mark")
-            book.append(worldID: world, strategyID: strategy, venue: positions[i].venue, symbol: symbol, quantity: quantity, mark: mark)
-        }
+        for i in range { try appendRow(positions[i], index: i, to: &book) }
         return book
     }
 
+    /// The row checks of position `i`, in field order; the row is appended when they pass.
+    @inline(__always)
+    static func appendRow(_ position: Keel_Planner_V1_Position, index i: Int, to book: inout PositionBook) throws(FieldError) {
+        // Each field is read once (every read of a string costs a retain and a release).
+        let world = position.worldID
+        if world.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
+        let strategy = position.strategyID
+        if strategy.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
+        let symbol = position.symbol
+        if symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
+        let quantity = try DecimalText.parseParts(position.qty, field: "positions[\(i)].qty")
+        let mark = try DecimalText.parsePartsNonNegative(position.mark, field: "positions[\(i)].mark")
+        book.append(worldID: world, strategyID: strategy, venue: position.venue, symbol: symbol, quantity: quantity, mark: mark)
+    }
+
+    /// The same checks of a position read as field bytes: each decimal parsed once, from its bytes.
+    @inline(__always)
+    static func appendRow(_ fields: PositionFieldBytes, index i: Int, to book: inout PositionBook) throws(FieldError) {
+        if fields.worldID.isEmpty { throw FieldError.missing("positions[\(i)].world_id") }
+        if fields.strategyID.isEmpty { throw FieldError.missing("positions[\(i)].strategy_id") }
+        if fields.symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
+        let quantity = try DecimalText.parseParts(utf8: fields.qty, field: "positions[\(i)].qty")
+        let mark = try DecimalText.parsePartsNonNegative(utf8: fields.mark, field: "positions[\(i)].mark")
+        book.append(
+            worldID: String(decoding: fields.worldID, as: UTF8.self), strategyID: String(decoding: fields.strategyID, as: UTF8.self),
+            venue: String(decoding: fields.venue, as: UTF8.self), symbol: String(decoding: fields.symbol, as: UTF8.self),
+            quantity: quantity, mark: mark)
+    }
+
     /// TARGET_WEIGHT: the proportional fields must be empty, then the target-weight checks.
-    static func validateTargetWeightMode(_ request: PlanRequest) throws(FieldError) -> TargetWeightInput {
+    static func validateTargetWeightMode(_ request: PlanRequest, positionCount: Int) throws(FieldError) -> TargetWeightInput {
         let notAllowed: [(String, Bool)] = [
             ("total_equity", !request.totalEquity.isEmpty),
             ("world_alloc_before", !request.worldAllocBefore.isEmpty),
             ("world_alloc_after", !request.worldAllocAfter.isEmpty),
             ("strategy_alloc_before_total", !request.strategyAllocBeforeTotal.isEmpty),
             ("strategy_alloc_after_total", !request.strategyAllocAfterTotal.isEmpty),
-            ("positions", !request.positions.isEmpty),
+            ("positions", positionCount > 0),
             ("lot_size_by_symbol", !request.lotSizeBySymbol.isEmpty),
             ("overlay", request.hasOverlay),
         ]
