@@ -121,6 +121,9 @@ case "decode":
         baseline.append(try time { generic = try Keel_Planner_V1_PlanRequest(serializedBytes: body) })
         decodes.append(try time { direct = try Keel_Planner_V1_PlanRequest(decodingPositionsDirectly: body) })
         same = same && generic == direct
+        if let i = generic.positions.indices.first(where: { generic.positions[$0] != direct.positions[$0] }) {
+            FileHandle.standardError.write(Data("DIFF \(i): [\(generic.positions[i].worldID)|\(generic.positions[i].strategyID)|\(generic.positions[i].symbol)|\(generic.positions[i].qty)|\(generic.positions[i].mark)|\(generic.positions[i].venue)] vs [\(direct.positions[i].worldID)|\(direct.positions[i].strategyID)|\(direct.positions[i].symbol)|\(direct.positions[i].qty)|\(direct.positions[i].mark)|\(direct.positions[i].venue)]\n".utf8))
+        }
     }
     print(#"{"benchmark":"planning.decode","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(decodes)),"baseline":"swift-protobuf decoding",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"equal":\#(same),"peak_rss_kib":\#(peakRSSKiB())}"#)
 case "digest":

@@ -133,32 +133,38 @@ extension Keel_Planner_V1_PlanRequest {
 /// fields included. An absent field is an empty slice; a repeated one keeps its last value, as
 /// protobuf decoding does.
 public struct PositionFieldBytes {
-    public var worldID = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-    public var strategyID = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-    public var symbol = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-    public var qty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-    public var mark = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-    public var venue = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    private let payload: UnsafeBufferPointer<UInt8>
+    /// Per field number 1…6 (index 0 unused), the value's range in `payload`.
+    private var ranges: (Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>) = (0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0)
 
     public init?(_ payload: UnsafeRawBufferPointer) {
+        self.payload = payload.bindMemory(to: UInt8.self)
         var reader = ProtobufWireReader(payload)
         while !reader.isAtEnd {
             let tag = payload[reader.offset]
             reader.offset += 1
             guard UInt64(tag & 7) == ProtobufWire.lengthDelimited, tag >> 3 >= 1, tag >> 3 <= 6, let range = reader.lengthDelimited() else { return nil }
-            let text = UnsafeRawBufferPointer(rebasing: payload[range]).bindMemory(to: UInt8.self)
-            for byte in text where byte >= 0x80 { return nil }
-            typealias Field = Keel_Planner_V1_Position.FieldNumber
-            switch UInt64(tag >> 3) {
-            case Field.worldID: worldID = text
-            case Field.strategyID: strategyID = text
-            case Field.symbol: symbol = text
-            case Field.qty: qty = text
-            case Field.mark: mark = text
-            default: venue = text
+            for i in range where payload[i] >= 0x80 { return nil }
+            switch tag >> 3 {
+            case 1: ranges.0 = range
+            case 2: ranges.1 = range
+            case 3: ranges.2 = range
+            case 4: ranges.3 = range
+            case 5: ranges.4 = range
+            default: ranges.5 = range
             }
         }
     }
+
+    private func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: payload[range]) }
+
+    // The field numbers of `Keel_Planner_V1_Position`, in order.
+    public var worldID: UnsafeBufferPointer<UInt8> { slice(ranges.0) }
+    public var strategyID: UnsafeBufferPointer<UInt8> { slice(ranges.1) }
+    public var symbol: UnsafeBufferPointer<UInt8> { slice(ranges.2) }
+    public var qty: UnsafeBufferPointer<UInt8> { slice(ranges.3) }
+    public var mark: UnsafeBufferPointer<UInt8> { slice(ranges.4) }
+    public var venue: UnsafeBufferPointer<UInt8> { slice(ranges.5) }
 }
 
 extension Keel_Planner_V1_Position {

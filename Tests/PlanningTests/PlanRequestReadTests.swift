@@ -102,6 +102,12 @@ import Testing
         try Self.expectSameAsDecoded(body, "unusual encodings")
     }
 
+    /// The field reader matches on the numbers 1…6 themselves: they must stay proto/'s.
+    @Test func positionFieldNumbersAreTheOnesTheReaderMatches() {
+        typealias Field = Position.FieldNumber
+        #expect([Field.worldID, Field.strategyID, Field.symbol, Field.qty, Field.mark, Field.venue] == [1, 2, 3, 4, 5, 6])
+    }
+
     @Test func malformedBytesAreRefused() throws {
         let body: Data = try Self.base.serializedBytes()
         #expect(throws: (any Error).self) { try PlanRequestRead(body.prefix(body.count - 3)) }
