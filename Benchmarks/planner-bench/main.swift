@@ -138,7 +138,9 @@ case "digest":
         baseline.append(time { _ = SHA256.hash(body) })
         digests.append(try time { digest = try PlanRequestDigest.digest(request) })
     }
-    print(#"{"benchmark":"planning.digest","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(digests)),"baseline":"SHA-256 of the request bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"digest":"\#(digest)","peak_rss_kib":\#(peakRSSKiB())}"#)
+    // The Plan RPC's reading of the same bytes must come to the same digest (release builds too).
+    let readDigest = try PlanRequestRead(Data(body)).digest ?? ""
+    print(#"{"benchmark":"planning.digest","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(digests)),"baseline":"SHA-256 of the request bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"digest":"\#(digest)","read_equal":\#(readDigest == digest),"peak_rss_kib":\#(peakRSSKiB())}"#)
 case "rpc":
     let request = portfolio(positions: count)
     // The Plan RPC end to end (encode, send, decode, validate, plan, store, answer) against an

@@ -1,5 +1,6 @@
 import Contracts
 import ExactNumbers
+import Foundation
 import SwiftProtobuf
 
 /// The request digest that idempotency compares: SHA-256 of the deterministic
@@ -8,8 +9,8 @@ import SwiftProtobuf
 /// Call it on a request that validated.
 public enum PlanRequestDigest {
     public static func digest(_ request: PlanRequest) throws -> String {
-        try digest(request) { positions, hasher throws in
-            for position in request.positions { try positions.append(position, into: &hasher) }
+        try digest(request) { positions throws in
+            for position in request.positions { try positions.append(position) }
         }
     }
 
@@ -21,7 +22,7 @@ public enum PlanRequestDigest {
     /// buffer; the fields before them (1–5) and after them (7–14, then unknown fields) go through
     /// swift-protobuf. A message's encoding is its fields' in number order, so the three parts
     /// concatenated are the encoding of the whole normalized request.
-    static func digest(_ request: PlanRequest, writePositions: (inout PositionEncoder, inout SHA256) throws -> Void) throws -> String {
+    static func digest(_ request: PlanRequest, writePositions: (inout PositionEncoder) throws -> Void) throws -> String {
         let rest = normalizedExceptPositions(request)
         var head = PlanRequest()
         head.totalEquity = rest.totalEquity
@@ -38,10 +39,11 @@ public enum PlanRequestDigest {
         tail.positions = []
         var hasher = SHA256()
         hasher.update(try DeterministicEncoding.bytes(head))
-        try withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 1) { scratch in
-            var positions = PositionEncoder(canonicalDecimals: rest.mode != .targetWeight, scratch: scratch)
-            try writePositions(&positions, &hasher)
-            positions.flush(into: &hasher)
+        hasher = try withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 1) { scratch in
+            var positions = PositionEncoder(canonicalDecimals: rest.mode != .targetWeight, scratch: scratch, hasher: hasher)
+            try writePositions(&positions)
+            positions.flush()
+            return positions.hasher
         }
         hasher.update(try DeterministicEncoding.bytes(tail))
         return hasher.finalize().hexString
@@ -103,21 +105,17 @@ public enum PlanRequestDigest {
         let canonicalDecimals: Bool
         let scratch: UnsafeMutableRawBufferPointer
         var used = 0
+        var hasher: SHA256
 
-        mutating func append(_ position: Keel_Planner_V1_Position, into hasher: inout SHA256) throws(FieldError) {
+        mutating func append(_ position: Keel_Planner_V1_Position) throws(FieldError) {
             var qty = position.qty
             var mark = position.mark
             if canonicalDecimals {
                 if let canonicalQty = rewritten(qty) { qty = canonicalQty }
                 if let canonicalMark = rewritten(mark) { mark = canonicalMark }
             }
-            let unknown = position.unknownFields.data
-            let size = Self.fieldSize(position.worldID) + Self.fieldSize(position.strategyID)
-                + Self.fieldSize(position.symbol) + Self.fieldSize(qty) + Self.fieldSize(mark)
-                + Self.fieldSize(position.venue) + unknown.count
-            let entry = 1 + ProtobufWire.varintSize(UInt64(size)) + size
-            if used + entry > scratch.count { flush(into: &hasher) }
-            guard entry <= scratch.count else {
+            let fields = (position.worldID, position.strategyID, position.symbol, qty, mark, position.venue)
+            guard writeEntry(fields, unknown: position.unknownFields.data) else {
                 // A position larger than the scratch buffer (long ids or unknown fields): its
                 // encoding, hashed in one piece.
                 var one = position
@@ -128,62 +126,42 @@ public enum PlanRequestDigest {
                 hasher.update(try DeterministicEncoding.bytes(wrapper))
                 return
             }
+        }
+
+        /// The same entry from a position's field bytes. A decimal to rewrite (rare) or an entry
+        /// larger than the scratch buffer goes the message's way.
+        mutating func append(_ fields: PositionFieldBytes) throws(FieldError) {
+            let canonical = !canonicalDecimals || (DecimalGrammar.hasCanonicalForm(utf8: fields.qty) && DecimalGrammar.hasCanonicalForm(utf8: fields.mark))
+            guard canonical, writeEntry((fields.worldID, fields.strategyID, fields.symbol, fields.qty, fields.mark, fields.venue), unknown: Data()) else {
+                return try append(Keel_Planner_V1_Position(fields))
+            }
+        }
+
+        /// One entry, its six fields in number order; false (after hashing what is buffered) when it
+        /// does not fit the scratch buffer.
+        private mutating func writeEntry<Text: EntryText>(_ fields: (Text, Text, Text, Text, Text, Text), unknown: Data) -> Bool {
+            let size = Self.fieldSize(fields.0) + Self.fieldSize(fields.1) + Self.fieldSize(fields.2)
+                + Self.fieldSize(fields.3) + Self.fieldSize(fields.4) + Self.fieldSize(fields.5) + unknown.count
+            let entry = 1 + ProtobufWire.varintSize(UInt64(size)) + size
+            if used + entry > scratch.count { flush() }
+            guard entry <= scratch.count else { return false }
             typealias Field = Keel_Planner_V1_Position.FieldNumber
             write(UInt8(ProtobufWire.tag(PlanRequest.FieldNumber.positions, ProtobufWire.lengthDelimited)))
             writeVarint(size)
-            write(field: Field.worldID, position.worldID)
-            write(field: Field.strategyID, position.strategyID)
-            write(field: Field.symbol, position.symbol)
-            write(field: Field.qty, qty)
-            write(field: Field.mark, mark)
-            write(field: Field.venue, position.venue)
+            write(field: Field.worldID, fields.0)
+            write(field: Field.strategyID, fields.1)
+            write(field: Field.symbol, fields.2)
+            write(field: Field.qty, fields.3)
+            write(field: Field.mark, fields.4)
+            write(field: Field.venue, fields.5)
             if !unknown.isEmpty {
                 unknown.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: scratch[used..<used + unknown.count]))
                 used += unknown.count
             }
+            return true
         }
 
-        /// The same entry from a position's field bytes (`PositionFieldBytes` has no unknown fields).
-        mutating func append(_ fields: PositionFieldBytes, into hasher: inout SHA256) throws(FieldError) {
-            var qty = fields.qty
-            var mark = fields.mark
-            // A decimal that is not canonical is rewritten (rare): the rewritten text is held
-            // here for the writes below.
-            var rewrittenQty: [UInt8] = []
-            var rewrittenMark: [UInt8] = []
-            if canonicalDecimals {
-                if !DecimalGrammar.hasCanonicalForm(utf8: qty), let parts = DecimalGrammar.parseParts(utf8: qty) { rewrittenQty = Array(parts.exact.description.utf8) }
-                if !DecimalGrammar.hasCanonicalForm(utf8: mark), let parts = DecimalGrammar.parseParts(utf8: mark) { rewrittenMark = Array(parts.exact.description.utf8) }
-            }
-            try rewrittenQty.withUnsafeBufferPointer { (newQty) throws(FieldError) in
-                try rewrittenMark.withUnsafeBufferPointer { (newMark) throws(FieldError) in
-                    if !newQty.isEmpty { qty = newQty }
-                    if !newMark.isEmpty { mark = newMark }
-                    let size = Self.fieldSize(fields.worldID) + Self.fieldSize(fields.strategyID) + Self.fieldSize(fields.symbol)
-                        + Self.fieldSize(qty) + Self.fieldSize(mark) + Self.fieldSize(fields.venue)
-                    let entry = 1 + ProtobufWire.varintSize(UInt64(size)) + size
-                    if used + entry > scratch.count { flush(into: &hasher) }
-                    guard entry <= scratch.count else {
-                        var position = Keel_Planner_V1_Position(fields)
-                        position.qty = String(decoding: qty, as: UTF8.self)
-                        position.mark = String(decoding: mark, as: UTF8.self)
-                        try append(position, into: &hasher)
-                        return
-                    }
-                    typealias Field = Keel_Planner_V1_Position.FieldNumber
-                    write(UInt8(ProtobufWire.tag(PlanRequest.FieldNumber.positions, ProtobufWire.lengthDelimited)))
-                    writeVarint(size)
-                    write(field: Field.worldID, fields.worldID)
-                    write(field: Field.strategyID, fields.strategyID)
-                    write(field: Field.symbol, fields.symbol)
-                    write(field: Field.qty, qty)
-                    write(field: Field.mark, mark)
-                    write(field: Field.venue, fields.venue)
-                }
-            }
-        }
-
-        mutating func flush(into hasher: inout SHA256) {
+        mutating func flush() {
             hasher.update(UnsafeRawBufferPointer(rebasing: scratch[0..<used]))
             used = 0
         }
@@ -204,32 +182,18 @@ public enum PlanRequestDigest {
 
         /// A string field: nothing when empty (proto3), else tag, length, UTF-8.
         /// (Every field written here has a one-byte tag: numbers below 16.)
-        private mutating func write(field number: UInt64, _ value: String) {
-            guard !value.isEmpty else { return }
+        private mutating func write<Text: EntryText>(field number: UInt64, _ value: Text) {
+            let count = value.utf8Count
+            guard count > 0 else { return }
             write(UInt8(ProtobufWire.tag(number, ProtobufWire.lengthDelimited)))
-            let count = value.utf8.count
             writeVarint(count)
-            let target = UnsafeMutableRawBufferPointer(rebasing: scratch[used..<used + count])
-            if value.utf8.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
-                _ = target.initializeMemory(as: UInt8.self, from: value.utf8)
-            }
+            value.copyUTF8(to: UnsafeMutableRawBufferPointer(rebasing: scratch[used..<used + count]))
             used += count
         }
 
-        private mutating func write(field number: UInt64, _ value: UnsafeBufferPointer<UInt8>) {
-            guard !value.isEmpty else { return }
-            write(UInt8(ProtobufWire.tag(number, ProtobufWire.lengthDelimited)))
-            writeVarint(value.count)
-            UnsafeMutableRawBufferPointer(rebasing: scratch[used..<used + value.count]).copyMemory(from: UnsafeRawBufferPointer(value))
-            used += value.count
-        }
-
-        static func fieldSize(_ value: UnsafeBufferPointer<UInt8>) -> Int {
-            value.isEmpty ? 0 : 1 + ProtobufWire.varintSize(UInt64(value.count)) + value.count
-        }
-
-        static func fieldSize(_ value: String) -> Int {
-            value.isEmpty ? 0 : 1 + ProtobufWire.varintSize(UInt64(value.utf8.count)) + value.utf8.count
+        static func fieldSize<Text: EntryText>(_ value: Text) -> Int {
+            let count = value.utf8Count
+            return count == 0 ? 0 : 1 + ProtobufWire.varintSize(UInt64(count)) + count
         }
     }
 
@@ -264,4 +228,27 @@ public enum PlanRequestDigest {
     static func canonical(_ text: String) -> String {
         DecimalGrammar.canonical(text) ?? text
     }
+}
+
+/// The text of a position's field as the encoder copies it: a string of a decoded message, or the
+/// bytes of the request where they lie.
+protocol EntryText {
+    var utf8Count: Int { get }
+    func copyUTF8(to target: UnsafeMutableRawBufferPointer)
+}
+
+extension String: EntryText {
+    var utf8Count: Int { utf8.count }
+
+    func copyUTF8(to target: UnsafeMutableRawBufferPointer) {
+        if utf8.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+            _ = target.initializeMemory(as: UInt8.self, from: utf8)
+        }
+    }
+}
+
+extension UnsafeBufferPointer<UInt8>: EntryText {
+    var utf8Count: Int { count }
+
+    func copyUTF8(to target: UnsafeMutableRawBufferPointer) { target.copyMemory(from: UnsafeRawBufferPointer(self)) }
 }

@@ -23,37 +23,44 @@ public struct PlanRequestRead: Sendable {
 
     /// Malformed bytes throw swift-protobuf's decoding error.
     public init(_ body: Data) throws {
-        let read: PlanRequestRead? = try body.withUnsafeBytes { raw in
+        let read = try body.withUnsafeBytes { raw -> PlanRequestRead? in
             guard let split = PlanRequest.splitPositions(raw), let rest = try? PlanRequest(serializedBytes: split.others) else { return nil }
             var book = PositionBook()
             var failure: FieldError?
-            func row(_ i: Int, _ check: (inout PositionBook) throws(FieldError) -> Void) {
-                guard failure == nil else { return }
-                do throws(FieldError) { try check(&book) } catch { failure = error }
-            }
             // A target-weight request's positions must be absent: only their count matters.
             let proportional = rest.mode != .targetWeight
             if proportional { book.reserveCapacity(split.positions.count) }
-            /// Position `i`: its row checked and booked, and (when `hashing`) its entry written.
-            func read(_ i: Int, _ range: Range<Int>, hashing: Bool, _ encoder: inout PlanRequestDigest.PositionEncoder, _ hasher: inout SHA256) throws {
+            /// Position `i` where it lies: its fields, or (not plain) its message from swift-protobuf.
+            func entry(_ range: Range<Int>) throws -> PositionEntry {
                 let payload = UnsafeRawBufferPointer(rebasing: raw[range])
-                if let fields = PositionFieldBytes(payload) {
-                    if proportional { row(i) { (book) throws(FieldError) in try PlanRequestValidation.appendRow(fields, index: i, to: &book) } }
-                    if hashing { try encoder.append(fields, into: &hasher) }
-                } else {
-                    let position = try Keel_Planner_V1_Position(serializedBytes: Data(payload))
-                    if proportional { row(i) { (book) throws(FieldError) in try PlanRequestValidation.appendRow(position, index: i, to: &book) } }
-                    if hashing { try encoder.append(position, into: &hasher) }
+                if let fields = PositionFieldBytes(payload) { return .plain(fields) }
+                return .message(try Keel_Planner_V1_Position(serializedBytes: Data(payload)))
+            }
+            /// Its row checked and booked, until the first failure.
+            func record(_ i: Int, _ entry: PositionEntry) {
+                guard proportional, failure == nil else { return }
+                do throws(FieldError) {
+                    switch entry {
+                    case .plain(let fields): try PlanRequestValidation.appendRow(fields, index: i, to: &book)
+                    case .message(let position): try PlanRequestValidation.appendRow(position, index: i, to: &book)
+                    }
+                } catch {
+                    failure = error
                 }
             }
             var digest: String?
             if rest.dryRun {
-                var unused = PlanRequestDigest.PositionEncoder(canonicalDecimals: false, scratch: UnsafeMutableRawBufferPointer(start: nil, count: 0))
-                var unusedHasher = SHA256()
-                for (i, range) in split.positions.enumerated() { try read(i, range, hashing: false, &unused, &unusedHasher) }
+                for (i, range) in split.positions.enumerated() { record(i, try entry(range)) }
             } else {
-                digest = try PlanRequestDigest.digest(rest) { encoder, hasher in
-                    for (i, range) in split.positions.enumerated() { try read(i, range, hashing: true, &encoder, &hasher) }
+                digest = try PlanRequestDigest.digest(rest) { encoder in
+                    for (i, range) in split.positions.enumerated() {
+                        let position = try entry(range)
+                        record(i, position)
+                        switch position {
+                        case .plain(let fields): try encoder.append(fields)
+                        case .message(let message): try encoder.append(message)
+                        }
+                    }
                 }
             }
             let result: Result<PositionBook, FieldError> = failure.map { .failure($0) } ?? .success(book)
@@ -71,6 +78,12 @@ public struct PlanRequestRead: Sendable {
             request.positions = []
             self.init(request: request, positions: PositionsRead(count: positions.count, book: book), digest: digest)
         }
+    }
+
+    /// A position as the reader met it.
+    enum PositionEntry {
+        case plain(PositionFieldBytes)
+        case message(Keel_Planner_V1_Position)
     }
 
     init(request: PlanRequest, positions: PositionsRead, digest: String?) {
