@@ -58,7 +58,7 @@ extension CapitalStore {
     /// the scale cannot change once any strategy of the account holds capital.
     func upsert(_ account: Account) async throws -> Account {
         try await pool.write { db in
-            let existing = try Row.fetchOne(db, sql: Self.accountSelect + " WHERE account_id = ?", arguments: [account.accountID]).map(Self.account)
+            let existing = try Self.account(db, id: account.accountID)
             var stored = account
             if let existing {
                 let allocated = try Bool.fetchOne(db, sql: """

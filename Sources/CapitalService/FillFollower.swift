@@ -6,7 +6,6 @@ import KeelStore
 import KeelWire
 import Logging
 import Metrics
-import NIOConcurrencyHelpers
 
 /// Closes the loop: follows the gateway's `orders` topic from a stored cursor and records
 /// every fill of an order attributed to one of this service's strategies as a trade, so compounding

@@ -1,4 +1,5 @@
 import ExactNumbers
+import SwiftProtobuf
 
 /// A value a store holds that cannot be read back: a decimal that does not parse, a message that
 /// does not decode, a status number no version wrote. It is never replaced by a zero or an empty
@@ -40,6 +41,15 @@ public struct UnreadableStoredValue: Error, Equatable, Sendable, CustomStringCon
     /// The enum case stored as `raw`, or this error.
     public static func enumCase<E: RawRepresentable>(_ type: E.Type, _ raw: E.RawValue, table: String, row: String, column: String) throws(UnreadableStoredValue) -> E {
         guard let value = E(rawValue: raw) else {
+            throw UnreadableStoredValue(table: table, row: row, column: column, detail: "\(raw) is not a \(E.self)")
+        }
+        return value
+    }
+
+    /// The protobuf enum case stored as `raw`, or this error. A protobuf enum reads any number (an
+    /// unknown one as `UNRECOGNIZED`), so only a number of a case it declares is a stored value.
+    public static func enumCase<E: SwiftProtobuf.Enum & CaseIterable>(_ type: E.Type, _ raw: Int, table: String, row: String, column: String) throws(UnreadableStoredValue) -> E {
+        guard let value = E.allCases.first(where: { $0.rawValue == raw }) else {
             throw UnreadableStoredValue(table: table, row: row, column: column, detail: "\(raw) is not a \(E.self)")
         }
         return value

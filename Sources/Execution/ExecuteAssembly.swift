@@ -208,7 +208,8 @@ public enum ExecuteAssembly {
     /// A map of request decimals (lot sizes, prices, weights), each parsed or rejected naming its key.
     static func decimals(_ map: [String: String], field: String) throws(FieldError) -> [String: ExactDecimal] {
         var out: [String: ExactDecimal] = [:]
-        for (key, text) in map { out[key] = try DecimalText.parseExact(text, field: FieldPath.key(field, key)) }
+        // In key byte order, so that of two bad entries the same one is always named.
+        for key in FieldPath.sortedKeys(map) { out[key] = try DecimalText.parseExact(map[key]!, field: FieldPath.key(field, key)) }
         return out
     }
 

@@ -205,7 +205,7 @@ public final class PaperBroker: Broker {
         let now = clock()
         return try await pool.read { db in
             let account = try Row.fetchOne(db, sql: "SELECT * FROM paper_accounts WHERE account_id = ?", arguments: [accountID])
-            let cash = try Self.cash(accountID, db: db)
+            let cash = try account.map { (row) throws(UnreadableStoredValue) in try Self.decimal(row, "cash", table: "paper_accounts", key: accountID) } ?? .zero
             var equity = cash
             for row in try Row.fetchAll(db, sql: "SELECT venue, symbol, qty, mark FROM paper_positions WHERE account_id = ?", arguments: [accountID]) {
                 let key = "\(accountID)/\(row["venue"] as String)/\(row["symbol"] as String)"

@@ -130,7 +130,8 @@ extension PaperBroker: PacedBroker {
     public func cancel(clientOrderID: String) async throws -> RestingOrder {
         try await pool.write { db in
             guard let row = try Self.row(clientOrderID, db: db) else { throw PaperBrokerError.unknownOrder(clientOrderID) }
-            guard try Self.resting(row).isWorking else { return try Self.resting(row) }
+            let order = try Self.resting(row)
+            guard order.isWorking else { return order }
             try db.execute(sql: "UPDATE paper_orders SET status = ?, reason = 'cancelled' WHERE client_order_id = ?", arguments: [OrderStatus.cancelled.rawValue, clientOrderID])
             return try Self.resting(try Self.row(clientOrderID, db: db)!)
         }

@@ -4,7 +4,6 @@ import KeelStore
 import KeelWire
 import Logging
 import Metrics
-import NIOConcurrencyHelpers
 import NIOCore
 
 /// One `Watch` stream on the planner from the stored cursor; each event relayed into the

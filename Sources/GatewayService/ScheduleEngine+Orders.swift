@@ -6,7 +6,6 @@ import KeelOps
 import KeelStore
 import KeelWire
 import Logging
-import NIOConcurrencyHelpers
 
 /// The schedule engine's orders: polling and amending working ones, and the venues' pacing
 /// queues that submit, amend and cancel them one at a time.
@@ -111,7 +110,7 @@ extension ScheduleEngine {
         let sell = leg.side == .sell
         let account = entry.schedule.accountID
         let venue = entry.schedule.venue
-        let lot = try Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
+        let lot = try Self.lot(of: leg)
         var events: [ScheduleEvent] = []
 
         if round.clientOrderID.isEmpty {
@@ -211,7 +210,7 @@ extension ScheduleEngine {
             let sell = leg.side == .sell
             let oldLimit = try Self.decimal(round.limitPrice)
             let newLimit = PacedExecution.limitPrice(quote: quote, tick: config.tickSize(venue: entry.schedule.venue, symbol: leg.symbol), sell: sell)
-            let lot = try Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
+            let lot = try Self.lot(of: leg)
             if newLimit == oldLimit {
                 entry.schedule.legs[i].rounds[k].lastSubmitOrAmendAtMs = now
             } else {

@@ -6,7 +6,6 @@ import KeelOps
 import KeelStore
 import KeelWire
 import Logging
-import NIOConcurrencyHelpers
 
 /// The schedule engine's bookkeeping: the broker's view of a round's order applied to it, the
 /// schedule's state that follows from its rounds, and each change written with its events.
@@ -85,7 +84,7 @@ extension ScheduleEngine {
             let spent = try leg.rounds.reduce(ExactDecimal.zero) { try $0 + Self.decimal($1.filledAmount) }
             // Buying by amount always leaves change: a buy is short only when another lot would
             // still have fitted at its last price (or when nothing was bought).
-            let lot = try Self.decimal(leg.lotSize).signum > 0 ? Self.decimal(leg.lotSize) : .one
+            let lot = try Self.lot(of: leg)
             // No round priced yet: nothing was bought, and the leg is short whatever the price.
             var price = ExactDecimal.zero
             if let priced = leg.rounds.last(where: { !$0.limitPrice.isEmpty }) { price = try Self.decimal(priced.limitPrice) }
@@ -154,6 +153,12 @@ extension ScheduleEngine {
     static func decimal(_ text: String) throws(UnreadableStoredValue) -> ExactDecimal {
         if text.isEmpty { return .zero }
         return try UnreadableStoredValue.decimal(text, table: "schedules", row: "", column: "a leg or round decimal")
+    }
+
+    /// The leg's lot, parsed once; an unset or zero lot is one unit.
+    static func lot(of leg: Keel_Gateway_V1_ScheduleLeg) throws(UnreadableStoredValue) -> ExactDecimal {
+        let lot = try decimal(leg.lotSize)
+        return lot.signum > 0 ? lot : .one
     }
 
     // MARK: writing

@@ -16,15 +16,12 @@ public struct BackgroundLoop: Service {
     let logger: Logger
     let stop: Stop
     let body: @Sendable () async -> Void
-    let afterStop: @Sendable () async -> Void
 
-    public init(_ name: String, logger: Logger, stop: Stop = .cancel, afterStop: @escaping @Sendable () async -> Void = {},
-                _ body: @escaping @Sendable () async -> Void) {
+    public init(_ name: String, logger: Logger, stop: Stop = .cancel, _ body: @escaping @Sendable () async -> Void) {
         self.name = name
         self.logger = logger
         self.stop = stop
         self.body = body
-        self.afterStop = afterStop
     }
 
     public func run() async throws {
@@ -34,7 +31,6 @@ public struct BackgroundLoop: Service {
         case .finish(let finish):
             await withGracefulShutdownHandler { await body() } onGracefulShutdown: { finish() }
         }
-        await afterStop()
         logger.info("stopped", metadata: ["loop": "\(name)"])
     }
 

@@ -133,7 +133,6 @@ public struct FrameReader {
     }
 }
 
-/// `Frame` → bytes: the length prefix and the encoded frame.
 /// The one-byte tags the hand-written frame codec reads and writes, from the generated field numbers.
 enum Tag {
     static let callID = tag(Frame.FieldNumber.callID, 0)
@@ -149,6 +148,7 @@ enum Tag {
 
 typealias RequestField = Keel_Wire_V1_Request.FieldNumber
 
+/// `Frame` → bytes: the length prefix and the encoded frame.
 public enum FrameEncoder {
     public static func encode(_ frame: Frame, into out: inout ByteBuffer) throws {
         if encodeAnswer(frame, into: &out) || encodeRequest(frame, into: &out) { return }

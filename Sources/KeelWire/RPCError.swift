@@ -40,15 +40,6 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         return RPCError(reason, message, metadata: all)
     }
 
-    /// The same with the reason as a string (a protocol's own reasons, tests).
-    public static func field(
-        _ code: StatusCode, reason: String, field: String, _ message: String, metadata: [String: String] = [:]
-    ) -> RPCError {
-        var all = metadata
-        all["field"] = field
-        return RPCError(code, message, reason: reason, metadata: all)
-    }
-
     /// A stored value that cannot be read back: INTERNAL, naming where it is.
     public init(_ error: UnreadableStoredValue) {
         self.init(.storedValueUnreadable, error.description, metadata: ["table": error.table, "row": error.row, "column": error.column], cause: error)

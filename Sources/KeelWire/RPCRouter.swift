@@ -145,6 +145,9 @@ public struct RPCRouter: Sendable {
     public static func read<T>(_ message: String, _ body: Data, using reader: (Data) throws -> T) throws(RPCError) -> T {
         do {
             return try reader(body)
+        } catch let error as FieldError {
+            // A reader that names its own failure (a digest that cannot be encoded) answers it.
+            throw RPCError(error)
         } catch {
             throw RPCError(.undecodableBody, "request body does not decode as \(message): \(error)", metadata: ["field": "body"])
         }

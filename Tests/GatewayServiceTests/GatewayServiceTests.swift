@@ -250,4 +250,23 @@ func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHar
             #expect(read?.metadata["table"] == "commit_log" && read?.metadata["row"] == "1", "\(String(describing: read))")
         }
     }
+
+    /// A protobuf enum reads any number (an unknown one as UNRECOGNIZED): a stored status number no
+    /// version wrote is still an unreadable value, never an order in an unknown state.
+    @Test func anOrderStatusNoVersionWroteIsInternalNamingTheColumn() async throws {
+        let config = try GatewayConfig.parse(object: ["live_guard": ["enforce": false], "paper_broker": ["accounts": ["default": ["currency": "USDT", "cash": "100000"]]]])
+        try await withGateway(config: config) { harness in
+            _ = try await harness.client.unary(KeelRPC.gatewayExecute, Samples.perStrategy(submit: true), as: ExecuteResponse.self)
+            await harness.gateway.dispatcher.idle()
+            let orders = try await harness.client.unary(KeelRPC.gatewayListOrders, Keel_Gateway_V1_ListOrdersRequest(), as: Keel_Gateway_V1_ListOrdersResponse.self).orders
+            let victim = try #require(orders.first).order.clientOrderID
+            try await harness.gateway.store.pool.write { db in
+                try db.execute(sql: "UPDATE orders SET status = 99 WHERE client_order_id = ?", arguments: [victim])
+            }
+            let listed = await expectStatus(.internal, reason: "E_STORED_VALUE_UNREADABLE") {
+                _ = try await harness.client.unary(KeelRPC.gatewayListOrders, Keel_Gateway_V1_ListOrdersRequest(), as: Keel_Gateway_V1_ListOrdersResponse.self)
+            }
+            #expect(listed?.metadata["table"] == "orders" && listed?.metadata["row"] == victim && listed?.metadata["column"] == "status", "\(String(describing: listed))")
+        }
+    }
 }

@@ -125,7 +125,7 @@ func makeTestRouter(_ probe: Probe, health: HealthService? = nil) -> RPCRouter {
         return Pong()
     }
     router.unary(TestMethod.fail) { (_: Ping, _: ServerContext) -> Pong in
-        throw RPCError.field(.failedPrecondition, reason: "E_TEST", field: "positions[3].mark", "mark is bad", metadata: ["world_id": "w1"])
+        throw RPCError(.failedPrecondition, "mark is bad", reason: "E_TEST", metadata: ["field": "positions[3].mark", "world_id": "w1"])
     }
     router.unary(TestMethod.requestID) { (_: Ping, context: ServerContext) -> Keel_Health_V1_HealthCheckRequest in
         .with { $0.service = context.requestID }
@@ -153,7 +153,7 @@ func makeTestRouter(_ probe: Probe, health: HealthService? = nil) -> RPCRouter {
         .with { $0.nonce = request.nonce &* 2 &+ 1 }
     }
     router.unaryOnEventLoop(TestMethod.inlineFail) { (_: Ping, _: ServerContext) -> Pong in
-        throw RPCError.field(.failedPrecondition, reason: "E_TEST", field: "positions[3].mark", "mark is bad")
+        throw RPCError(.failedPrecondition, "mark is bad", reason: "E_TEST", metadata: ["field": "positions[3].mark"])
     }
     router.unary(TestMethod.logged) { (_: Ping, context: ServerContext) -> Keel_Health_V1_HealthCheckRequest in
         .with { $0.service = "\(context.logger[metadataKey: "request_id"] ?? "-") \(context.logger[metadataKey: "method"] ?? "-")" }
