@@ -150,13 +150,8 @@ public final class GatewayService: Sendable {
             let submission = GatewayStore.Submission(
                 executionID: executionID, createdAtMs: now, planID: plan.planID, idempotencyKey: key, requestDigest: digest,
                 response: response, accountID: accountID, batches: entries)
-            do {
+            try await KeyedWrite.perform("the submission could not be written", logger: context.logger) {
                 try await store.write(submission)
-            } catch let taken as IdempotencyKeyTaken {
-                throw taken
-            } catch {
-                context.logger.error("store failed", metadata: ["error": "\(error)"])
-                throw RPCError(.storeUnavailable, "the submission could not be written; nothing was written")
             }
             Failpoint.hit("execute.after_commit")
             for batch in batches {

@@ -245,13 +245,8 @@ extension GatewayService {
             $0.intent = schedule.intent
             $0.message = "\(weights.sellLegs.count) sell and \(weights.buyLegs.count) buy legs, \(weights.sellRounds) sell and \(weights.buyRounds) buy rounds"
         }
-        do {
+        try await KeyedWrite.perform("the schedule could not be written", logger: context.logger) {
             try await store.createSchedule(schedule, idempotencyKey: key, requestDigest: digest, event: created)
-        } catch let taken as IdempotencyKeyTaken {
-            throw taken
-        } catch {
-            context.logger.error("store failed", metadata: ["error": "\(error)"])
-            throw RPCError(.storeUnavailable, "the schedule could not be written; nothing was written")
         }
         context.logger.info("schedule started", metadata: [
             "schedule_id": "\(schedule.scheduleID)", "account_id": "\(account)", "venue": "\(request.venue)", "plan_id": "\(plan.planID)",

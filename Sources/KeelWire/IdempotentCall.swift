@@ -1,4 +1,5 @@
 import Contracts
+import Logging
 
 /// What a store holds under an idempotency key: the digest of the request that was answered, the
 /// answer, and the id of what that call made (named when another request reuses the key).
@@ -74,6 +75,23 @@ public struct IdempotentCall<Answer: Sendable>: Sendable {
             if let answer = try await storedAnswer() { return answer }
             // The key's row was refused as taken, yet is not there: the store is not consistent.
             throw RPCError(.storeUnavailable, "the answer stored under the idempotency key cannot be read")
+        }
+    }
+}
+
+/// The write of what an idempotent call made (its answer under the key, with what goes with it).
+public enum KeyedWrite {
+    /// `write`, whose refusal as taken passes (so that `IdempotentCall` replays the winner's
+    /// answer); any other failure is UNAVAILABLE `E_STORE_UNAVAILABLE` — `failure` says what was not
+    /// written — and is logged with its cause.
+    public static func perform<T>(_ failure: String, logger: Logger, _ write: () async throws -> T) async throws -> T {
+        do {
+            return try await write()
+        } catch let taken as IdempotencyKeyTaken {
+            throw taken
+        } catch {
+            logger.error("store failed", metadata: ["error": "\(error)"])
+            throw RPCError(.storeUnavailable, "\(failure); nothing was written")
         }
     }
 }

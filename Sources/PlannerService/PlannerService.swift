@@ -88,16 +88,11 @@ public final class PlannerService: Sendable {
         let stored = PlannerStore.StoredPlan(
             planID: plan.planID, createdAtMs: createdAt, requestDigest: digest, idempotencyKey: key,
             requestBytes: body, planBytes: planBytes)
-        do {
-            let seq = try await store.insert(stored, events: Self.events(of: plan))
-            context.logger.info("plan stored", metadata: ["plan_id": "\(plan.planID)", "worlds": "\(plan.perWorld.count)", "last_seq": "\(seq)"])
-            outcomes.stored.increment()
-        } catch let taken as IdempotencyKeyTaken {
-            throw taken
-        } catch {
-            context.logger.error("store failed", metadata: ["error": "\(error)"])
-            throw RPCError(.storeUnavailable, "the plan could not be stored; nothing was written")
+        let seq = try await KeyedWrite.perform("the plan could not be stored", logger: context.logger) {
+            try await store.insert(stored, events: Self.events(of: plan))
         }
+        context.logger.info("plan stored", metadata: ["plan_id": "\(plan.planID)", "worlds": "\(plan.perWorld.count)", "last_seq": "\(seq)"])
+        outcomes.stored.increment()
         return Self.planResponse(planBytes: planBytes, replayed: false)
     }
 
@@ -272,13 +267,8 @@ extension PlannerService {
         let stored = PlannerStore.StoredEvaluation(
             evaluationID: id, createdAtMs: now, requestDigest: digest, idempotencyKey: key, requestBytes: requestBytes,
             responseBytes: try response.serializedBytes(options: Self.deterministic))
-        do {
+        try await KeyedWrite.perform("the evaluation could not be stored", logger: context.logger) {
             try await store.insert(stored, events: events)
-        } catch let taken as IdempotencyKeyTaken {
-            throw taken
-        } catch {
-            context.logger.error("store failed", metadata: ["error": "\(error)"])
-            throw RPCError(.storeUnavailable, "the evaluation could not be stored; nothing was written")
         }
         Counter(label: "keel_planner_exit_signals_total").increment(by: response.signals.count)
         context.logger.info("risk evaluated", metadata: [
