@@ -156,17 +156,13 @@ extension CapitalStore {
     static func applyPnl(_ db: Database, _ strategyAccountID: String, nowMs: Int64) throws -> PnlCompounding.Result {
         // Called only for an account with a capital row (applyPnl checks); none reads as zero capital.
         let stored = try String.fetchOne(db, sql: "SELECT allocated_capital FROM strategy_capital WHERE strategy_account_id = ?", arguments: [strategyAccountID])
-        let capital = try stored.map { text throws(UnreadableStoredValue) in
-            try UnreadableStoredValue.decimal(text, table: "strategy_capital", row: strategyAccountID, column: "allocated_capital")
-        } ?? .zero
+        let capital = try UnreadableStoredValue.decimal(ifAny: stored, table: "strategy_capital", row: strategyAccountID, column: "allocated_capital") ?? .zero
         let pending = try Row.fetchAll(db, sql: """
             SELECT execution_id, realized_pnl FROM trade_executions
             WHERE strategy_account_id = ? AND applied_by IS NULL AND realized_pnl IS NOT NULL ORDER BY execution_time_ms, seq
             """, arguments: [strategyAccountID]).map { row in
                 let id: String = row["execution_id"]
-                return PnlCompounding.Execution(executionID: id, realizedPnl: try (row["realized_pnl"] as String?).map { text throws(UnreadableStoredValue) in
-                    try UnreadableStoredValue.decimal(text, table: "trade_executions", row: id, column: "realized_pnl")
-                })
+                return PnlCompounding.Execution(executionID: id, realizedPnl: try UnreadableStoredValue.decimal(ifAny: row["realized_pnl"], table: "trade_executions", row: id, column: "realized_pnl"))
             }
         let result = PnlCompounding.apply(capital: capital, executions: pending, alreadyApplied: [])
         if !result.appliedExecutionIDs.isEmpty {

@@ -29,6 +29,12 @@ public struct UnreadableStoredValue: Error, Equatable, Sendable, CustomStringCon
         return value
     }
 
+    /// The same for a column that may hold no value: none stays none.
+    public static func decimal(ifAny text: String?, table: String, row: String, column: String) throws(UnreadableStoredValue) -> ExactDecimal? {
+        guard let text else { return nil }
+        return try decimal(text, table: table, row: row, column: column)
+    }
+
     /// What `read` returns, or this error (with the reader's error as its detail).
     public static func reading<T>(table: String, row: String, column: String, _ read: () throws -> T) throws(UnreadableStoredValue) -> T {
         do {

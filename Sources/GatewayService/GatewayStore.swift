@@ -371,9 +371,7 @@ public final class GatewayStore: Sendable {
             let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
             let key: StatementArguments = [order.worldID, order.strategyID, order.venue, order.symbol]
             let old = try String.fetchOne(db.cachedStatement(sql: "SELECT qty FROM attribution WHERE world_id = ? AND strategy_id = ? AND venue = ? AND symbol = ?"), arguments: key)
-            let held = try old.map { text throws(UnreadableStoredValue) in
-                try UnreadableStoredValue.decimal(text, table: "attribution", row: "\(order.worldID)/\(order.strategyID)/\(order.venue)/\(order.symbol)", column: "qty")
-            }
+            let held = try UnreadableStoredValue.decimal(ifAny: old, table: "attribution", row: "\(order.worldID)/\(order.strategyID)/\(order.venue)/\(order.symbol)", column: "qty")
             let qty = (held ?? .zero) + signed
             try db.cachedStatement(sql: """
                 INSERT INTO attribution (world_id, strategy_id, venue, symbol, qty, mark) VALUES (?, ?, ?, ?, ?, ?)

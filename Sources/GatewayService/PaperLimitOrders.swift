@@ -55,9 +55,7 @@ extension PaperBroker: PacedBroker {
             SELECT mark FROM paper_positions WHERE venue = ? AND symbol = ? ORDER BY account_id = ? DESC LIMIT 1
             """, arguments: [venue, symbol, accountID])
         // A mark of 0 is no quote.
-        let quote = try mark.map { text throws(UnreadableStoredValue) in
-            try UnreadableStoredValue.decimal(text, table: "paper_positions", row: "\(venue)/\(symbol)", column: "mark")
-        }
+        let quote = try UnreadableStoredValue.decimal(ifAny: mark, table: "paper_positions", row: "\(venue)/\(symbol)", column: "mark")
         return quote.flatMap { $0.signum > 0 ? $0 : nil }
     }
 
