@@ -203,7 +203,9 @@ extension CapitalService {
     func idempotentCall<M: SwiftProtobuf.Message & ReplayableAnswer>(_ context: ServerContext, digest: String, as type: M.Type) throws(RPCError) -> IdempotentCall<M> {
         try IdempotentCall<M>(context: context, digest: digest, lookup: { [store] key in
             try await store.answer(forKey: key).map { stored in
-                KeyedAnswer(digest: stored.digest, answer: { try M(serializedBytes: stored.response) }, madeID: stored.runID.map { ("run_id", $0) })
+                KeyedAnswer(digest: stored.digest, answer: {
+                    try UnreadableStoredValue.reading(table: "idempotency_keys", row: key, column: "response") { try M(serializedBytes: stored.response) }
+                }, madeID: stored.runID.map { ("run_id", $0) })
             }
         })
     }

@@ -291,7 +291,8 @@ public final class GatewayStore: Sendable {
 
     public func execution(forKey key: String) async throws -> (digest: String, executionID: String, response: ExecuteResponse)? {
         try keyed.row("SELECT * FROM executions WHERE idempotency_key = ?", arguments: [key]) { row in
-            (row["request_digest"], row["execution_id"], try ExecuteResponse(serializedBytes: row["response"] as Data))
+            (row["request_digest"], row["execution_id"],
+             try UnreadableStoredValue.reading(table: "executions", row: key, column: "response") { try ExecuteResponse(serializedBytes: row["response"] as Data) })
         }
     }
 

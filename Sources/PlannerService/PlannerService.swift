@@ -233,7 +233,9 @@ extension PlannerService {
         let call = try IdempotentCall<Keel_Planner_V1_EvaluateRiskResponse>(context: context, digest: SHA256.hex(requestBytes), lookup: { [store] key in
             try await Self.reading { try await store.evaluation(forKey: key) }.map {
                 let bytes = $0.responseBytes
-                return KeyedAnswer(digest: $0.requestDigest, answer: { try Keel_Planner_V1_EvaluateRiskResponse(serializedBytes: bytes) }, madeID: ("evaluation_id", $0.evaluationID))
+                return KeyedAnswer(digest: $0.requestDigest, answer: {
+                    try UnreadableStoredValue.reading(table: "risk_evaluations", row: key, column: "response") { try Keel_Planner_V1_EvaluateRiskResponse(serializedBytes: bytes) }
+                }, madeID: ("evaluation_id", $0.evaluationID))
             }
         })
         return try await call.run { try await self.store(evaluated, of: request, requestBytes: requestBytes, digest: call.digest, key: call.key, context: context) }

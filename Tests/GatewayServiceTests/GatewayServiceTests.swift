@@ -251,6 +251,22 @@ func withGateway<T>(config: GatewayConfig = GatewayConfig(), _ body: (GatewayHar
         }
     }
 
+    /// A stored answer that no longer decodes is not replayed as something else.
+    @Test func anUndecodableStoredAnswerIsInternalNamingTheRow() async throws {
+        let config = try GatewayConfig.parse(object: ["live_guard": ["enforce": false], "paper_broker": ["accounts": ["default": ["currency": "USDT", "cash": "100000"]]]])
+        try await withGateway(config: config) { harness in
+            let key = ["idempotency-key": "answer-1"]
+            _ = try await harness.client.unary(KeelRPC.gatewayExecute, Samples.perStrategy(submit: true), as: ExecuteResponse.self, metadata: key)
+            try await harness.gateway.store.pool.write { db in
+                try db.execute(sql: "UPDATE executions SET response = ? WHERE idempotency_key = ?", arguments: [Data([0xFF, 0xFF, 0xFF]), "answer-1"])
+            }
+            let replay = await expectStatus(.internal, reason: "E_STORED_VALUE_UNREADABLE") {
+                _ = try await harness.client.unary(KeelRPC.gatewayExecute, Samples.perStrategy(submit: true), as: ExecuteResponse.self, metadata: key)
+            }
+            #expect(replay?.metadata["table"] == "executions" && replay?.metadata["row"] == "answer-1" && replay?.metadata["column"] == "response", "\(String(describing: replay))")
+        }
+    }
+
     /// A protobuf enum reads any number (an unknown one as UNRECOGNIZED): a stored status number no
     /// version wrote is still an unreadable value, never an order in an unknown state.
     @Test func anOrderStatusNoVersionWroteIsInternalNamingTheColumn() async throws {
