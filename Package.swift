@@ -16,6 +16,35 @@ let serviceLinking: [LinkerSetting] = [
         .when(platforms: [.linux])),
 ]
 
+/// A service module: handlers + store + wiring over its pure modules, on the shared host, wire and store.
+func serviceModule(_ name: String, _ pure: Target.Dependency...) -> Target {
+    .target(
+        name: name,
+        dependencies: pure + [
+            "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers", "KeelHost",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]
+    )
+}
+
+/// A service executable: configuration only (flags, environment, config file) over its service module.
+func serviceExecutable(_ name: String, _ modules: Target.Dependency...) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: modules + [
+            "KeelOps", "KeelHost",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        linkerSettings: serviceLinking
+    )
+}
+
 let package = Package(
     name: "Keel",
     platforms: [.macOS(.v14)],
@@ -111,71 +140,14 @@ let package = Package(
             ]
         ),
         // keel-planner: handlers + store + events over the pure Planning module.
-        .target(
-            name: "PlannerService",
-            dependencies: [
-                "Planning", "Contracts", "KeelWire", "KeelStore", "ExactNumbers", "KeelOps", "KeelHost",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
-        ),
-        .executableTarget(
-            name: "keel-planner",
-            dependencies: [
-                "PlannerService", "KeelWire", "KeelOps", "KeelHost",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            linkerSettings: serviceLinking
-        ),
+        serviceModule("PlannerService", "Planning"),
+        serviceExecutable("keel-planner", "PlannerService"),
         // keel-gateway: handlers over the pure Execution module, the planner client.
-        .target(
-            name: "GatewayService",
-            dependencies: [
-                "Execution", "Planning", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers", "KeelHost",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
-        ),
-        .executableTarget(
-            name: "keel-gateway",
-            dependencies: [
-                "GatewayService", "Execution", "KeelOps", "KeelHost",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            linkerSettings: serviceLinking
-        ),
+        serviceModule("GatewayService", "Execution", "Planning"),
+        serviceExecutable("keel-gateway", "GatewayService", "Execution"),
         // keel-capital: handlers + store + scheduler over the pure CapitalAllocation module.
-        .target(
-            name: "CapitalService",
-            dependencies: [
-                "CapitalAllocation", "Contracts", "KeelWire", "KeelOps", "KeelStore", "ExactNumbers", "KeelHost",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
-        ),
-        .executableTarget(
-            name: "keel-capital",
-            dependencies: [
-                "CapitalService", "CapitalAllocation", "KeelOps", "KeelHost",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            linkerSettings: serviceLinking
-        ),
+        serviceModule("CapitalService", "CapitalAllocation"),
+        serviceExecutable("keel-capital", "CapitalService", "CapitalAllocation"),
         // The CLI: any RPC with a JSON body.
         .executableTarget(
             name: "keel",

@@ -154,8 +154,8 @@ struct Services {
 
     static func start(config: GatewayConfig) async throws -> Services {
         let directory = NSTemporaryDirectory() + "keel-bench-\(UUID().uuidString)"
-        let planner = try await PlannerServer.start(.init(port: 0, dataDirectory: directory + "/planner"))
-        let gateway = try await GatewayServer.start(.init(port: 0, dataDirectory: directory + "/gateway", planner: "127.0.0.1:\(planner.address.port!)", config: config))
+        let planner = try await PlannerServer.start(.init(endpoint: .init(port: 0), dataDirectory: directory + "/planner"))
+        let gateway = try await GatewayServer.start(.init(endpoint: .init(port: 0), dataDirectory: directory + "/gateway", planner: "127.0.0.1:\(planner.address.port!)", config: config))
         let client = KWPClient(host: "127.0.0.1", port: gateway.address.port!, configuration: .init(maxFrameBytes: 64 * 1024 * 1024))
         return Services(planner: planner, gateway: gateway, client: client)
     }
@@ -276,7 +276,7 @@ func submit(ordersPerBatch: Int, repeats: Int) async throws {
 
 func capital(accounts: Int, strategies: Int, bulkChunk: Int?) async throws {
     let directory = NSTemporaryDirectory() + "keel-bench-capital-\(UUID().uuidString)"
-    var configuration = CapitalServer.Configuration(port: 0, dataDirectory: directory)
+    var configuration = CapitalServer.Configuration(endpoint: .init(port: 0), dataDirectory: directory)
     if let bulkChunk { configuration.bulkChunk = bulkChunk }
     let server = try await CapitalServer.start(configuration, startScheduler: false, followFills: false)
     let client = KWPClient(host: "127.0.0.1", port: server.address.port!, configuration: .init(maxFrameBytes: 64 * 1024 * 1024))

@@ -147,7 +147,7 @@ case "rpc":
     // in-process keel-planner on loopback; baseline: the same request bytes echoed by a KWP/1
     // handler that answers an empty message, on the same client.
     let directory = NSTemporaryDirectory() + "keel-planner-bench-\(UUID().uuidString)"
-    let planner = try await PlannerServer.start(.init(port: 0, dataDirectory: directory))
+    let planner = try await PlannerServer.start(.init(endpoint: .init(port: 0), dataDirectory: directory))
     var router = RPCRouter()
     router.unaryBytes(KeelRPC.healthCheck) { _, _ in [] }
     let echo = KWPServer(configuration: .init(maxFrameBytes: 64 * 1024 * 1024), router: router)

@@ -10,7 +10,7 @@ import NIOCore
 
 /// keel-capital as a process: the settings, the store, clients of the gateway and the planner, the
 /// service on a KWP/1 server, the scheduler, Health, metrics and a graceful stop on SIGTERM.
-public final class CapitalServer: Sendable {
+public struct CapitalServer: HostedProcess {
     public struct Configuration: Sendable {
         public var endpoint: ServiceEndpoint
         public var dataDirectory: String
@@ -26,11 +26,10 @@ public final class CapitalServer: Sendable {
         /// Accounts per transaction (one fsync) in a bulk reallocation without converge.
         public var bulkChunk = 500
 
-        public init(host: String = "127.0.0.1", port: Int = 7403, dataDirectory: String = "./data", token: String? = nil,
+        public init(endpoint: ServiceEndpoint = .init(port: 7403), dataDirectory: String = "./data",
                     gateway: String = "127.0.0.1:7402", planner: String = "127.0.0.1:7401", gatewayToken: String? = nil, plannerToken: String? = nil,
-                    settings: CapitalSettings = CapitalSettings(), maxFrameBytes: UInt32 = 64 * 1024 * 1024, drainTimeout: TimeAmount = .seconds(10),
-                    metricsPort: Int? = nil, clock: any SchedulerClock = SystemClock()) {
-            endpoint = ServiceEndpoint(host: host, port: port, token: token, maxFrameBytes: maxFrameBytes, drainTimeout: drainTimeout, metricsPort: metricsPort)
+                    settings: CapitalSettings = CapitalSettings(), clock: any SchedulerClock = SystemClock()) {
+            self.endpoint = endpoint
             self.dataDirectory = dataDirectory
             self.gateway = gateway
             self.planner = planner
@@ -42,37 +41,18 @@ public final class CapitalServer: Sendable {
     }
 
     public let host: ServiceHost
-    public var server: KWPServer { host.server }
-    public var health: HealthService { host.health }
-    public var address: SocketAddress { host.address }
-    public var metrics: MetricsEndpoint? { host.metrics }
     public let service: CapitalService
     public let scheduler: RebalanceScheduler
     public let follower: FillFollower
     public let store: CapitalStore
 
-    private init(host: ServiceHost, service: CapitalService, scheduler: RebalanceScheduler, follower: FillFollower, store: CapitalStore) {
-        self.host = host
-        self.service = service
-        self.scheduler = scheduler
-        self.follower = follower
-        self.store = store
-    }
 
     /// `startScheduler: false` leaves the scheduler to the caller (tests drive `tick()` themselves);
     /// `followFills: false` leaves the gateway's fills unrecorded (tests that record trades by hand).
     public static func start(_ configuration: Configuration, startScheduler: Bool = true, followFills: Bool = true,
                              logger: Logger = Logger(label: "keel.capital")) async throws -> CapitalServer {
-        let gateway = try KWPClient(
-            target: configuration.gateway,
-            configuration: .init(token: configuration.gatewayToken ?? configuration.endpoint.token, peerName: "keel-capital",
-                                 maxFrameBytes: configuration.endpoint.maxFrameBytes),
-            logger: logger)
-        let planner = try KWPClient(
-            target: configuration.planner,
-            configuration: .init(token: configuration.plannerToken ?? configuration.endpoint.token, peerName: "keel-capital",
-                                 maxFrameBytes: configuration.endpoint.maxFrameBytes),
-            logger: logger)
+        let gateway = try configuration.endpoint.client(of: configuration.gateway, token: configuration.gatewayToken, peerName: "keel-capital", logger: logger)
+        let planner = try configuration.endpoint.client(of: configuration.planner, token: configuration.plannerToken, peerName: "keel-capital", logger: logger)
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-capital.sqlite")
         let store = try CapitalStore(path: path)
         let clock = configuration.clock
@@ -98,14 +78,5 @@ public final class CapitalServer: Sendable {
             }.configuration],
             afterServer: loops)
         return CapitalServer(host: host, service: service, scheduler: scheduler, follower: follower, store: store)
-    }
-
-    /// Runs until SIGTERM or SIGINT, then shuts down in order and returns.
-    public func runUntilTerminated() async throws {
-        try await host.runUntilTerminated()
-    }
-
-    public func stop() async {
-        await host.stop()
     }
 }

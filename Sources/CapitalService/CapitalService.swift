@@ -105,7 +105,7 @@ public final class CapitalService: Sendable {
         // Written only by reallocation.
         account.previousTotalCapital = ""
         account.lastRebalanceAtMs = 0
-        return try await store.upsert(account)
+        return try await store.accounts.upsert(account)
     }
 
     func upsertStrategyAccount(_ request: Keel_Capital_V1_UpsertStrategyAccountRequest) async throws -> StrategyAccount {
@@ -129,7 +129,7 @@ public final class CapitalService: Sendable {
         sa.leverage = leverage.description
         if !sa.hasIsActive { sa.isActive = true }
         sa.clearCapital()
-        return try await store.upsert(sa)
+        return try await store.accounts.upsert(sa)
     }
 
     func recordDailyBalance(_ request: Keel_Capital_V1_RecordDailyBalanceRequest) async throws -> Keel_Capital_V1_DailyBalance {
@@ -138,7 +138,7 @@ public final class CapitalService: Sendable {
         try CapitalValidation.date(balance.date, field: "balance.date")
         try CapitalValidation.required(balance.endingBalance, field: "balance.ending_balance")
         balance.endingBalance = try DecimalText.parseExact(balance.endingBalance, field: "balance.ending_balance").description
-        try await store.recordBalance(accountID: balance.accountID, date: balance.date, endingBalance: balance.endingBalance)
+        try await store.accounts.recordBalance(accountID: balance.accountID, date: balance.date, endingBalance: balance.endingBalance)
         return balance
     }
 
@@ -146,14 +146,14 @@ public final class CapitalService: Sendable {
         let account = try await existingAccount(request.accountID)
         var response = Keel_Capital_V1_GetAccountResponse()
         response.account = account
-        response.strategyAccounts = try await store.strategyAccounts(accountID: account.accountID)
-        if let latest = try await store.latestBalance(accountID: account.accountID) { response.latestBalance = latest }
+        response.strategyAccounts = try await store.accounts.strategyAccounts(accountID: account.accountID)
+        if let latest = try await store.accounts.latestBalance(accountID: account.accountID) { response.latestBalance = latest }
         return response
     }
 
     func existingAccount(_ id: String, field: String = "account_id") async throws -> Account {
         try CapitalValidation.id(id, field: field)
-        return try Self.found(try await store.account(id: id), id: id, field: field)
+        return try Self.found(try await store.accounts.account(id: id), id: id, field: field)
     }
 
     /// The looked-up account of `id`, or NOT_FOUND `E_ACCOUNT_NOT_FOUND`.
@@ -175,7 +175,7 @@ public final class CapitalService: Sendable {
 
     func existingStrategyAccount(_ id: String) async throws -> StrategyAccount {
         try CapitalValidation.id(id, field: "strategy_account_id")
-        guard let sa = try await store.strategyAccount(id: id) else {
+        guard let sa = try await store.accounts.strategyAccount(id: id) else {
             throw FieldError(.strategyAccountNotFound, field: "strategy_account_id", message: "no strategy account \(id)")
         }
         return sa
@@ -205,7 +205,7 @@ public final class CapitalService: Sendable {
             executionTimeMs: request.executionTimeMs == 0 ? now : request.executionTimeMs, symbol: request.symbol, side: side,
             qty: qty, price: price, realizedPnl: pnl)
         var response = Keel_Capital_V1_RecordTradeResponse()
-        switch try await store.record(trade, timeGiven: request.executionTimeMs != 0, compound: settings.compoundOnTrade, nowMs: now) {
+        switch try await store.trades.record(trade, timeGiven: request.executionTimeMs != 0, compound: settings.compoundOnTrade, nowMs: now) {
         case .replayed(let position):
             response.replayed = true
             response.positionQty = position.description
@@ -221,7 +221,7 @@ public final class CapitalService: Sendable {
 
     func applyRealizedPnl(_ request: Keel_Capital_V1_ApplyRealizedPnlRequest) async throws -> Keel_Capital_V1_ApplyRealizedPnlResponse {
         let sa = try await existingStrategyAccount(request.strategyAccountID)
-        return Self.pnlResponse(try await store.applyPnl(strategyAccountID: sa.strategyAccountID, nowMs: clock()))
+        return Self.pnlResponse(try await store.trades.applyPnl(strategyAccountID: sa.strategyAccountID, nowMs: clock()))
     }
 
     static func pnlResponse(_ result: PnlCompounding.Result) -> Keel_Capital_V1_ApplyRealizedPnlResponse {
@@ -262,7 +262,7 @@ public final class CapitalService: Sendable {
         // A close without position_qty sizes from the strategy's recorded net quantity.
         if qtyPer.isNegative, position == nil, side != nil {
             try CapitalValidation.required(request.symbol, field: "symbol")
-            position = try await store.netQuantity(strategyAccountID: sa.strategyAccountID, symbol: request.symbol)
+            position = try await store.trades.netQuantity(strategyAccountID: sa.strategyAccountID, symbol: request.symbol)
         }
         var input = OrderQuantity.Input(qtyPer: qtyPer, rules: rules)
         input.orderType = orderType
@@ -304,7 +304,7 @@ public final class CapitalService: Sendable {
         guard request.limit <= 500 else { throw FieldError(.valueOutOfRange, field: "limit", message: "limit must be 0–500 (0 = 50)") }
         let limit = request.limit == 0 ? 50 : Int(request.limit)
         // A token is the last run id of the previous page.
-        guard let runs = try await store.runs(accountID: accountID, limit: limit + 1, before: request.pageToken.isEmpty ? nil : request.pageToken) else {
+        guard let runs = try await store.runs.runs(accountID: accountID, limit: limit + 1, before: request.pageToken.isEmpty ? nil : request.pageToken) else {
             throw FieldError(.invalidPageToken, field: "page_token", message: "page_token is not a token this service issued")
         }
         var response = Keel_Capital_V1_ListRebalanceRunsResponse()
@@ -317,7 +317,7 @@ public final class CapitalService: Sendable {
         let schedule = settings.schedule
         let daily = schedule.daily
         let now = clock()
-        let last = try await store.lastScheduleRuns()
+        let last = try await store.scheduler.lastScheduleRuns()
         var response = Keel_Capital_V1_GetRebalanceScheduleResponse()
         response.enabled = schedule.enabled
         response.timeZone = schedule.timeZone.identifier

@@ -42,18 +42,23 @@ struct StoredAnswer: Sendable {
     var runID: String?
 }
 
-/// keel-capital's store: accounts, strategy accounts, strategy capital, daily
-/// balances, trade executions with the per-strategy net quantities they add up to, rebalance runs,
-/// idempotency keys, schedule runs and the scheduler lease. Money is decimal text, instants UTC ms.
-/// Every mutation is one transaction; a failed one leaves nothing behind.
-public final class CapitalStore: Sendable {
-    let pool: DatabasePool
-    /// Reads of one row by key (an account, a strategy account, a run or an idempotency key), in place.
-    let keyed: PointReaders
+/// keel-capital's store file and its schema, with one store per aggregate over it: accounts
+/// (strategy accounts, strategy capital, daily balances), trades (with the per-strategy net
+/// quantities they add up to), rebalance runs (with the idempotency keys' answers) and the
+/// scheduler (its lease and slot runs). Money is decimal text, instants UTC ms. Every mutation is
+/// one transaction; a failed one leaves nothing behind.
+public struct CapitalStore: Sendable {
+    let accounts: AccountStore
+    let trades: TradeStore
+    let runs: RunStore
+    let scheduler: SchedulerStore
 
     public init(path: String) throws {
-        pool = try StoreSetup.open(path: path, migrator: Self.migrator)
-        keyed = try PointReaders(path: path)
+        let file = try StoreFile(path: path, migrator: Self.migrator)
+        accounts = AccountStore(pool: file.pool, keyed: file.keyed)
+        trades = TradeStore(pool: file.pool)
+        runs = RunStore(pool: file.pool, keyed: file.keyed)
+        scheduler = SchedulerStore(pool: file.pool)
     }
 
     static var migrator: DatabaseMigrator {

@@ -19,7 +19,7 @@ extension CapitalService {
         case .none, .unspecified: throw FieldError(.valueOutOfRange, field: "mode", message: "mode must be CONVERGE_MODE_PLAN or CONVERGE_MODE_EXECUTE")
         case .UNRECOGNIZED(let n): throw CapitalValidation.unknownEnum("mode", n)
         }
-        guard let stored = try await store.run(id: request.runID) else {
+        guard let stored = try await store.runs.run(id: request.runID) else {
             throw FieldError(.runNotFound, field: "run_id", message: "no rebalance run \(request.runID)")
         }
         // Without a stored plan request, the checks and the request are made again unless the checks
@@ -40,7 +40,7 @@ extension CapitalService {
     /// with the run's own idempotency keys downstream so a retry never plans or executes twice. The
     /// outcome is stored in the run (and in the answer kept under `answerKey`).
     func convergeRun(_ runID: String, mode: Keel_Capital_V1_ConvergeMode, _ down: Downstream, answerKey: String?) async throws -> ConvergeResult {
-        guard let (run, storedPlan) = try await store.run(id: runID), let account = try await store.account(id: run.accountID) else {
+        guard let (run, storedPlan) = try await store.runs.run(id: runID), let account = try await store.accounts.account(id: run.accountID) else {
             throw FieldError(.runNotFound, field: "run_id", message: "no rebalance run \(runID)")
         }
         var result = ConvergeResult()
@@ -112,7 +112,7 @@ extension CapitalService {
         var run = run
         run.converge = result
         run.result.converge = result
-        try await store.updateRun(run, planRequest: planRequest, answer: try answerKey.map { ($0, try run.result.serializedBytes()) })
+        try await store.runs.updateRun(run, planRequest: planRequest, answer: try answerKey.map { ($0, try run.result.serializedBytes()) })
     }
 
     /// A downstream service that cannot be reached is UNAVAILABLE with `reason`; its own statuses pass.
@@ -153,7 +153,7 @@ extension CapitalService {
             broker[position.symbol, default: .zero] += try CapitalValidation.answered(position.qty, by: "keel-gateway", field: "positions[\(i)].qty")
             marks[position.symbol] = position.mark
         }
-        let recorded = try await store.netQuantities(accountID: account.accountID)
+        let recorded = try await store.trades.netQuantities(accountID: account.accountID)
         var attributed: [String: ExactDecimal] = [:]
         for row in recorded { attributed[row.symbol, default: .zero] += row.qty }
         for symbol in Set(broker.keys).union(attributed.keys).sorted() {
@@ -165,7 +165,7 @@ extension CapitalService {
                                       metadata: ["recorded_qty": sum.description, "broker_qty": held.description]))
             }
         }
-        let strategies = Dictionary(uniqueKeysWithValues: try await store.strategyAccounts(accountID: account.accountID).map { ($0.strategyAccountID, $0) })
+        let strategies = Dictionary(uniqueKeysWithValues: try await store.accounts.strategyAccounts(accountID: account.accountID).map { ($0.strategyAccountID, $0) })
         var changes: [ConvergePlan.CapitalChange] = []
         for line in lines {
             guard let sa = strategies[line.strategyAccountID] else { continue }

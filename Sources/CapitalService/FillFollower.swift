@@ -37,7 +37,7 @@ public final class FillFollower: Sendable {
                 break
             } catch let error as RPCError where error.has(.resumePointExpired) {
                 logger.error("gateway order events were pruned before this service read them; following from the oldest retained", metadata: ["error": "\(error)"])
-                try? await store.setFillCursor(0)
+                try? await store.trades.setFillCursor(0)
             } catch {
                 if Task.isCancelled { break }
                 attempt += 1
@@ -57,7 +57,7 @@ public final class FillFollower: Sendable {
     }
 
     func follow() async throws {
-        let cursor = try await store.fillCursor()
+        let cursor = try await store.trades.fillCursor()
         handled.committed(upTo: cursor)
         let request = Keel_Gateway_V1_WatchRequest.with { $0.topics = ["orders"]; $0.afterSeq = cursor }
         let stream = service.gateway.serverStream(KeelRPC.gatewayWatch, request, as: Keel_Gateway_V1_GatewayEvent.self)
@@ -70,12 +70,12 @@ public final class FillFollower: Sendable {
 
     func handle(_ event: Keel_Gateway_V1_GatewayEvent, batches: inout [String: [Keel_Gateway_V1_OrderRecord]]) async throws {
         let update = event.order
-        guard update.status == .filled || update.status == .partiallyFilled else { return try await store.setFillCursor(event.seq) }
+        guard update.status == .filled || update.status == .partiallyFilled else { return try await store.trades.setFillCursor(event.seq) }
         let filled = try CapitalValidation.answered(update.filledQty, by: "keel-gateway", field: "orders[\(update.clientOrderID)].filled_qty")
-        guard filled.signum > 0 else { return try await store.setFillCursor(event.seq) }
-        let previous = try await store.followed(clientOrderID: update.clientOrderID)
+        guard filled.signum > 0 else { return try await store.trades.setFillCursor(event.seq) }
+        let previous = try await store.trades.followed(clientOrderID: update.clientOrderID)
         let delta = filled - (previous?.filled ?? .zero)
-        guard delta.signum > 0 else { return try await store.setFillCursor(event.seq) }
+        guard delta.signum > 0 else { return try await store.trades.setFillCursor(event.seq) }
         if batches[update.batchID] == nil {
             var request = Keel_Gateway_V1_ListOrdersRequest()
             request.batchID = update.batchID
@@ -85,9 +85,9 @@ public final class FillFollower: Sendable {
             batches[update.batchID] = answer.orders
         }
         guard let order = batches[update.batchID]?.first(where: { $0.order.clientOrderID == update.clientOrderID })?.order, !order.strategyID.isEmpty else {
-            return try await store.setFillCursor(event.seq)
+            return try await store.trades.setFillCursor(event.seq)
         }
-        let owners = try await store.strategyAccounts(worldID: order.worldID, venue: order.venue, strategyID: order.strategyID)
+        let owners = try await store.accounts.strategyAccounts(worldID: order.worldID, venue: order.venue, strategyID: order.strategyID)
         guard owners.count == 1, let owner = owners.first else {
             if owners.count > 1 {
                 logger.warning("a fill matches several strategy accounts; not recorded", metadata: [
@@ -95,7 +95,7 @@ public final class FillFollower: Sendable {
                     "strategy_accounts": "\(owners.map(\.strategyAccountID))",
                 ])
             }
-            return try await store.setFillCursor(event.seq)
+            return try await store.trades.setFillCursor(event.seq)
         }
         // The update carries the cumulative average price: this fill's price is what its notional adds.
         // An update without an average price (a broker that reports none) is priced at the order's mark.
@@ -107,16 +107,16 @@ public final class FillFollower: Sendable {
         let trade = TradeRecord(
             strategyAccountID: owner.strategyAccountID, executionID: "\(update.clientOrderID)@\(filled)", executionTimeMs: event.timeMs,
             symbol: order.symbol, side: order.side == .buy ? .buy : .sell, qty: delta, price: price.signum > 0 ? price : average, realizedPnl: nil)
-        let followed = CapitalStore.FollowedFill(clientOrderID: update.clientOrderID, filledQty: filled, notional: notional, seq: event.seq)
+        let followed = TradeStore.FollowedFill(clientOrderID: update.clientOrderID, filledQty: filled, notional: notional, seq: event.seq)
         do {
-            _ = try await store.record(trade, timeGiven: true, compound: service.settings.compoundOnTrade, nowMs: service.clock(), followed: followed)
+            _ = try await store.trades.record(trade, timeGiven: true, compound: service.settings.compoundOnTrade, nowMs: service.clock(), followed: followed)
             Counter(label: "keel_capital_fills_recorded_total").increment()
             logger.info("fill recorded as a trade", metadata: [
                 "strategy_account_id": "\(owner.strategyAccountID)", "execution_id": "\(trade.executionID)", "qty": "\(delta)", "side": "\(order.side)",
             ])
         } catch let error as FieldError where error.has(.tradeConflict) {
             logger.error("a fill conflicts with a trade recorded by hand under the same execution id; skipped", metadata: ["execution_id": "\(trade.executionID)"])
-            try await store.setFillCursor(event.seq)
+            try await store.trades.setFillCursor(event.seq)
         }
     }
 }

@@ -47,7 +47,7 @@ extension CapitalService {
 
     /// Total capital: the db balance and at most one live `GetBalance`; a failed live read is never 0.
     func resolveTotal(_ account: Account, useLive: Bool, _ down: Downstream) async throws -> TotalCapital.Resolved {
-        try await resolveTotal(account, balance: try await store.latestBalance(accountID: account.accountID), useLive: useLive, down)
+        try await resolveTotal(account, balance: try await store.accounts.latestBalance(accountID: account.accountID), useLive: useLive, down)
     }
 
     /// The same with the latest db balance already read.
@@ -95,7 +95,7 @@ extension CapitalService {
                   answer: (key: String, method: String, digest: String)? = nil) async throws -> ReallocateResponse {
         let prepared = try await prepareAllocation(account, resolved: resolved, trigger: trigger, reason: reason, converge: converge, answer: answer)
         guard let write = prepared.write else { return prepared.response }
-        try await store.writeAllocations([write])
+        try await store.runs.writeAllocations([write])
         allocated(prepared.response, trigger: trigger, resolved: resolved, strategies: write.lines.count, summary: false)
         return prepared.response
     }
@@ -103,13 +103,13 @@ extension CapitalService {
     /// What to write for an allocation, computed but not yet written (ReallocateAll writes many in one transaction).
     struct PreparedAllocation: Sendable {
         var response: ReallocateResponse
-        var write: CapitalStore.AllocationWrite?
+        var write: RunStore.AllocationWrite?
     }
 
     func prepareAllocation(_ account: Account, resolved: TotalCapital.Resolved, trigger: Keel_Capital_V1_RunTrigger,
                            reason: Keel_Capital_V1_RebalanceReason, converge: Keel_Capital_V1_ConvergeMode,
                            answer: (key: String, method: String, digest: String)? = nil) async throws -> PreparedAllocation {
-        try prepareAllocation(account, strategies: try await store.strategyAccounts(accountID: account.accountID), resolved: resolved,
+        try prepareAllocation(account, strategies: try await store.accounts.strategyAccounts(accountID: account.accountID), resolved: resolved,
                               trigger: trigger, reason: reason, converge: converge, answer: answer)
     }
 
@@ -162,7 +162,7 @@ extension CapitalService {
         let stored = try answer.map { a in
             (key: a.key, StoredAnswer(method: a.method, digest: a.digest, response: try response.serializedBytes() as Data, runID: response.runID))
         }
-        let write = CapitalStore.AllocationWrite(
+        let write = RunStore.AllocationWrite(
             accountID: account.accountID, total: resolved.total,
             lines: zip(active, result.lines).map { ($0.strategyAccountID, $1.allocatedCapital) }, atMs: now,
             runID: run.runID, runStartedAtMs: run.startedAtMs, runBytes: try run.serializedBytes(), answer: stored)
@@ -202,7 +202,7 @@ extension CapitalService {
     /// The call's `idempotency-key` handling over the answers kept in the store.
     func idempotentCall<M: SwiftProtobuf.Message & ReplayableAnswer>(_ context: ServerContext, digest: String, as type: M.Type) throws(RPCError) -> IdempotentCall<M> {
         try IdempotentCall<M>(context: context, digest: digest, lookup: { [store] key in
-            try await store.answer(forKey: key).map { stored in
+            try await store.runs.answer(forKey: key).map { stored in
                 KeyedAnswer(digest: stored.digest, answer: {
                     try UnreadableStoredValue.reading(table: "idempotency_keys", row: key, column: "response") { try M(serializedBytes: stored.response) }
                 }, madeID: stored.runID.map { ("run_id", $0) })
@@ -250,7 +250,7 @@ extension CapitalService {
         if let stored = try await call.storedAnswer() { return stored }
         var ids: [String] = []
         if request.accountIds.isEmpty {
-            ids = try await store.activeAccountIDs()
+            ids = try await store.accounts.activeAccountIDs()
         } else {
             for id in request.accountIds where !ids.contains(id) { ids.append(id) }
         }
@@ -323,9 +323,9 @@ extension CapitalService {
     func reallocateChunk(_ chunk: [String], useLive: Bool, _ down: Downstream) async throws -> [AccountRunResult] {
         try await locks.withLocks(chunk) {
             var results: [AccountRunResult] = []
-            var writes: [(index: Int, write: CapitalStore.AllocationWrite, resolved: TotalCapital.Resolved)] = []
+            var writes: [(index: Int, write: RunStore.AllocationWrite, resolved: TotalCapital.Resolved)] = []
             // Every input of the chunk in one read (one hop to the store, not three per account).
-            let inputs = try await self.store.allocationInputs(accountIDs: chunk)
+            let inputs = try await self.store.accounts.allocationInputs(accountIDs: chunk)
             for id in chunk {
                 var result = AccountRunResult()
                 result.accountID = id
@@ -353,7 +353,7 @@ extension CapitalService {
                 results.append(result)
             }
             do {
-                try await self.store.writeAllocations(writes.map(\.write))
+                try await self.store.runs.writeAllocations(writes.map(\.write))
                 for entry in writes {
                     self.allocated(results[entry.index].result, trigger: .reallocateAll, resolved: entry.resolved, strategies: entry.write.lines.count, summary: true)
                 }
@@ -375,7 +375,7 @@ extension CapitalService {
     func storeBulkAnswer(_ response: BulkRebalanceResponse, _ call: IdempotentCall<BulkRebalanceResponse>, method: String) async throws -> BulkRebalanceResponse {
         guard let key = call.key else { return response }
         return try await call.answerOnce {
-            try await store.store(StoredAnswer(method: method, digest: call.digest, response: try response.serializedBytes(), runID: nil), key: key)
+            try await store.runs.store(StoredAnswer(method: method, digest: call.digest, response: try response.serializedBytes(), runID: nil), key: key)
             return response
         }
     }
@@ -397,11 +397,11 @@ extension CapitalService {
     func autoRebalance(force: Bool, useLive: Bool, trigger: Keel_Capital_V1_RunTrigger, _ down: Downstream) async throws -> BulkRebalanceResponse {
         var response = BulkRebalanceResponse()
         response.forced = force
-        for id in try await store.activeAccountIDs() {
+        for id in try await store.accounts.activeAccountIDs() {
             var result = AccountRunResult()
             result.accountID = id
             do {
-                guard let account = try await store.account(id: id), account.isActive else { continue }
+                guard let account = try await store.accounts.account(id: id), account.isActive else { continue }
                 result.accountName = account.name
                 let start = result
                 result = try await locks.withLock(id) {
@@ -442,7 +442,7 @@ extension CapitalService {
             evaluated = evaluation.active
         }
         let active: [StrategyAccount]
-        if let evaluated { active = evaluated } else { active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive) }
+        if let evaluated { active = evaluated } else { active = try await store.accounts.strategyAccounts(accountID: account.accountID).filter(\.isActive) }
         if active.isEmpty {
             result.outcome = .skipped
             result.reason = .noActiveStrategies
@@ -482,7 +482,7 @@ extension CapitalService {
     /// The rebalance decision with the configured policy; the balance is resolved only when a
     /// threshold rule needs it.
     func evaluate(_ account: Account, useLive: Bool, _ down: Downstream) async throws -> Evaluation {
-        let active = try await store.strategyAccounts(accountID: account.accountID).filter(\.isActive)
+        let active = try await store.accounts.strategyAccounts(accountID: account.accountID).filter(\.isActive)
         var open: Bool?
         if active.isEmpty {
             open = false

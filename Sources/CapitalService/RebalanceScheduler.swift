@@ -64,43 +64,43 @@ public final class RebalanceScheduler: Sendable {
         let now = clock.now()
         let renewAt = now + Self.renewMs
         guard schedule.enabled else { return renewAt }
-        let leader = try await store.acquireLease(holder: holder, nowMs: now, ttlMs: Self.leaseMs)
+        let leader = try await store.scheduler.acquireLease(holder: holder, nowMs: now, ttlMs: Self.leaseMs)
         if leader != service.leadership.isLeader {
             logger.info(leader ? "scheduler lease acquired" : "scheduler passive: another process holds the lease", metadata: ["holder": "\(holder)"])
         }
         service.leadership.isLeader = leader
         guard leader else { return renewAt }
         if !cleanedUp.withLockedValue({ $0 }) {
-            let interrupted = try await store.markInterruptedRuns(nowMs: now)
+            let interrupted = try await store.scheduler.markInterruptedRuns(nowMs: now)
             if interrupted > 0 { logger.warning("schedule runs interrupted by a stop are not repeated", metadata: ["runs": "\(interrupted)"]) }
             cleanedUp.withLockedValue { $0 = true }
         }
         let daily = schedule.daily
         var recorded = Set<String>()
         for slot in daily.slots {
-            if let occurrence = daily.latest(slot, atOrBefore: now), try await store.scheduleRunExists(slot: slot.description, atMs: occurrence) {
+            if let occurrence = daily.latest(slot, atOrBefore: now), try await store.scheduler.scheduleRunExists(slot: slot.description, atMs: occurrence) {
                 recorded.insert("\(slot)@\(occurrence)")
             }
         }
         let due = daily.due(now: now, graceSeconds: schedule.graceSeconds) { recorded.contains("\($0)@\($1)") }
         if !due.missed.isEmpty {
             let missed = due.missed.map { (slot: $0.slot.description, atMs: $0.at) }
-            _ = try await store.claim(missed, outcome: .missed, nowMs: now)
+            _ = try await store.scheduler.claim(missed, outcome: .missed, nowMs: now)
             Counter(label: "keel_capital_schedule_slots_total", dimensions: [("outcome", "missed")]).increment(by: missed.count)
             logger.warning("schedule slots missed beyond the grace window", metadata: ["slots": "\(missed.map(\.slot))", "grace_seconds": "\(schedule.graceSeconds)"])
         }
         if !due.run.isEmpty {
             let occurrences = due.run.map { (slot: $0.slot.description, atMs: $0.at) }
             // Claimed before the run: a crash from here on never runs these occurrences again.
-            guard try await store.claim(occurrences, outcome: .running, nowMs: now) else { return clock.now() }
+            guard try await store.scheduler.claim(occurrences, outcome: .running, nowMs: now) else { return clock.now() }
             logger.info("schedule slot running", metadata: ["slots": "\(occurrences.map(\.slot))"])
             do {
                 let result = try await service.autoRebalance(force: false, useLive: service.settings.autoUseLive, trigger: .schedule, service.downstream(nil))
-                try await store.finish(occurrences, outcome: .ran, rebalanced: Int(result.rebalanced), skipped: Int(result.skipped), failed: Int(result.failed), nowMs: clock.now())
+                try await store.scheduler.finish(occurrences, outcome: .ran, rebalanced: Int(result.rebalanced), skipped: Int(result.skipped), failed: Int(result.failed), nowMs: clock.now())
                 Counter(label: "keel_capital_schedule_slots_total", dimensions: [("outcome", "ran")]).increment(by: occurrences.count)
             } catch {
                 logger.error("schedule run failed", metadata: ["error": "\(error)"])
-                try await store.finish(occurrences, outcome: .interrupted, rebalanced: 0, skipped: 0, failed: 0, nowMs: clock.now())
+                try await store.scheduler.finish(occurrences, outcome: .interrupted, rebalanced: 0, skipped: 0, failed: 0, nowMs: clock.now())
                 Counter(label: "keel_capital_schedule_slots_total", dimensions: [("outcome", "interrupted")]).increment(by: occurrences.count)
             }
             // A slot may have fallen due during the run: decide again at once.
@@ -121,7 +121,7 @@ public final class RebalanceScheduler: Sendable {
             }
             do { try await clock.sleep(untilMs: next) } catch { break }
         }
-        try? await store.releaseLease(holder: holder)
+        try? await store.scheduler.releaseLease(holder: holder)
         service.leadership.isLeader = false
     }
 }

@@ -10,7 +10,7 @@ import ServiceLifecycle
 
 /// keel-gateway as a process: the config, the planner client, the store and the service on the
 /// process host, with the dispatcher, the schedule engine and the planner relay as its loops.
-public final class GatewayServer: Sendable {
+public struct GatewayServer: HostedProcess {
     public struct Configuration: Sendable {
         public var endpoint: ServiceEndpoint
         public var dataDirectory: String
@@ -26,10 +26,9 @@ public final class GatewayServer: Sendable {
         /// The broker; nil = the embedded paper broker on the gateway's store.
         public var broker: (@Sendable (GatewayStore, PaperBrokerSettings, @escaping @Sendable () -> Int64) throws -> any PacedBroker)?
 
-        public init(host: String = "127.0.0.1", port: Int = 7402, dataDirectory: String = "./data", token: String? = nil,
-                    planner: String = "127.0.0.1:7401", plannerToken: String? = nil, config: GatewayConfig = GatewayConfig(),
-                    maxFrameBytes: UInt32 = 64 * 1024 * 1024, drainTimeout: TimeAmount = .seconds(10), metricsPort: Int? = nil) {
-            endpoint = ServiceEndpoint(host: host, port: port, token: token, maxFrameBytes: maxFrameBytes, drainTimeout: drainTimeout, metricsPort: metricsPort)
+        public init(endpoint: ServiceEndpoint = .init(port: 7402), dataDirectory: String = "./data",
+                    planner: String = "127.0.0.1:7401", plannerToken: String? = nil, config: GatewayConfig = GatewayConfig()) {
+            self.endpoint = endpoint
             self.dataDirectory = dataDirectory
             self.planner = planner
             self.plannerToken = plannerToken
@@ -38,27 +37,13 @@ public final class GatewayServer: Sendable {
     }
 
     public let host: ServiceHost
-    public var server: KWPServer { host.server }
-    public var health: HealthService { host.health }
-    public var address: SocketAddress { host.address }
-    public var metrics: MetricsEndpoint? { host.metrics }
     public let dispatcher: Dispatcher
     public let schedules: ScheduleEngine
     public let store: GatewayStore
 
-    private init(host: ServiceHost, dispatcher: Dispatcher, schedules: ScheduleEngine, store: GatewayStore) {
-        self.host = host
-        self.dispatcher = dispatcher
-        self.schedules = schedules
-        self.store = store
-    }
 
     public static func start(_ configuration: Configuration, logger: Logger = Logger(label: "keel.gateway")) async throws -> GatewayServer {
-        let planner = try KWPClient(
-            target: configuration.planner,
-            configuration: .init(token: configuration.plannerToken ?? configuration.endpoint.token, peerName: "keel-gateway",
-                                 maxFrameBytes: configuration.endpoint.maxFrameBytes),
-            logger: logger)
+        let planner = try configuration.endpoint.client(of: configuration.planner, token: configuration.plannerToken, peerName: "keel-gateway", logger: logger)
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-gateway.sqlite")
         let store = try GatewayStore(path: path)
         let clock = configuration.clock
@@ -90,14 +75,5 @@ public final class GatewayServer: Sendable {
                 BackgroundLoop.once("approved exit signals", logger: logger) { await service.applyApprovedExitSignals() },
             ])
         return GatewayServer(host: host, dispatcher: dispatcher, schedules: schedules, store: store)
-    }
-
-    /// Runs until SIGTERM or SIGINT, then shuts down in order and returns.
-    public func runUntilTerminated() async throws {
-        try await host.runUntilTerminated()
-    }
-
-    public func stop() async {
-        await host.stop()
     }
 }

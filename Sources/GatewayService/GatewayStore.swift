@@ -24,12 +24,10 @@ public final class GatewayStore: Sendable {
     public let events: CommitSignal
 
     public init(path: String) throws {
-        pool = try StoreSetup.open(path: path, migrator: Self.migrator)
-        keyed = try PointReaders(path: path)
-        let latest = try pool.read { db in try UInt64.fetchOne(db, sql: #"SELECT MAX("offset") FROM commit_log"#) ?? 0 }
-        commits = CommitSignal(latest: latest)
-        let latestEvent = try pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MAX(seq) FROM gateway_events") ?? 0 }
-        events = CommitSignal(latest: latestEvent)
+        let file = try StoreFile(path: path, migrator: Self.migrator)
+        (pool, keyed) = (file.pool, file.keyed)
+        commits = try file.commitSignal(latest: #"SELECT MAX("offset") FROM commit_log"#)
+        events = try file.commitSignal(latest: "SELECT MAX(seq) FROM gateway_events")
     }
 
     static var migrator: DatabaseMigrator {

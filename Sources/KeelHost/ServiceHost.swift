@@ -19,13 +19,51 @@ public struct ServiceEndpoint: Sendable {
     /// SIGTERM and SIGINT shut the process down (the executables); in-process users call `stop()`.
     public var handlesSignals = false
 
-    public init(host: String, port: Int, token: String?, maxFrameBytes: UInt32, drainTimeout: TimeAmount, metricsPort: Int?) {
+    public init(host: String = "127.0.0.1", port: Int, token: String? = nil, maxFrameBytes: UInt32 = 64 * 1024 * 1024,
+                drainTimeout: TimeAmount = .seconds(10), metricsPort: Int? = nil) {
         self.host = host
         self.port = port
         self.token = token
         self.maxFrameBytes = maxFrameBytes
         self.drainTimeout = drainTimeout
         self.metricsPort = metricsPort
+    }
+
+    /// A client of another Keel service, as this service: its token unless the service has one for
+    /// that peer, its frame limit.
+    public func client(of target: String, token peerToken: String?, peerName: String, logger: Logger) throws -> KWPClient {
+        try KWPClient(target: target, configuration: .init(token: peerToken ?? token, peerName: peerName, maxFrameBytes: maxFrameBytes), logger: logger)
+    }
+}
+
+/// A Keel service process built on a `ServiceHost`: its server, Health, address, metrics and
+/// lifetime are the host's.
+public protocol HostedProcess: Sendable {
+    var host: ServiceHost { get }
+}
+
+extension HostedProcess {
+    public var server: KWPServer { host.server }
+    public var health: HealthService { host.health }
+    public var address: SocketAddress { host.address }
+    public var metrics: MetricsEndpoint? { host.metrics }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down in order and returns.
+    public func runUntilTerminated() async throws {
+        try await host.runUntilTerminated()
+    }
+
+    public func stop() async {
+        await host.stop()
+    }
+}
+
+extension ServiceOptions {
+    /// The endpoint of an executable: these options on `port`, stopped by SIGTERM or SIGINT.
+    public func endpoint(port: Int) -> ServiceEndpoint {
+        var endpoint = ServiceEndpoint(host: host, port: port, token: effectiveToken, maxFrameBytes: maxFrameBytes, metricsPort: effectiveMetricsPort)
+        endpoint.handlesSignals = true
+        return endpoint
     }
 }
 

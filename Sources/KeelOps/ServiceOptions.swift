@@ -44,8 +44,48 @@ public struct ServiceOptions: ParsableArguments {
         ServiceEnvironment.bootstrapLogging(level: Logger.Level(rawValue: logLevel) ?? .info)
     }
 
+    /// The executable's `--config` file (else the environment variable `variable`) parsed by `parse`;
+    /// nil when neither names one. A file that cannot be read or parsed stops the start, naming it.
+    public static func config<Config>(_ path: String?, orEnvironment variable: String, parse: (Data) throws -> Config) throws -> Config? {
+        guard let path = path ?? environment[variable] else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--config \(path): cannot read the file") }
+        do {
+            return try parse(data)
+        } catch {
+            throw ValidationError("--config \(path): \(error)")
+        }
+    }
+
     /// `--port` (each service has its own default), checked.
     public static func checkPort(_ port: Int) throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535, got \(port)") }
     }
+}
+
+/// Where keel-planner is and the token presented to it: the options of a service that calls it.
+public struct PlannerPeerOptions: ParsableArguments {
+    @Option(help: "keel-planner address, host:port (env KEEL_PLANNER_ADDR).")
+    public var planner: String = ServiceOptions.environment["KEEL_PLANNER_ADDR"] ?? "127.0.0.1:7401"
+
+    @Option(name: .customLong("planner-token"), help: "Token presented to keel-planner; defaults to --token (env KEEL_PLANNER_TOKEN).")
+    var plannerToken: String?
+
+    public init() {}
+
+    /// nil: the service presents its own token.
+    public var effectivePlannerToken: String? { plannerToken ?? ServiceOptions.environment["KEEL_PLANNER_TOKEN"] }
+}
+
+/// Where keel-gateway is and the token presented to it: the options of a service that calls it.
+public struct GatewayPeerOptions: ParsableArguments {
+    @Option(help: "keel-gateway address, host:port (env KEEL_GATEWAY_ADDR).")
+    public var gateway: String = ServiceOptions.environment["KEEL_GATEWAY_ADDR"] ?? "127.0.0.1:7402"
+
+    @Option(name: .customLong("gateway-token"), help: "Token presented to keel-gateway; defaults to --token (env KEEL_GATEWAY_TOKEN).")
+    var gatewayToken: String?
+
+    public init() {}
+
+    /// nil: the service presents its own token.
+    public var effectiveGatewayToken: String? { gatewayToken ?? ServiceOptions.environment["KEEL_GATEWAY_TOKEN"] }
 }

@@ -23,6 +23,23 @@ public enum StoreSetup {
     }
 }
 
+/// A service's store file, open: the pool every write and scan goes through, and the point readers
+/// of one-row-by-key reads. The store types of one service share it.
+public struct StoreFile: Sendable {
+    public let pool: DatabasePool
+    public let keyed: PointReaders
+
+    public init(path: String, migrator: DatabaseMigrator) throws {
+        pool = try StoreSetup.open(path: path, migrator: migrator)
+        keyed = try PointReaders(path: path)
+    }
+
+    /// A commit signal that starts at the newest sequence number `sql` selects (0 on an empty table).
+    public func commitSignal(latest sql: String) throws -> CommitSignal {
+        CommitSignal(latest: try pool.read { db in try UInt64.fetchOne(db, sql: sql) ?? 0 })
+    }
+}
+
 /// The statement that writes a row under an idempotency key. Its table's only unique
 /// constraint besides the primary key is the key's, so SQLite's extended code
 /// SQLITE_CONSTRAINT_UNIQUE from this statement means another call holds the key:

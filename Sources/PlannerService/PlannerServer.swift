@@ -8,27 +8,19 @@ import NIOCore
 
 /// keel-planner as a process: its store and service on the process host (KWP/1 server, Health,
 /// metrics), with event retention as its one background loop.
-public final class PlannerServer: Sendable {
+public struct PlannerServer: HostedProcess {
     public struct Configuration: Sendable {
         public var endpoint: ServiceEndpoint
         public var dataDirectory: String
 
-        public init(host: String = "127.0.0.1", port: Int = 7401, dataDirectory: String = "./data", token: String? = nil,
-                    maxFrameBytes: UInt32 = 64 * 1024 * 1024, drainTimeout: TimeAmount = .seconds(10), metricsPort: Int? = nil) {
-            endpoint = ServiceEndpoint(host: host, port: port, token: token, maxFrameBytes: maxFrameBytes, drainTimeout: drainTimeout, metricsPort: metricsPort)
+        public init(endpoint: ServiceEndpoint = .init(port: 7401), dataDirectory: String = "./data") {
+            self.endpoint = endpoint
             self.dataDirectory = dataDirectory
         }
     }
 
     public let host: ServiceHost
-    public var server: KWPServer { host.server }
-    public var health: HealthService { host.health }
-    public var address: SocketAddress { host.address }
-    public var metrics: MetricsEndpoint? { host.metrics }
 
-    private init(host: ServiceHost) {
-        self.host = host
-    }
 
     public static func start(_ configuration: Configuration, logger: Logger = Logger(label: "keel.planner")) async throws -> PlannerServer {
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-planner.sqlite")
@@ -52,14 +44,5 @@ public final class PlannerServer: Sendable {
             }
             try? await Task.sleep(for: .seconds(3600))
         }
-    }
-
-    /// Runs until SIGTERM or SIGINT, then shuts down in order and returns.
-    public func runUntilTerminated() async throws {
-        try await host.runUntilTerminated()
-    }
-
-    public func stop() async {
-        await host.stop()
     }
 }

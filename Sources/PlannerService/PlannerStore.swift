@@ -22,10 +22,9 @@ public final class PlannerStore: Sendable {
     public let commits: CommitSignal
 
     public init(path: String) throws {
-        pool = try StoreSetup.open(path: path, migrator: Self.migrator)
-        keyed = try PointReaders(path: path)
-        let latest = try pool.read { db in try UInt64.fetchOne(db, sql: "SELECT MAX(seq) FROM planner_events") ?? 0 }
-        commits = CommitSignal(latest: latest)
+        let file = try StoreFile(path: path, migrator: Self.migrator)
+        (pool, keyed) = (file.pool, file.keyed)
+        commits = try file.commitSignal(latest: "SELECT MAX(seq) FROM planner_events")
     }
 
     static var migrator: DatabaseMigrator {

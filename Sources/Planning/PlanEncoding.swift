@@ -90,27 +90,17 @@ public enum PlanComputation {
             }
             message.sellLegs = plan.sellLegs.map { leg in
                 .with {
-                    $0.symbol = leg.symbol
-                    $0.name = leg.name
-                    $0.price = leg.price.description
-                    $0.evalAmount = leg.evalAmount.description
-                    $0.targetAmount = leg.targetAmount.description
+                    encodeValuation(of: leg, into: &$0)
                     $0.totalQty = leg.totalQuantity.description
                     $0.roundQtys = leg.roundQuantities.map(\.description)
-                    $0.lotSize = leg.lotSize.description
                 }
             }
             message.buyLegs = plan.buyLegs.map { leg in
                 .with {
-                    $0.symbol = leg.symbol
-                    $0.name = leg.name
-                    $0.price = leg.price.description
-                    $0.evalAmount = leg.evalAmount.description
-                    $0.targetAmount = leg.targetAmount.description
+                    encodeValuation(of: leg, into: &$0)
                     $0.totalAmount = leg.totalAmount.description
                     $0.roundAmounts = leg.roundAmounts.map(\.description)
                     $0.estimatedRoundQtys = leg.estimatedRoundQuantities.map(\.description)
-                    $0.lotSize = leg.lotSize.description
                 }
             }
             message.excluded = plan.excluded.map { holding in
@@ -137,4 +127,39 @@ public enum PlanComputation {
             message.buyRounds = UInt32(plan.buyRounds)
         }
     }
+}
+
+/// What a target-weight sell leg and buy leg both say: the instrument, its price and valuation, its lot.
+protocol TargetWeightLegValuation {
+    var symbol: String { get }
+    var name: String { get }
+    var price: ExactDecimal { get }
+    var evalAmount: ExactDecimal { get }
+    var targetAmount: ExactDecimal { get }
+    var lotSize: ExactDecimal { get }
+}
+
+extension TargetWeightPlan.SellLeg: TargetWeightLegValuation {}
+extension TargetWeightPlan.BuyLeg: TargetWeightLegValuation {}
+
+/// The wire fields of that valuation, the same on both leg messages.
+protocol TargetWeightLegValuationMessage {
+    var symbol: String { get set }
+    var name: String { get set }
+    var price: String { get set }
+    var evalAmount: String { get set }
+    var targetAmount: String { get set }
+    var lotSize: String { get set }
+}
+
+extension Keel_Planner_V1_SellLeg: TargetWeightLegValuationMessage {}
+extension Keel_Planner_V1_BuyLeg: TargetWeightLegValuationMessage {}
+
+func encodeValuation(of leg: some TargetWeightLegValuation, into message: inout some TargetWeightLegValuationMessage) {
+    message.symbol = leg.symbol
+    message.name = leg.name
+    message.price = leg.price.description
+    message.evalAmount = leg.evalAmount.description
+    message.targetAmount = leg.targetAmount.description
+    message.lotSize = leg.lotSize.description
 }

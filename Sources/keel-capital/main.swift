@@ -30,17 +30,9 @@ struct KeelCapital: AsyncParsableCommand {
 
     @OptionGroup var service: ServiceOptions
 
-    @Option(help: "keel-gateway address, host:port (env KEEL_GATEWAY_ADDR).")
-    var gateway: String = Self.environment["KEEL_GATEWAY_ADDR"] ?? "127.0.0.1:7402"
+    @OptionGroup var gateway: GatewayPeerOptions
 
-    @Option(name: .customLong("gateway-token"), help: "Token presented to keel-gateway; defaults to --token (env KEEL_GATEWAY_TOKEN).")
-    var gatewayToken: String?
-
-    @Option(help: "keel-planner address, host:port (env KEEL_PLANNER_ADDR).")
-    var planner: String = Self.environment["KEEL_PLANNER_ADDR"] ?? "127.0.0.1:7401"
-
-    @Option(name: .customLong("planner-token"), help: "Token presented to keel-planner; defaults to --token (env KEEL_PLANNER_TOKEN).")
-    var plannerToken: String?
+    @OptionGroup var planner: PlannerPeerOptions
 
     @Option(help: "Capital settings JSON: sizing, rebalance policy, converge, schedule (env KEEL_CAPITAL_CONFIG).")
     var config: String?
@@ -49,20 +41,10 @@ struct KeelCapital: AsyncParsableCommand {
 
     func run() async throws {
         service.bootstrapLogging()
-        var settings = CapitalSettings()
-        if let path = config ?? Self.environment["KEEL_CAPITAL_CONFIG"] {
-            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--config \(path): cannot read the file") }
-            do {
-                settings = try CapitalSettings.parse(json: data)
-            } catch {
-                throw ValidationError("--config \(path): \(error)")
-            }
-        }
-        var configuration = CapitalServer.Configuration(
-            host: service.host, port: port, dataDirectory: service.dataDirectory, token: service.effectiveToken, gateway: gateway, planner: planner,
-            gatewayToken: gatewayToken ?? Self.environment["KEEL_GATEWAY_TOKEN"], plannerToken: plannerToken ?? Self.environment["KEEL_PLANNER_TOKEN"],
-            settings: settings, maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort)
-        configuration.endpoint.handlesSignals = true
+        let settings = try ServiceOptions.config(config, orEnvironment: "KEEL_CAPITAL_CONFIG", parse: CapitalSettings.parse(json:)) ?? CapitalSettings()
+        let configuration = CapitalServer.Configuration(
+            endpoint: service.endpoint(port: port), dataDirectory: service.dataDirectory, gateway: gateway.gateway, planner: planner.planner,
+            gatewayToken: gateway.effectiveGatewayToken, plannerToken: planner.effectivePlannerToken, settings: settings)
         let server = try await CapitalServer.start(configuration)
         try await server.runUntilTerminated()
     }

@@ -28,11 +28,7 @@ struct KeelGateway: AsyncParsableCommand {
 
     @OptionGroup var service: ServiceOptions
 
-    @Option(help: "keel-planner address, host:port (env KEEL_PLANNER_ADDR).")
-    var planner: String = Self.environment["KEEL_PLANNER_ADDR"] ?? "127.0.0.1:7401"
-
-    @Option(name: .customLong("planner-token"), help: "Token presented to keel-planner; defaults to --token (env KEEL_PLANNER_TOKEN).")
-    var plannerToken: String?
+    @OptionGroup var planner: PlannerPeerOptions
 
     @Option(help: "Gateway config JSON: venue policies, shared-account policy, live guard, worlds, paper broker (env KEEL_GATEWAY_CONFIG).")
     var config: String?
@@ -41,20 +37,10 @@ struct KeelGateway: AsyncParsableCommand {
 
     func run() async throws {
         service.bootstrapLogging()
-        var gatewayConfig = GatewayConfig()
-        if let path = config ?? Self.environment["KEEL_GATEWAY_CONFIG"] {
-            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--config \(path): cannot read the file") }
-            do {
-                gatewayConfig = try GatewayConfig.parse(json: data)
-            } catch {
-                throw ValidationError("--config \(path): \(error)")
-            }
-        }
-        var configuration = GatewayServer.Configuration(
-            host: service.host, port: port, dataDirectory: service.dataDirectory, token: service.effectiveToken, planner: planner,
-            plannerToken: plannerToken ?? Self.environment["KEEL_PLANNER_TOKEN"], config: gatewayConfig,
-            maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort)
-        configuration.endpoint.handlesSignals = true
+        let gatewayConfig = try ServiceOptions.config(config, orEnvironment: "KEEL_GATEWAY_CONFIG", parse: GatewayConfig.parse(json:)) ?? GatewayConfig()
+        let configuration = GatewayServer.Configuration(
+            endpoint: service.endpoint(port: port), dataDirectory: service.dataDirectory, planner: planner.planner,
+            plannerToken: planner.effectivePlannerToken, config: gatewayConfig)
         let server = try await GatewayServer.start(configuration)
         try await server.runUntilTerminated()
     }

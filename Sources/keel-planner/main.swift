@@ -23,11 +23,7 @@ struct KeelPlanner: AsyncParsableCommand {
 
     func run() async throws {
         service.bootstrapLogging()
-        var configuration = PlannerServer.Configuration(
-            host: service.host, port: port, dataDirectory: service.dataDirectory, token: service.effectiveToken,
-            maxFrameBytes: service.maxFrameBytes, metricsPort: service.effectiveMetricsPort)
-        configuration.endpoint.handlesSignals = true
-        let server = try await PlannerServer.start(configuration)
+        let server = try await PlannerServer.start(.init(endpoint: service.endpoint(port: port), dataDirectory: service.dataDirectory))
         try await server.runUntilTerminated()
     }
 }

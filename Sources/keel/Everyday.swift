@@ -86,14 +86,10 @@ struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan", abstract: "Plan a rebalance (Planner/Plan, directly or through the gateway) and print the deltas.")
 
-    @Argument(help: "host:port of keel-planner (or keel-gateway with --gateway).")
-    var target: String
-    @Option(help: "PlanRequest in JSON: a file path, or - for standard input.")
-    var json: String
-    @Flag(help: "The target is keel-gateway (Gateway/Plan, proxied to the planner).")
-    var gateway = false
-    @Flag(name: .customLong("dry-run"), help: "Plan without storing the plan.")
-    var dryRun = false
+    @Argument(help: "host:port of keel-planner (or keel-gateway with --gateway).") var target: String
+    @Option(help: "PlanRequest in JSON: a file path, or - for standard input.") var json: String
+    @Flag(help: "The target is keel-gateway (Gateway/Plan, proxied to the planner).") var gateway = false
+    @Flag(name: .customLong("dry-run"), help: "Plan without storing the plan.") var dryRun = false
     @OptionGroup var output: Output
     @OptionGroup var connection: Connection
 
@@ -121,16 +117,11 @@ struct ExecuteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "execute", abstract: "Gateway/Execute: preview the orders of a plan, or submit them (--submit --allow-live).")
 
-    @Argument(help: "host:port of keel-gateway.")
-    var target: String
-    @Option(help: "ExecuteRequest in JSON: a file path, or - for standard input.")
-    var json: String
-    @Flag(help: "Submit the orders (otherwise a preview).")
-    var submit = false
-    @Flag(name: .customLong("allow-live"), help: "Send x-allow-live: true (the live guard's consent).")
-    var allowLive = false
-    @Option(name: .customLong("idempotency-key"), help: "Idempotency key of the submission.")
-    var idempotencyKey: String?
+    @Argument(help: "host:port of keel-gateway.") var target: String
+    @Option(help: "ExecuteRequest in JSON: a file path, or - for standard input.") var json: String
+    @Flag(help: "Submit the orders (otherwise a preview).") var submit = false
+    @Flag(name: .customLong("allow-live"), help: "Send x-allow-live: true (the live guard's consent).") var allowLive = false
+    @Option(name: .customLong("idempotency-key"), help: "Idempotency key of the submission.") var idempotencyKey: String?
     @OptionGroup var output: Output
     @OptionGroup var connection: Connection
 

@@ -101,20 +101,20 @@ struct CapitalHarness {
 
     static func start(settings: CapitalSettings = CapitalSettings(), clock: ManualClock = ManualClock(ms("2026-03-02T03:00:00Z")),
                       dataDirectory: String? = nil, withGateway: Bool = true, followFills: Bool = false, bulkChunk: Int = 500) async throws -> CapitalHarness {
-        let planner = try await PlannerServer.start(.init(port: 0, dataDirectory: NSTemporaryDirectory() + "keel-cap-planner-\(UUID().uuidString)", drainTimeout: .seconds(2)))
+        let planner = try await PlannerServer.start(.init(endpoint: .init(port: 0, drainTimeout: .seconds(2)), dataDirectory: NSTemporaryDirectory() + "keel-cap-planner-\(UUID().uuidString)"))
         var gateway: GatewayServer?
         var gatewayTarget = "127.0.0.1:1"
         if withGateway {
             let started = try await GatewayServer.start(.init(
-                port: 0, dataDirectory: NSTemporaryDirectory() + "keel-cap-gw-\(UUID().uuidString)", planner: "127.0.0.1:\(planner.address.port!)",
-                config: gatewayConfig, drainTimeout: .seconds(2)))
+                endpoint: .init(port: 0, drainTimeout: .seconds(2)), dataDirectory: NSTemporaryDirectory() + "keel-cap-gw-\(UUID().uuidString)", planner: "127.0.0.1:\(planner.address.port!)",
+                config: gatewayConfig))
             gateway = started
             gatewayTarget = "127.0.0.1:\(started.address.port!)"
         }
         let directory = dataDirectory ?? NSTemporaryDirectory() + "keel-cap-\(UUID().uuidString)"
         var configuration = CapitalServer.Configuration(
-            port: 0, dataDirectory: directory, gateway: gatewayTarget, planner: "127.0.0.1:\(planner.address.port!)",
-            settings: settings, drainTimeout: .seconds(2), clock: clock)
+            endpoint: .init(port: 0, drainTimeout: .seconds(2)), dataDirectory: directory, gateway: gatewayTarget, planner: "127.0.0.1:\(planner.address.port!)",
+            settings: settings, clock: clock)
         configuration.bulkChunk = bulkChunk
         let capital = try await CapitalServer.start(configuration, startScheduler: false, followFills: followFills)
         let client = KWPClient(host: "127.0.0.1", port: capital.address.port!)

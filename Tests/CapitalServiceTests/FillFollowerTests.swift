@@ -20,7 +20,7 @@ import Testing
             _ = try await h.reallocate("acct")
             try await h.sellOneBTCAtTheBroker()
             await h.capital.follower.waitUntilHandled(try await h.filledEventSeq(count: 1))
-            #expect(try await h.capital.store.netQuantity(strategyAccountID: "sa1", symbol: "BTC") == ExactDecimal(-1))
+            #expect(try await h.capital.store.trades.netQuantity(strategyAccountID: "sa1", symbol: "BTC") == ExactDecimal(-1))
 
             // Converge with no trade recorded by hand: the follower's record adds up to the broker's.
             try await h.strategy("sa1", account: "acct", strategyID: "s", weight: "3")
@@ -28,19 +28,19 @@ import Testing
             #expect(moved.converge.state == .executed, "\(moved.converge)")
             let last = try await h.filledEventSeq(count: 2)
             await h.capital.follower.waitUntilHandled(last)
-            #expect(try await h.capital.store.netQuantity(strategyAccountID: "sa1", symbol: "BTC") == DecimalGrammar.parse("-1.5")!)
+            #expect(try await h.capital.store.trades.netQuantity(strategyAccountID: "sa1", symbol: "BTC") == DecimalGrammar.parse("-1.5")!)
 
             // A restart that even reads every event again (cursor reset) records nothing twice:
             // each fill is known by its order and cumulative quantity.
             await h.capital.stop()
-            try await h.capital.store.setFillCursor(0)
+            try await h.capital.store.trades.setFillCursor(0)
             let restarted = try await CapitalServer.start(.init(
-                port: 0, dataDirectory: directory, gateway: "127.0.0.1:\(h.gateway!.address.port!)", planner: "127.0.0.1:\(h.planner.address.port!)",
-                drainTimeout: .seconds(2), clock: h.clock), startScheduler: false, followFills: true)
+                endpoint: .init(port: 0, drainTimeout: .seconds(2)), dataDirectory: directory, gateway: "127.0.0.1:\(h.gateway!.address.port!)", planner: "127.0.0.1:\(h.planner.address.port!)",
+                clock: h.clock), startScheduler: false, followFills: true)
             try await withStarted({ restarted }, stop: { await $0.stop() }) { (capital: CapitalServer) async throws in
                 await capital.follower.waitUntilHandled(last)
-                #expect(try await capital.store.netQuantity(strategyAccountID: "sa1", symbol: "BTC") == DecimalGrammar.parse("-1.5")!)
-                #expect(try await capital.store.fillCursor() >= last)
+                #expect(try await capital.store.trades.netQuantity(strategyAccountID: "sa1", symbol: "BTC") == DecimalGrammar.parse("-1.5")!)
+                #expect(try await capital.store.trades.fillCursor() >= last)
             }
         }
     }

@@ -28,7 +28,7 @@ import Testing
     /// The recorded occurrences of the test's day (on first start every slot's latest occurrence
     /// before it, beyond grace, is recorded MISSED too: only each slot's latest occurrence is considered).
     static func runs(_ h: CapitalHarness, since: Int64 = kst("2026-03-02T00:00:00")) async throws -> [String] {
-        try await h.capital.store.scheduleRuns().filter { $0.atMs >= since }.map { run in
+        try await h.capital.store.scheduler.scheduleRuns().filter { $0.atMs >= since }.map { run in
             let outcome = Keel_Capital_V1_SlotOutcome(rawValue: run.outcome) ?? .unspecified
             return "\(run.slot)@\(run.atMs == kst("2026-03-02T01:17:00") ? "today" : "\(run.atMs)") \(outcome) \(run.rebalanced)"
         }
@@ -82,8 +82,8 @@ import Testing
         }
         // The claim as a dying process left it: RUNNING, no finish.
         let store = try CapitalStore(path: directory + "/keel-capital.sqlite")
-        _ = try await store.acquireLease(holder: "dead", nowMs: clock.now(), ttlMs: 1)
-        _ = try await store.claim([("01:17", Self.kst("2026-03-02T01:17:00"))], outcome: .running, nowMs: clock.now())
+        _ = try await store.scheduler.acquireLease(holder: "dead", nowMs: clock.now(), ttlMs: 1)
+        _ = try await store.scheduler.claim([("01:17", Self.kst("2026-03-02T01:17:00"))], outcome: .running, nowMs: clock.now())
         clock.set(Self.kst("2026-03-02T01:18:30"))
         try await withCapital(settings: Self.settings, clock: clock, dataDirectory: directory) { h in
             try await h.capital.scheduler.tick()
@@ -104,7 +104,7 @@ import Testing
             try await h.capital.scheduler.tick()
             clock.set(ms("2026-03-03T00:05:10Z"))
             try await h.capital.scheduler.tick()
-            let runs = try await h.capital.store.scheduleRuns().filter { $0.atMs >= ms("2026-03-02T23:00:00Z") }
+            let runs = try await h.capital.store.scheduler.scheduleRuns().filter { $0.atMs >= ms("2026-03-02T23:00:00Z") }
             #expect(runs.map { "\($0.slot)@\($0.atMs)" } == ["23:37@\(ms("2026-03-02T23:37:00Z"))", "00:05@\(ms("2026-03-03T00:05:00Z"))"])
             // The second slot found the account within its interval: skipped, not failed.
             #expect(runs.map(\.rebalanced) == [1, 0])
@@ -117,7 +117,7 @@ import Testing
         try await withCapital(settings: Self.settings, clock: clock) { h in
             try await Self.seed(h)
             let store = try CapitalStore(path: h.dataDirectory + "/keel-capital.sqlite")
-            #expect(try await store.acquireLease(holder: "other", nowMs: clock.now(), ttlMs: RebalanceScheduler.leaseMs))
+            #expect(try await store.scheduler.acquireLease(holder: "other", nowMs: clock.now(), ttlMs: RebalanceScheduler.leaseMs))
             try await h.capital.scheduler.tick()
             #expect(try await Self.runs(h).isEmpty)
             let schedule: Keel_Capital_V1_GetRebalanceScheduleResponse = try await h.call(KeelRPC.capitalGetRebalanceSchedule, Keel_Capital_V1_GetRebalanceScheduleRequest())

@@ -16,10 +16,10 @@ struct GatewayHarness {
     let client: KWPClient
 
     static func start(config: GatewayConfig = GatewayConfig()) async throws -> GatewayHarness {
-        let planner = try await PlannerServer.start(.init(port: 0, dataDirectory: NSTemporaryDirectory() + "keel-gw-planner-\(UUID().uuidString)", drainTimeout: .seconds(2)))
+        let planner = try await PlannerServer.start(.init(endpoint: .init(port: 0, drainTimeout: .seconds(2)), dataDirectory: NSTemporaryDirectory() + "keel-gw-planner-\(UUID().uuidString)"))
         let gateway = try await GatewayServer.start(.init(
-            port: 0, dataDirectory: NSTemporaryDirectory() + "keel-gw-\(UUID().uuidString)", planner: "127.0.0.1:\(planner.address.port!)",
-            config: config, drainTimeout: .seconds(2)))
+            endpoint: .init(port: 0, drainTimeout: .seconds(2)), dataDirectory: NSTemporaryDirectory() + "keel-gw-\(UUID().uuidString)", planner: "127.0.0.1:\(planner.address.port!)",
+            config: config))
         let client = KWPClient(host: "127.0.0.1", port: gateway.address.port!, configuration: .init(maxFrameBytes: 64 * 1024 * 1024))
         return GatewayHarness(planner: planner, gateway: gateway, client: client)
     }

@@ -80,7 +80,7 @@ final class ScheduleHarness: @unchecked Sendable {
     init(config: GatewayConfig, clock: TestClock) async throws {
         self.config = config
         self.clock = clock
-        planner = try await PlannerServer.start(.init(port: 0, dataDirectory: dataDirectory + "-planner", drainTimeout: .seconds(2)))
+        planner = try await PlannerServer.start(.init(endpoint: .init(port: 0, drainTimeout: .seconds(2)), dataDirectory: dataDirectory + "-planner"))
         (gateway, client, broker) = try await Self.startGateway(planner: planner, config: config, clock: clock, dataDirectory: dataDirectory, forgotten: forgotten)
     }
 
@@ -88,7 +88,7 @@ final class ScheduleHarness: @unchecked Sendable {
                              forgotten: ScriptedBroker.Forgotten) async throws -> (GatewayServer, KWPClient, ScriptedBroker?) {
         let made = Mutex<ScriptedBroker?>(nil)
         var configuration = GatewayServer.Configuration(
-            port: 0, dataDirectory: dataDirectory, planner: "127.0.0.1:\(planner.address.port!)", config: config, drainTimeout: .seconds(2))
+            endpoint: .init(port: 0, drainTimeout: .seconds(2)), dataDirectory: dataDirectory, planner: "127.0.0.1:\(planner.address.port!)", config: config)
         configuration.clock = { clock.now() }
         configuration.runsScheduleLoop = false
         configuration.broker = { store, settings, clock in

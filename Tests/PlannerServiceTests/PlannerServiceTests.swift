@@ -17,7 +17,7 @@ struct PlannerHarness {
 
     static func start(dataDirectory: String? = nil, token: String? = nil) async throws -> PlannerHarness {
         let directory = dataDirectory ?? NSTemporaryDirectory() + "keel-planner-test-\(UUID().uuidString)"
-        let server = try await PlannerServer.start(.init(port: 0, dataDirectory: directory, token: token, drainTimeout: .seconds(2)))
+        let server = try await PlannerServer.start(.init(endpoint: .init(port: 0, token: token, drainTimeout: .seconds(2)), dataDirectory: directory))
         let client = KWPClient(host: "127.0.0.1", port: server.address.port!, configuration: .init(token: token, maxFrameBytes: 64 * 1024 * 1024))
         return PlannerHarness(server: server, client: client, dataDirectory: directory)
     }

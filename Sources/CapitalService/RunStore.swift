@@ -5,44 +5,13 @@ import Foundation
 import GRDB
 import KeelStore
 
-/// Allocations, rebalance runs and the answers kept under idempotency keys.
-extension CapitalStore {
-    // MARK: allocations and runs
+/// Allocations written, rebalance runs and the answers kept under idempotency keys.
+struct RunStore: Sendable {
+    let pool: DatabasePool
+    /// Reads of one row by key, in place.
+    let keyed: PointReaders
 
-    /// For each existing account of `accountIDs`: the account, its latest daily balance and its
-    /// strategy accounts, read in one transaction with three queries per 500 accounts.
-    func allocationInputs(accountIDs: [String]) async throws -> [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] {
-        try await pool.read { db in
-            var out: [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] = [:]
-            out.reserveCapacity(accountIDs.count)
-            for ids in accountIDs.chunks(of: 500) {
-                let list = databaseQuestionMarks(count: ids.count)
-                let arguments = StatementArguments(ids)
-                var balances: [String: Keel_Capital_V1_DailyBalance] = [:]
-                // (Cursors decode straight from the statement; fetchAll would copy every row first.)
-                let balanceRows = try Row.fetchCursor(db.cachedStatement(sql: Self.balanceSelect + " d WHERE account_id IN (" + list + """
-                    ) AND date = (SELECT MAX(date) FROM daily_balances WHERE account_id = d.account_id)
-                    """), arguments: arguments)
-                while let row = try balanceRows.next() {
-                    let balance = Self.dailyBalance(row)
-                    balances[balance.accountID] = balance
-                }
-                var strategies: [String: [StrategyAccount]] = [:]
-                let strategyRows = try Row.fetchCursor(db.cachedStatement(sql: Self.strategyAccountSelect + " WHERE s.account_id IN (" + list + ") ORDER BY s.account_id, s.strategy_account_id"),
-                                                       arguments: arguments)
-                while let row = try strategyRows.next() {
-                    let sa = try Self.strategyAccount(row)
-                    strategies[sa.accountID, default: []].append(sa)
-                }
-                let accountRows = try Row.fetchCursor(db.cachedStatement(sql: Self.accountSelect + " WHERE account_id IN (" + list + ")"), arguments: arguments)
-                while let row = try accountRows.next() {
-                    let account = Self.account(row)
-                    out[account.accountID] = (account, balances[account.accountID], strategies[account.accountID] ?? [])
-                }
-            }
-            return out
-        }
-    }
+    // MARK: allocations and runs
 
     /// One allocation to write: every active strategy account's capital, the
     /// account's previous total and last rebalance, the PnL the balance already holds marked as

@@ -6,7 +6,11 @@ import GRDB
 import KeelStore
 
 /// Accounts, their strategy accounts (weight, leverage, capital) and daily balances.
-extension CapitalStore {
+struct AccountStore: Sendable {
+    let pool: DatabasePool
+    /// Reads of one row by key, in place.
+    let keyed: PointReaders
+
     // MARK: accounts
 
     // Accounts, strategy accounts and balances are selected with explicit columns and decoded by
@@ -200,5 +204,54 @@ extension CapitalStore {
     static func latestBalance(_ db: Database, accountID: String) throws -> Keel_Capital_V1_DailyBalance? {
         try Row.fetchOne(db.cachedStatement(sql: balanceSelect + " WHERE account_id = ? ORDER BY date DESC LIMIT 1"), arguments: [accountID])
             .map(dailyBalance)
+    }
+
+    // MARK: what an allocation reads
+
+    /// For each existing account of `accountIDs`: the account, its latest daily balance and its
+    /// strategy accounts, read in one transaction with three queries per 500 accounts.
+    func allocationInputs(accountIDs: [String]) async throws -> [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] {
+        try await pool.read { db in
+            var out: [String: (account: Account, balance: Keel_Capital_V1_DailyBalance?, strategies: [StrategyAccount])] = [:]
+            out.reserveCapacity(accountIDs.count)
+            for ids in accountIDs.chunks(of: 500) {
+                let list = databaseQuestionMarks(count: ids.count)
+                let arguments = StatementArguments(ids)
+                var balances: [String: Keel_Capital_V1_DailyBalance] = [:]
+                // (Cursors decode straight from the statement; fetchAll would copy every row first.)
+                let balanceRows = try Row.fetchCursor(db.cachedStatement(sql: Self.balanceSelect + " d WHERE account_id IN (" + list + """
+                    ) AND date = (SELECT MAX(date) FROM daily_balances WHERE account_id = d.account_id)
+                    """), arguments: arguments)
+                while let row = try balanceRows.next() {
+                    let balance = Self.dailyBalance(row)
+                    balances[balance.accountID] = balance
+                }
+                var strategies: [String: [StrategyAccount]] = [:]
+                let strategyRows = try Row.fetchCursor(db.cachedStatement(sql: Self.strategyAccountSelect + " WHERE s.account_id IN (" + list + ") ORDER BY s.account_id, s.strategy_account_id"),
+                                                       arguments: arguments)
+                while let row = try strategyRows.next() {
+                    let sa = try Self.strategyAccount(row)
+                    strategies[sa.accountID, default: []].append(sa)
+                }
+                let accountRows = try Row.fetchCursor(db.cachedStatement(sql: Self.accountSelect + " WHERE account_id IN (" + list + ")"), arguments: arguments)
+                while let row = try accountRows.next() {
+                    let account = Self.account(row)
+                    out[account.accountID] = (account, balances[account.accountID], strategies[account.accountID] ?? [])
+                }
+            }
+            return out
+        }
+    }
+
+    /// The strategy accounts that own `strategyID` in world `worldID` at `venue` (an account without
+    /// a venue takes every venue).
+    func strategyAccounts(worldID: String, venue: String, strategyID: String) async throws -> [StrategyAccount] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: Self.strategyAccountSelect + """
+                 JOIN accounts a ON a.account_id = s.account_id
+                WHERE a.world_id = ? AND s.strategy_id = ? AND (a.venue = '' OR lower(a.venue) = lower(?))
+                ORDER BY s.strategy_account_id
+                """, arguments: [worldID, strategyID, venue]).map(Self.strategyAccount)
+        }
     }
 }

@@ -6,7 +6,9 @@ import GRDB
 import KeelStore
 
 /// The scheduler's lease and its slot runs.
-extension CapitalStore {
+struct SchedulerStore: Sendable {
+    let pool: DatabasePool
+
     // MARK: schedule
 
     /// Claims the scheduler lease for `holder` when it is free, expired or already held; answers
@@ -85,7 +87,7 @@ extension CapitalStore {
     }
 
     /// Every recorded occurrence, oldest first (for tests and operators).
-    public func scheduleRuns() async throws -> [(slot: String, atMs: Int64, outcome: Int, rebalanced: Int)] {
+    func scheduleRuns() async throws -> [(slot: String, atMs: Int64, outcome: Int, rebalanced: Int)] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM schedule_runs ORDER BY scheduled_at_ms, slot").map { ($0["slot"], $0["scheduled_at_ms"], $0["outcome"], $0["rebalanced"]) }
         }

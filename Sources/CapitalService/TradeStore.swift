@@ -6,7 +6,9 @@ import GRDB
 import KeelStore
 
 /// Recorded trades, the strategies' net positions, PnL compounding and the fill follower's state.
-extension CapitalStore {
+struct TradeStore: Sendable {
+    let pool: DatabasePool
+
     // MARK: trades, positions, PnL
 
     static func trade(_ row: Row) throws(UnreadableStoredValue) -> TradeRecord {
@@ -97,18 +99,6 @@ extension CapitalStore {
                 (try UnreadableStoredValue.decimal(row["filled_qty"], table: "followed_orders", row: clientOrderID, column: "filled_qty"),
                  try UnreadableStoredValue.decimal(row["notional"], table: "followed_orders", row: clientOrderID, column: "notional"))
             }
-        }
-    }
-
-    /// The strategy accounts that own `strategyID` in world `worldID` at `venue` (an account without
-    /// a venue takes every venue).
-    func strategyAccounts(worldID: String, venue: String, strategyID: String) async throws -> [StrategyAccount] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: Self.strategyAccountSelect + """
-                 JOIN accounts a ON a.account_id = s.account_id
-                WHERE a.world_id = ? AND s.strategy_id = ? AND (a.venue = '' OR lower(a.venue) = lower(?))
-                ORDER BY s.strategy_account_id
-                """, arguments: [worldID, strategyID, venue]).map(Self.strategyAccount)
         }
     }
 
