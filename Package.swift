@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "KeelHost",
             dependencies: [
-                "KeelWire", "KeelOps",
+                "KeelWire", "KeelOps", "KeelStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -206,6 +206,9 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(
+            name: "KeelStoreTests",
+            dependencies: ["KeelStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         .testTarget(name: "CapitalAllocationTests", dependencies: ["CapitalAllocation", "Planning", "Contracts", "ExactNumbers", "KeelTestSupport"]),
         // The three executables as processes, end to end.

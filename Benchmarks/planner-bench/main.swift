@@ -4,7 +4,7 @@ import KeelWire
 import PlannerService
 import Planning
 
-// planner-bench pure|decode|digest|rpc <positions> [repeats]: plans a seeded portfolio (10 worlds,
+// planner-bench pure|decode|read|digest|rpc <positions> [repeats]: plans a seeded portfolio (10 worlds,
 // 50 strategies, 500 symbols, 3 venues) through the pure Planning module (pure) or the Plan RPC of
 // an in-process keel-planner (rpc), or times Plan's decoding of it (decode) or its request digest
 // (digest), and prints one JSON line: median, min and max wall time of the repeats, the
@@ -126,6 +126,18 @@ case "decode":
         }
     }
     print(#"{"benchmark":"planning.decode","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(decodes)),"baseline":"swift-protobuf decoding",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"equal":\#(same),"peak_rss_kib":\#(peakRSSKiB())}"#)
+case "read":
+    // The Plan RPC's one pass over a request (positions booked, decimals parsed once, the digest
+    // written); baseline: swift-protobuf's decoding of the same bytes, which does none of that.
+    let body: Data = try portfolio(positions: count).serializedBytes()
+    var baseline: [Double] = []
+    var reads: [Double] = []
+    var booked = 0
+    for _ in 0..<repeats {
+        baseline.append(try time { _ = try Keel_Planner_V1_PlanRequest(serializedBytes: body) })
+        reads.append(try time { booked = try PlanRequestRead(body).positions.count })
+    }
+    print(#"{"benchmark":"planning.read","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(reads)),"baseline":"swift-protobuf decoding",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"booked":\#(booked),"peak_rss_kib":\#(peakRSSKiB())}"#)
 case "digest":
     // The request digest of a stored Plan, of the request as the planner decodes it;
     // baseline: SHA-256 alone of the request's own encoding, the same number of bytes.
@@ -176,6 +188,6 @@ case "rpc":
     try? FileManager.default.removeItem(atPath: directory)
     print(#"{"benchmark":"planning.rpc","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(rpc)),"with_client_encoding_median_ms":\#(String(format: "%.2f", encoded.sorted()[encoded.count / 2])),"baseline":"KWP/1 echo of the same bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"peak_rss_kib":\#(peakRSSKiB())}"#)
 default:
-    print("usage: planner-bench pure|decode|digest|rpc <positions> [repeats]")
+    print("usage: planner-bench pure|decode|read|digest|rpc <positions> [repeats]")
     exit(2)
 }

@@ -65,7 +65,7 @@ public struct CapitalServer: HostedProcess {
         if startScheduler { loops.append(BackgroundLoop("rebalance scheduler", logger: logger) { await scheduler.run() }.configuration) }
         let schedule = configuration.settings.schedule
         let host = try await ServiceHost.start(
-            .init(name: "keel-capital", healthServices: ["keel.capital.v1.Capital"], endpoint: configuration.endpoint),
+            .init(name: "keel-capital", healthServices: ["keel.capital.v1.Capital"], endpoint: configuration.endpoint, checkpoints: store.checkpoints),
             logger: logger,
             readyMetadata: [
                 "store": "\(path)", "gateway": "\(configuration.gateway)", "planner": "\(configuration.planner)",

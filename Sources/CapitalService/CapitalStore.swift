@@ -52,6 +52,8 @@ public struct CapitalStore: Sendable {
     let trades: TradeStore
     let runs: RunStore
     let scheduler: SchedulerStore
+    /// The log's checkpoints, which the process host runs.
+    public let checkpoints: WALCheckpoints
 
     public init(path: String) throws {
         let file = try StoreFile(path: path, migrator: Self.migrator)
@@ -59,6 +61,7 @@ public struct CapitalStore: Sendable {
         trades = TradeStore(pool: file.pool)
         runs = RunStore(pool: file.pool, keyed: file.keyed)
         scheduler = SchedulerStore(pool: file.pool)
+        checkpoints = file.checkpoints
     }
 
     static var migrator: DatabaseMigrator {

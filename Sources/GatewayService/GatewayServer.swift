@@ -59,7 +59,7 @@ public struct GatewayServer: HostedProcess {
         var loops = [BackgroundLoop("dispatcher", logger: logger, stop: .finish { dispatcher.finish() }) { await dispatcher.run() }.configuration]
         if configuration.runsScheduleLoop { loops.append(BackgroundLoop("schedule engine", logger: logger) { await schedules.run() }.configuration) }
         let host = try await ServiceHost.start(
-            .init(name: "keel-gateway", healthServices: ["keel.gateway.v1.Gateway"], endpoint: configuration.endpoint),
+            .init(name: "keel-gateway", healthServices: ["keel.gateway.v1.Gateway"], endpoint: configuration.endpoint, checkpoints: store.checkpoints),
             logger: logger, readyMetadata: ["store": "\(path)", "planner": "\(configuration.planner)"],
             routes: { service.register(into: &$0) },
             beforeServing: {

@@ -18,6 +18,8 @@ public final class GatewayStore: Sendable {
     let pool: DatabasePool
     /// Reads of one row by key (an execution, a schedule or an exit signal), in place.
     let keyed: PointReaders
+    /// The log's checkpoints, which the process host runs.
+    public let checkpoints: WALCheckpoints
     /// Raised after every commit-log write, so `ReadCommitLog` streams with `follow` wake up.
     public let commits: CommitSignal
     /// Raised after every event-outbox write, so `Watch` streams wake up.
@@ -25,7 +27,7 @@ public final class GatewayStore: Sendable {
 
     public init(path: String) throws {
         let file = try StoreFile(path: path, migrator: Self.migrator)
-        (pool, keyed) = (file.pool, file.keyed)
+        (pool, keyed, checkpoints) = (file.pool, file.keyed, file.checkpoints)
         commits = try file.commitSignal(latest: #"SELECT MAX("offset") FROM commit_log"#)
         events = try file.commitSignal(latest: "SELECT MAX(seq) FROM gateway_events")
     }

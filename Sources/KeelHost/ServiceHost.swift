@@ -1,4 +1,5 @@
 import KeelOps
+import KeelStore
 import KeelWire
 import Logging
 import NIOCore
@@ -86,11 +87,14 @@ public final class ServiceHost: Sendable {
         /// The services Health reports on (`keel.gateway.v1.Gateway`).
         public var healthServices: [String]
         public var endpoint: ServiceEndpoint
+        /// The checkpoints of the service's store, run from start until the last step of the shutdown.
+        public var checkpoints: WALCheckpoints
 
-        public init(name: String, healthServices: [String], endpoint: ServiceEndpoint) {
+        public init(name: String, healthServices: [String], endpoint: ServiceEndpoint, checkpoints: WALCheckpoints) {
             self.name = name
             self.healthServices = healthServices
             self.endpoint = endpoint
+            self.checkpoints = checkpoints
         }
     }
 
@@ -145,6 +149,11 @@ public final class ServiceHost: Sendable {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metrics { services.append(ShutdownStep("metrics endpoint", logger: logger) { await metrics.stop() }.configuration) }
+        services.append(BackgroundLoop("store checkpoints", logger: logger) { [checkpoints = options.checkpoints] in
+            await checkpoints.run(every: .milliseconds(250)) { error in
+                logger.warning("store checkpoint failed; will retry", metadata: ["error": "\(error)"])
+            }
+        }.configuration)
         services += beforeServer
         services.append(ShutdownStep("KWP/1 server", logger: logger) { await server.shutdown(drainTimeout: endpoint.drainTimeout) }.configuration)
         services += afterServer

@@ -16,6 +16,12 @@ public enum StoreSetup {
         configuration.prepareDatabase { db in
             // FULL: a commit survives power loss, not only a process crash.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Checkpoints run beside the writes (`WALCheckpoints`), not inside a commit: a commit
+            // copies the log into the file itself only when the log has passed this many pages
+            // (64 MiB), should checkpoints ever fall behind. A log reset after a checkpoint is cut
+            // back to the same size on disk.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         try migrator.migrate(pool)
@@ -28,10 +34,12 @@ public enum StoreSetup {
 public struct StoreFile: Sendable {
     public let pool: DatabasePool
     public let keyed: PointReaders
+    public let checkpoints: WALCheckpoints
 
     public init(path: String, migrator: DatabaseMigrator) throws {
         pool = try StoreSetup.open(path: path, migrator: migrator)
         keyed = try PointReaders(path: path)
+        checkpoints = try WALCheckpoints(path: path)
     }
 
     /// A commit signal that starts at the newest sequence number `sql` selects (0 on an empty table).

@@ -26,7 +26,7 @@ public struct PlannerServer: HostedProcess {
         let path = (configuration.dataDirectory as NSString).appendingPathComponent("keel-planner.sqlite")
         let store = try PlannerStore(path: path)
         let host = try await ServiceHost.start(
-            .init(name: "keel-planner", healthServices: ["keel.planner.v1.Planner"], endpoint: configuration.endpoint),
+            .init(name: "keel-planner", healthServices: ["keel.planner.v1.Planner"], endpoint: configuration.endpoint, checkpoints: store.checkpoints),
             logger: logger, readyMetadata: ["store": "\(path)"],
             routes: { PlannerService(store: store, logger: logger).register(into: &$0) },
             afterServer: [BackgroundLoop("event retention", logger: logger) { await Self.retainEvents(store, logger: logger) }.configuration])

@@ -18,12 +18,14 @@ public final class PlannerStore: Sendable {
     let pool: DatabasePool
     /// Reads of one plan or evaluation by key, in place (GetPlan and the replay lookups).
     let keyed: PointReaders
+    /// The log's checkpoints, which the process host runs.
+    public let checkpoints: WALCheckpoints
     /// Raised after every commit of events, so `Watch` streams follow without polling.
     public let commits: CommitSignal
 
     public init(path: String) throws {
         let file = try StoreFile(path: path, migrator: Self.migrator)
-        (pool, keyed) = (file.pool, file.keyed)
+        (pool, keyed, checkpoints) = (file.pool, file.keyed, file.checkpoints)
         commits = try file.commitSignal(latest: "SELECT MAX(seq) FROM planner_events")
     }
 
