@@ -174,7 +174,8 @@ let package = Package(
         ),
         // Benchmarks (scripts/bench builds them in release; the tests never run them).
         .executableTarget(
-            name: "planner-bench", dependencies: ["Planning", "Contracts", "PlannerService", "KeelWire"],
+            name: "planner-bench",
+            dependencies: ["Planning", "Contracts", "PlannerService", "KeelWire", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Benchmarks/planner-bench"),
         .executableTarget(
             name: "keel-bench",

@@ -3,8 +3,9 @@ import Foundation
 import KeelWire
 import PlannerService
 import Planning
+import SwiftProtobuf
 
-// planner-bench pure|decode|read|digest|rpc <positions> [repeats]: plans a seeded portfolio (10 worlds,
+// planner-bench pure|decode|read|phases|digest|rpc <positions> [repeats]: plans a seeded portfolio (10 worlds,
 // 50 strategies, 500 symbols, 3 venues) through the pure Planning module (pure) or the Plan RPC of
 // an in-process keel-planner (rpc), or times Plan's decoding of it (decode) or its request digest
 // (digest), and prints one JSON line: median, min and max wall time of the repeats, the
@@ -85,7 +86,7 @@ func timeAsync(_ body: () async throws -> Void) async rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000
 }
 
-// usage: planner-bench pure|decode|digest|rpc <positions> [repeats]
+// usage: planner-bench pure|decode|read|phases|digest|rpc <positions> [repeats]
 let arguments = CommandLine.arguments
 let mode = arguments.count > 1 ? arguments[1] : "pure"
 let count = arguments.count > 2 ? Int(arguments[2])! : 100_000
@@ -138,6 +139,38 @@ case "read":
         reads.append(try time { booked = try PlanRequestRead(body).positions.count })
     }
     print(#"{"benchmark":"planning.read","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(reads)),"baseline":"swift-protobuf decoding",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"booked":\#(booked),"peak_rss_kib":\#(peakRSSKiB())}"#)
+case "phases":
+    // The Plan RPC's steps one after another in this process, as its handler runs them: the read
+    // (positions booked, digest written), the plan, the plan's encoding with its events, and the
+    // store's one transaction (fsynced, checkpoints beside it as in the service). The transport is
+    // what `rpc` measures against its echo baseline.
+    let body: Data = try portfolio(positions: count).serializedBytes()
+    let directory = NSTemporaryDirectory() + "keel-planner-phases-\(UUID().uuidString)"
+    let store = try PlannerStore(path: directory + "/keel-planner.sqlite")
+    let checkpoints = Task { await store.checkpoints.run(every: .milliseconds(250)) { _ in } }
+    var deterministic = BinaryEncodingOptions()
+    deterministic.useDeterministicOrdering = true
+    var phases: [String: [Double]] = [:]
+    for _ in 0..<repeats {
+        var read: PlanRequestRead!
+        phases["read", default: []].append(try time { read = try PlanRequestRead(body) })
+        var plan = PlanMessage()
+        phases["plan", default: []].append(try time { plan = try PlanComputation.plan(read.request, positions: read.positions) })
+        plan.planID = "pln_" + UUID().uuidString
+        var planBytes = Data()
+        var events: [Keel_Planner_V1_PlannerEvent] = []
+        phases["encode", default: []].append(try time {
+            planBytes = try plan.serializedBytes(options: deterministic)
+            events = PlannerService.events(of: plan)
+        })
+        let stored = PlannerStore.StoredPlan(planID: plan.planID, createdAtMs: 0, requestDigest: read.digest!, idempotencyKey: nil, requestBytes: body, planBytes: planBytes)
+        phases["store", default: []].append(try await timeAsync { _ = try await store.insert(stored, events: events) })
+    }
+    checkpoints.cancel()
+    await checkpoints.value
+    try? FileManager.default.removeItem(atPath: directory)
+    let fields = ["read", "plan", "encode", "store"].map { #""\#($0)":{\#(summary(phases[$0]!))}"# }.joined(separator: ",")
+    print(#"{"benchmark":"planning.phases","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(fields),"peak_rss_kib":\#(peakRSSKiB())}"#)
 case "digest":
     // The request digest of a stored Plan, of the request as the planner decodes it;
     // baseline: SHA-256 alone of the request's own encoding, the same number of bytes.
@@ -188,6 +221,6 @@ case "rpc":
     try? FileManager.default.removeItem(atPath: directory)
     print(#"{"benchmark":"planning.rpc","positions":\#(count),"request_bytes":\#(body.count),"repeats":\#(repeats),\#(summary(rpc)),"with_client_encoding_median_ms":\#(String(format: "%.2f", encoded.sorted()[encoded.count / 2])),"baseline":"KWP/1 echo of the same bytes",\#(summary(baseline).replacingOccurrences(of: "\"m", with: "\"baseline_m")),"peak_rss_kib":\#(peakRSSKiB())}"#)
 default:
-    print("usage: planner-bench pure|decode|read|digest|rpc <positions> [repeats]")
+    print("usage: planner-bench pure|decode|read|phases|digest|rpc <positions> [repeats]")
     exit(2)
 }

@@ -24,7 +24,7 @@ public struct WALCheckpoints: Sendable {
 
     /// A checkpoint every `interval` until the task is cancelled; a failed one is reported to
     /// `failed` and tried again at the next.
-    public func run(every interval: Duration, failed: (any Error) -> Void) async {
+    public func run(every interval: Duration, failed: @Sendable (any Error) -> Void) async {
         while !Task.isCancelled {
             do {
                 try await checkpoint()

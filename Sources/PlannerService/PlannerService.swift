@@ -131,7 +131,7 @@ public final class PlannerService: Sendable {
     }()
 
     /// One `rebalancing.planned` event per world (one for a TARGET_WEIGHT plan).
-    static func events(of plan: PlanMessage) -> [Keel_Planner_V1_PlannerEvent] {
+    public static func events(of plan: PlanMessage) -> [Keel_Planner_V1_PlannerEvent] {
         if plan.mode == .targetWeight {
             return [.with {
                 $0.topic = topic

@@ -13,6 +13,11 @@ public final class PlannerStore: Sendable {
         public var idempotencyKey: String?
         public var requestBytes: Data
         public var planBytes: Data
+
+        public init(planID: String, createdAtMs: Int64, requestDigest: String, idempotencyKey: String?, requestBytes: Data, planBytes: Data) {
+            (self.planID, self.createdAtMs, self.requestDigest, self.idempotencyKey) = (planID, createdAtMs, requestDigest, idempotencyKey)
+            (self.requestBytes, self.planBytes) = (requestBytes, planBytes)
+        }
     }
 
     let pool: DatabasePool

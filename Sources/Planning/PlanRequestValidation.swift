@@ -162,10 +162,7 @@ public enum PlanRequestValidation {
         if fields.symbol.isEmpty { throw FieldError.missing("positions[\(i)].symbol") }
         let quantity = try DecimalText.parseParts(utf8: fields.qty, field: "positions[\(i)].qty")
         let mark = try DecimalText.parsePartsNonNegative(utf8: fields.mark, field: "positions[\(i)].mark")
-        book.append(
-            worldID: String(decoding: fields.worldID, as: UTF8.self), strategyID: String(decoding: fields.strategyID, as: UTF8.self),
-            venue: String(decoding: fields.venue, as: UTF8.self), symbol: String(decoding: fields.symbol, as: UTF8.self),
-            quantity: quantity, mark: mark)
+        book.append(worldID: fields.worldID, strategyID: fields.strategyID, venue: fields.venue, symbol: fields.symbol, quantity: quantity, mark: mark)
     }
 
     /// TARGET_WEIGHT: the proportional fields must be empty, then the target-weight checks.

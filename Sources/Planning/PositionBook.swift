@@ -80,7 +80,28 @@ public struct PositionBook: Sendable {
         append(worldID: worldID, strategyID: strategyID, venue: venue, symbol: symbol, quantity: stored(quantity), mark: stored(mark))
     }
 
+    /// Names as their UTF-8 bytes (how the Plan RPC's reader finds them in a request): a name is
+    /// hashed and compared as bytes, and made a String only when it is new to the book.
+    @inline(__always)
+    public mutating func append(worldID: NameBytes, strategyID: NameBytes, venue: NameBytes, symbol: NameBytes, quantity: DecimalGrammar.Parts, mark: DecimalGrammar.Parts) {
+        append(worldID: worldID, strategyID: strategyID, venue: venue, symbol: symbol, quantity: stored(quantity), mark: stored(mark))
+    }
+
     private mutating func append(worldID: String, strategyID: String, venue: String, symbol: String, quantity: StoredDecimal, mark: StoredDecimal) {
+        var (world, strategy, venue, symbol) = (worldID, strategyID, venue, symbol)
+        world.withUTF8 { world in
+            strategy.withUTF8 { strategy in
+                venue.withUTF8 { venue in
+                    symbol.withUTF8 { symbol in
+                        append(worldID: world, strategyID: strategy, venue: venue, symbol: symbol, quantity: quantity, mark: mark)
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private mutating func append(worldID: NameBytes, strategyID: NameBytes, venue: NameBytes, symbol: NameBytes, quantity: StoredDecimal, mark: StoredDecimal) {
         let (world, strategy) = internStrategy(strategyID, ofWorld: worldID)
         let key = internKey(venue: venue, symbol: symbol)
         rows.append(Row(quantity: quantity, mark: mark, world: world, strategy: strategy, key: key))
@@ -116,35 +137,50 @@ public struct PositionBook: Sendable {
 
     /// The (world, strategy) pair's world and strategy ids, interning what is new.
     @inline(__always)
-    private mutating func internStrategy(_ strategyID: String, ofWorld worldID: String) -> (world: Int32, strategy: Int32) {
+    private mutating func internStrategy(_ strategyID: NameBytes, ofWorld worldID: NameBytes) -> (world: Int32, strategy: Int32) {
         // A (world, strategy) pair is found by the strategy's hash alone and both names compared:
         // the world is hashed only when a pair is new.
-        let (strategy, newStrategy) = strategyIndex.id(hash: NameHash.of(strategyID, seed: seed)) {
-            strategies[$0].id == strategyID && worlds[Int(strategies[$0].world)] == worldID
+        let (strategy, newStrategy) = strategyIndex.id(hash: NameHash.bytes(UnsafeRawBufferPointer(strategyID), seed: seed)) {
+            NameHash.equal(strategies[$0].id, strategyID) && NameHash.equal(worlds[Int(strategies[$0].world)], worldID)
         }
         guard newStrategy else { return (strategies[strategy].world, Int32(strategy)) }
         let world = internWorld(worldID)
         strategyCountByWorld[Int(world)] += 1
-        strategies.append(Strategy(world: world, id: strategyID, factor: strategyCountByWorld[Int(world)]))
+        strategies.append(Strategy(world: world, id: String(decoding: strategyID, as: UTF8.self), factor: strategyCountByWorld[Int(world)]))
         return (world, Int32(strategy))
     }
 
+    private mutating func internStrategy(_ strategyID: String, ofWorld worldID: String) -> (world: Int32, strategy: Int32) {
+        var (strategy, world) = (strategyID, worldID)
+        return strategy.withUTF8 { strategy in world.withUTF8 { world in internStrategy(strategy, ofWorld: world) } }
+    }
+
     @inline(__always)
-    private mutating func internKey(venue: String, symbol: String) -> Int32 {
+    private mutating func internKey(venue: NameBytes, symbol: NameBytes) -> Int32 {
         let (key, newKey) = keyIndex.id(hash: keyHash(venue: venue, symbol: symbol)) {
-            keys[$0].symbol == symbol && keys[$0].venue == venue
+            NameHash.equal(keys[$0].symbol, symbol) && NameHash.equal(keys[$0].venue, venue)
         }
-        if newKey { keys.append(SymbolKey(venue: venue, symbol: symbol)) }
+        if newKey { keys.append(SymbolKey(venue: String(decoding: venue, as: UTF8.self), symbol: String(decoding: symbol, as: UTF8.self))) }
         return Int32(key)
     }
 
-    private mutating func internWorld(_ name: String) -> Int32 {
-        let (id, inserted) = worldIndex.id(hash: NameHash.of(name, seed: seed)) { worlds[$0] == name }
+    private mutating func internKey(venue: String, symbol: String) -> Int32 {
+        var (venue, symbol) = (venue, symbol)
+        return venue.withUTF8 { venue in symbol.withUTF8 { symbol in internKey(venue: venue, symbol: symbol) } }
+    }
+
+    private mutating func internWorld(_ name: NameBytes) -> Int32 {
+        let (id, inserted) = worldIndex.id(hash: NameHash.bytes(UnsafeRawBufferPointer(name), seed: seed)) { NameHash.equal(worlds[$0], name) }
         if inserted {
-            worlds.append(name)
+            worlds.append(String(decoding: name, as: UTF8.self))
             strategyCountByWorld.append(0)
         }
         return Int32(id)
+    }
+
+    private mutating func internWorld(_ name: String) -> Int32 {
+        var name = name
+        return name.withUTF8 { internWorld($0) }
     }
 
     private mutating func stored(_ value: ExactDecimal) -> StoredDecimal {
@@ -181,25 +217,32 @@ public struct PositionBook: Sendable {
     }
 
     public func keyID(of key: SymbolKey) -> Int? {
-        keyIndex.find(hash: keyHash(venue: key.venue, symbol: key.symbol)) { keys[$0] == key }
+        var (venue, symbol) = (key.venue, key.symbol)
+        let hash = venue.withUTF8 { venue in symbol.withUTF8 { symbol in keyHash(venue: venue, symbol: symbol) } }
+        return keyIndex.find(hash: hash) { keys[$0] == key }
     }
 
-    private func keyHash(venue: String, symbol: String) -> UInt64 {
-        NameHash.combine(NameHash.of(venue, seed: seed), NameHash.of(symbol, seed: seed))
+    @inline(__always)
+    private func keyHash(venue: NameBytes, symbol: NameBytes) -> UInt64 {
+        NameHash.combine(NameHash.bytes(UnsafeRawBufferPointer(venue), seed: seed), NameHash.bytes(UnsafeRawBufferPointer(symbol), seed: seed))
     }
 }
+
+/// A name (world, strategy, venue, symbol) as UTF-8 bytes.
+public typealias NameBytes = UnsafeBufferPointer<UInt8>
 
 /// A cheap seeded hash of a name's UTF-8 bytes, for the planner's own tables. The seed is drawn per
 /// process, so a caller cannot choose names that collide.
 enum NameHash {
     static let seed = UInt64.random(in: .min ... .max)
 
-    /// (Tables keep the seed they were made with: reading it from them skips the lazy global's check.)
+    /// Whether `name` is spelled by exactly these UTF-8 bytes.
     @inline(__always)
-    static func of(_ name: String, seed: UInt64) -> UInt64 {
-        if let hash = name.utf8.withContiguousStorageIfAvailable({ bytes(UnsafeRawBufferPointer($0), seed: seed) }) { return hash }
-        var copy = name
-        return copy.withUTF8 { bytes(UnsafeRawBufferPointer($0), seed: seed) }
+    static func equal(_ name: String, _ bytes: NameBytes) -> Bool {
+        if let same = name.utf8.withContiguousStorageIfAvailable({ $0.count == bytes.count && $0.elementsEqual(bytes) }) {
+            return same
+        }
+        return name.utf8.elementsEqual(bytes)
     }
 
     @inline(__always)
