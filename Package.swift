@@ -218,6 +218,7 @@ let package = Package(
             dependencies: [
                 "KeelWire", "Contracts", "ExactNumbers", "KeelTestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(
             name: "CapitalServiceTests",

@@ -205,7 +205,7 @@ import Testing
                 $0.strategyAccount = .with { $0.strategyAccountID = "s1"; $0.accountID = "a1"; $0.strategyID = "alpha" }
             })
             let names = ["keel-planner", "keel-gateway", "keel-capital"]
-            let before = names.map(cluster.storeBytes)
+            let before = try names.map(cluster.storeContents)
             var clients: [String: KWPClient] = [:]
             var anonymous: [String: KWPClient] = [:]
             for name in names {
@@ -258,7 +258,7 @@ import Testing
                 await clients[name]!.close()
                 await anonymous[name]!.close()
             }
-            let after = names.map(cluster.storeBytes)
+            let after = try names.map(cluster.storeContents)
             for (i, name) in names.enumerated() {
                 #expect(before[i] == after[i], "\(name)'s store changed")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import KeelTestSupport
 import KeelWire
 import Testing
@@ -55,9 +56,18 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// The bytes of a service's SQLite store (the database and its write-ahead log).
-    func storeBytes(_ name: String) -> [Data?] {
-        let base = directory + "/" + name + "/" + name + ".sqlite"
-        return [base, base + "-wal"].map { FileManager.default.contents(atPath: $0) }
+    /// Every row of every table of a service's store, read beside the running service. (Not the
+    /// files' bytes: the service's checkpoints copy its log into the database file whenever they run.)
+    func storeContents(_ name: String) throws -> [String] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let store = try DatabaseQueue(path: directory + "/" + name + "/" + name + ".sqlite", configuration: configuration)
+        return try store.read { db in
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            return try tables.flatMap { table in
+                try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY rowid").map { "\(table): \($0)" }
+            }
+        }
     }
 
     func stopAll() async {
