@@ -72,6 +72,12 @@ let package = Package(
     targets: [
         // Exact integers, decimals and rationals, and Keel's one decimal grammar. Pure, no dependencies.
         .target(name: "ExactNumbers"),
+        // The venues' dialects, pure: request signing, rate limits as the venue counts them, its
+        // instruments, and its answers read into accepted / rejected / unknown. No I/O.
+        .target(
+            name: "Venues",
+            dependencies: ["ExactNumbers", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // swift-protobuf output for proto/ (committed; scripts/gen-contracts) + small extensions.
         .target(
             name: "Contracts",
@@ -207,6 +213,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(name: "VenuesTests", dependencies: ["Venues", "ExactNumbers", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "KeelStoreTests",
             dependencies: ["KeelStore", .product(name: "GRDB", package: "GRDB.swift")]),
