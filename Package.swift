@@ -213,7 +213,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "VenuesTests", dependencies: ["Venues", "ExactNumbers", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "VenuesTests", dependencies: ["Venues", "ExactNumbers", "KeelTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "KeelStoreTests",
             dependencies: ["KeelStore", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -1,3 +1,4 @@
+import KeelTestSupport
 import Testing
 @testable import Venues
 
@@ -93,7 +94,7 @@ import Testing
     /// the binding limit allows is sent.
     @Test(arguments: [UInt64(1), 2, 3, 4, 5])
     func atThreeTimesTheRateNoWindowOverflowsAndTheLimitIsUsed(seed: UInt64) {
-        var random = SplitMix(seed)
+        var random = SeededGenerator(seed: seed)
         let limits = [Limit(counted: .requestWeight, intervalMs: 1_000, limit: 60), Limit(counted: .orders, intervalMs: 10_000, limit: 100)]
         var limiter = VenueRateLimiter(limits: limits)
         // 100 orders per 10 s allowed; asked: 30 per second, each weighing 1–3.
@@ -115,17 +116,5 @@ import Testing
             #expect(used.values.allSatisfy { $0 <= limit.limit })
         }
         #expect(sent.count >= 570)
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
