@@ -149,7 +149,7 @@ let package = Package(
         serviceModule("PlannerService", "Planning"),
         serviceExecutable("keel-planner", "PlannerService"),
         // keel-gateway: handlers over the pure Execution module, the planner client.
-        serviceModule("GatewayService", "Execution", "Planning"),
+        serviceModule("GatewayService", "Execution", "Planning", "Venues"),
         serviceExecutable("keel-gateway", "GatewayService", "Execution"),
         // keel-capital: handlers + store + scheduler over the pure CapitalAllocation module.
         serviceModule("CapitalService", "CapitalAllocation"),
@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "GatewayServiceTests",
             dependencies: [
-                "GatewayService", "PlannerService", "Execution", "Planning", "KeelWire", "Contracts", "KeelTestSupport",
+                "GatewayService", "PlannerService", "Execution", "Planning", "KeelWire", "Contracts", "KeelTestSupport", "Venues",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -89,13 +89,22 @@ public final class Dispatcher: Sendable {
                     try await store.setStatus(order.clientOrderID, .sent, nowMs: clock())
                 }
                 Failpoint.hit("dispatch.after_sent")
-                let fill = try await broker.submit(order, accountID: pending.accountID)
+                let answer: BrokerOrder
+                switch await broker.submit(order, accountID: pending.accountID) {
+                case .accepted(let report):
+                    answer = report
+                case .rejected(let rejection):
+                    answer = BrokerOrder(venueOrderID: "", status: .rejected, quantity: .zero, filledQuantity: .zero, filledNotional: .zero, limit: nil,
+                                         reason: rejection.message)
+                case .unknown(let cause):
+                    throw BrokerOutcomeUnknown(clientOrderID: order.clientOrderID, cause: cause)
+                }
                 Failpoint.hit("dispatch.after_broker")
                 Counter(label: "rebalance_orders_dispatched_total", dimensions: [("venue", order.venue)]).increment()
-                try await store.record(fill, for: order, nowMs: clock())
+                try await store.record(answer, for: order, nowMs: clock())
                 Failpoint.hit("dispatch.after_record")
                 logger.info("order dispatched", metadata: [
-                    "client_order_id": "\(order.clientOrderID)", "status": "\(fill.status)", "filled_qty": "\(fill.filledQuantity)",
+                    "client_order_id": "\(order.clientOrderID)", "status": "\(answer.status)", "filled_qty": "\(answer.filledQuantity)",
                 ])
             } catch {
                 // The order stays PENDING or SENT and is sent again on the next kick or start.

@@ -24,7 +24,7 @@ public struct GatewayServer: HostedProcess {
         /// false: the schedule engine only moves when `schedules.tick()` is called (tests).
         public var runsScheduleLoop = true
         /// The broker; nil = the embedded paper broker on the gateway's store.
-        public var broker: (@Sendable (GatewayStore, PaperBrokerSettings, @escaping @Sendable () -> Int64) throws -> any PacedBroker)?
+        public var broker: (@Sendable (GatewayStore, PaperBrokerSettings, @escaping @Sendable () -> Int64) throws -> any Broker)?
 
         public init(endpoint: ServiceEndpoint = .init(port: 7402), dataDirectory: String = "./data",
                     planner: String = "127.0.0.1:7401", plannerToken: String? = nil, config: GatewayConfig = GatewayConfig()) {

@@ -15,13 +15,13 @@ public final class GatewayService: Sendable {
     let config: GatewayConfig
     let planner: KWPClient
     let store: GatewayStore
-    let broker: any PacedBroker
+    let broker: any Broker
     let dispatcher: Dispatcher
     let schedules: ScheduleEngine
     let clock: @Sendable () -> Int64
     let logger: Logger
 
-    public init(config: GatewayConfig, planner: KWPClient, store: GatewayStore, broker: any PacedBroker, dispatcher: Dispatcher,
+    public init(config: GatewayConfig, planner: KWPClient, store: GatewayStore, broker: any Broker, dispatcher: Dispatcher,
                 schedules: ScheduleEngine, clock: @escaping @Sendable () -> Int64 = nowMs, logger: Logger = Logger(label: "keel.gateway")) {
         self.config = config
         self.planner = planner

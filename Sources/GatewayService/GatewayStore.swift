@@ -362,14 +362,15 @@ public final class GatewayStore: Sendable {
 
     /// The broker's answer for an order, and the fill in the attribution ledger of (world,
     /// strategy, venue, symbol), in one transaction.
-    public func record(_ fill: BrokerFill, for order: VenueOrder, nowMs: Int64) async throws {
+    public func record(_ answer: BrokerOrder, for order: VenueOrder, nowMs: Int64) async throws {
+        let price = answer.averagePrice
         let seq = try await pool.write { db -> UInt64 in
             try db.cachedStatement(sql: """
                 UPDATE orders SET status = ?, filled_qty = ?, avg_price = ?, reason = ?, updated_at_ms = ? WHERE client_order_id = ?
-                """).execute(arguments: [fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason, nowMs, order.clientOrderID])
+                """).execute(arguments: [answer.status.rawValue, answer.filledQuantity.description, price?.description ?? "", answer.reason, nowMs, order.clientOrderID])
             let seq = try Self.appendOrderUpdate(order.clientOrderID, db: db, nowMs: nowMs)
-            guard let price = fill.price, !fill.filledQuantity.isZero else { return seq }
-            let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
+            guard let price, !answer.filledQuantity.isZero else { return seq }
+            let signed = order.side == .buy ? answer.filledQuantity : -answer.filledQuantity
             let key: StatementArguments = [order.worldID, order.strategyID, order.venue, order.symbol]
             let old = try String.fetchOne(db.cachedStatement(sql: "SELECT qty FROM attribution WHERE world_id = ? AND strategy_id = ? AND venue = ? AND symbol = ?"), arguments: key)
             let held = try UnreadableStoredValue.decimal(ifAny: old, table: "attribution", row: "\(order.worldID)/\(order.strategyID)/\(order.venue)/\(order.symbol)", column: "qty")

@@ -4,24 +4,7 @@ import Execution
 import Foundation
 import GRDB
 import KeelStore
-
-public typealias BrokerPosition = Keel_Gateway_V1_BrokerPosition
-
-/// What a broker answers for one order.
-public struct BrokerFill: Sendable {
-    public var status: OrderStatus
-    public var filledQuantity: ExactDecimal
-    public var price: ExactDecimal?
-    public var reason: String
-}
-
-/// A broker: orders are deduplicated by client order id, so resending after a crash is safe.
-public protocol Broker: Sendable {
-    func hasAccount(_ accountID: String) async throws -> Bool
-    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerFill
-    func positions(accountID: String) async throws -> [BrokerPosition]
-    func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse
-}
+import Venues
 
 /// The embedded paper broker: after `latency_ms`, fills market orders at the order's reference mark
 /// (plus the configured slippage against the order), in the gateway's own store. `partial_fill_ratio` leaves
@@ -102,41 +85,64 @@ public final class PaperBroker: Broker {
         }
     }
 
-    public func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerFill {
+    public func submit(_ order: VenueOrder, accountID: String) async -> BrokerOutcome {
         let settings = self.settings
         if settings.latencyMs > 0 {
             // The configured exchange latency, before the order is seen.
-            try await Task.sleep(for: .milliseconds(settings.latencyMs))
-        }
-        return try await pool.write { db in
-            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_orders WHERE client_order_id = ?"), arguments: [order.clientOrderID]) {
-                // Seen before: the same answer, nothing filled twice.
-                let price: String = row["price"]
-                return BrokerFill(
-                    status: try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "paper_orders", row: order.clientOrderID, column: "status"),
-                    filledQuantity: try Self.decimal(row, "filled_qty", table: "paper_orders", key: order.clientOrderID),
-                    price: price.isEmpty ? nil : try Self.decimal(row, "price", table: "paper_orders", key: order.clientOrderID), reason: row["reason"])
+            do {
+                try await Task.sleep(for: .milliseconds(settings.latencyMs))
+            } catch {
+                return .unknown("cancelled before the paper broker saw the order")
             }
-            let fill = Self.fill(order, settings: settings)
-            try db.cachedStatement(sql: "INSERT INTO paper_orders (client_order_id, account_id, status, filled_qty, price, reason) VALUES (?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [order.clientOrderID, accountID, fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason])
-            if let price = fill.price, !fill.filledQuantity.isZero {
-                let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
-                try Self.apply(signed, at: price, venue: order.venue, symbol: order.symbol, accountID: accountID, db: db)
-            }
-            return fill
         }
+        let answer: Fill
+        do {
+            answer = try await pool.write { db in
+                if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM paper_orders WHERE client_order_id = ?"), arguments: [order.clientOrderID]) {
+                    // Seen before: the same answer, nothing filled twice.
+                    let price: String = row["price"]
+                    return Fill(
+                        status: try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "paper_orders", row: order.clientOrderID, column: "status"),
+                        filledQuantity: try Self.decimal(row, "filled_qty", table: "paper_orders", key: order.clientOrderID),
+                        price: price.isEmpty ? nil : try Self.decimal(row, "price", table: "paper_orders", key: order.clientOrderID), reason: row["reason"])
+                }
+                let fill = Self.fill(order, settings: settings)
+                try db.cachedStatement(sql: "INSERT INTO paper_orders (client_order_id, account_id, status, filled_qty, price, reason) VALUES (?, ?, ?, ?, ?, ?)")
+                    .execute(arguments: [order.clientOrderID, accountID, fill.status.rawValue, fill.filledQuantity.description, fill.price?.description ?? "", fill.reason])
+                if let price = fill.price, !fill.filledQuantity.isZero {
+                    let signed = order.side == .buy ? fill.filledQuantity : -fill.filledQuantity
+                    try Self.apply(signed, at: price, venue: order.venue, symbol: order.symbol, accountID: accountID, db: db)
+                }
+                return fill
+            }
+        } catch {
+            // The transaction did not commit: the paper broker has not seen the order.
+            return .unknown("the paper broker's store: \(error)")
+        }
+        guard answer.status != .rejected else { return .rejected(.paper(answer.reason)) }
+        let quantity = DecimalGrammar.parse(order.quantity) ?? answer.filledQuantity
+        return .accepted(BrokerOrder(
+            venueOrderID: "P" + SHA256.hex(order.clientOrderID).prefix(15), status: answer.status, quantity: quantity,
+            filledQuantity: answer.filledQuantity, filledNotional: answer.price.map { answer.filledQuantity * $0 } ?? .zero, limit: nil, reason: answer.reason))
     }
 
-    static func fill(_ order: VenueOrder, settings: PaperBrokerSettings) -> BrokerFill {
+    /// What the paper broker makes of an order to fill at once.
+    struct Fill {
+        var status: OrderStatus
+        var filledQuantity: ExactDecimal
+        var price: ExactDecimal?
+        var reason: String
+    }
+
+    static func fill(_ order: VenueOrder, settings: PaperBrokerSettings) -> Fill {
         guard let quantity = DecimalGrammar.parse(order.quantity), quantity.signum > 0 else {
-            return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "quantity is not a positive decimal")
+            return Fill(status: .rejected, filledQuantity: .zero, price: nil, reason: "quantity is not a positive decimal")
         }
         guard let mark = DecimalGrammar.parse(order.referenceMark), mark.signum > 0 else {
-            return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "no reference mark to fill at")
+            return Fill(status: .rejected, filledQuantity: .zero, price: nil, reason: "no reference mark to fill at")
         }
         if rejects(order.clientOrderID, settings: settings) {
-            return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "rejected by the paper broker's reject_ratio")
+            return Fill(status: .rejected, filledQuantity: .zero, price: nil, reason: "rejected by the paper broker's reject_ratio")
         }
         let slip = settings.slippageBps.rational / Rational(10_000)
         let factor = order.side == .buy ? Rational.one + slip : Rational.one - slip
@@ -147,7 +153,7 @@ public final class PaperBroker: Broker {
             filled = (quantity.rational * (Rational.one - settings.partialFillRatio.rational)).roundedToSignificantDigits(34)
             status = filled.isZero ? .rejected : .partiallyFilled
         }
-        return BrokerFill(status: status, filledQuantity: filled, price: price, reason: status == .rejected ? "nothing filled" : "")
+        return Fill(status: status, filledQuantity: filled, price: price, reason: status == .rejected ? "nothing filled" : "")
     }
 
     /// `reject_ratio` of orders are rejected, chosen by a hash of the client order id so a run repeats exactly.

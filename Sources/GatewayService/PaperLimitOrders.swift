@@ -3,47 +3,14 @@ import ExactNumbers
 import Execution
 import Foundation
 import GRDB
-
-/// What a broker reports for a resting order of a schedule.
-public struct RestingOrder: Sendable, Equatable {
-    public var brokerOrderID: String
-    /// ACKED or PARTIALLY_FILLED while working; FILLED, CANCELLED or REJECTED once it ended.
-    public var status: OrderStatus
-    /// The order's current size, fills included (an amend changes it).
-    public var quantity: ExactDecimal
-    public var filledQuantity: ExactDecimal
-    public var filledNotional: ExactDecimal
-    /// nil for a market order.
-    public var limit: ExactDecimal?
-    public var reason: String
-
-    public var isWorking: Bool { status == .acked || status == .partiallyFilled }
-    public var remaining: ExactDecimal { isWorking ? max(.zero, quantity - filledQuantity) : .zero }
-}
-
-/// A broker that paced execution can drive: quotes, resting limit orders that
-/// fill over time, amend in place and cancel, each order deduplicated by its client order id.
-public protocol PacedBroker: Broker {
-    func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal?
-    func holding(accountID: String, venue: String, symbol: String) async throws -> ExactDecimal
-    /// Cash not yet spoken for by working buy orders.
-    func orderableCash(accountID: String) async throws -> ExactDecimal
-    /// A limit order at `limit`, or a market order at the quote when `limit` is nil. Placing a
-    /// client order id again answers the order as it stands.
-    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder
-    /// The working remainder set to `remaining` at `limit`; an order that has ended answers as it stands.
-    func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async throws -> RestingOrder
-    func cancel(clientOrderID: String) async throws -> RestingOrder
-    /// nil when the broker has never seen the client order id.
-    func restingOrder(clientOrderID: String) async throws -> RestingOrder?
-}
+import Venues
 
 /// The paper broker's limit orders. A resting order is matched when it is looked at (placed,
 /// polled, amended): once `fill_delay_ms` has passed since it was placed or amended, a quote at or
 /// through its limit fills it at the limit — all of it, or with `partial_fill_ratio` that share of
 /// the remainder is left for a later match (in whole lots, at least one lot per match). Quotes come
 /// from `paper_broker.quotes`, else the account's mark of the symbol.
-extension PaperBroker: PacedBroker {
+extension PaperBroker {
     public func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal? {
         let now = clock()
         return try await pool.read { db in try self.quote(venue: venue, symbol: symbol, accountID: accountID, now: now, db: db) }
@@ -82,9 +49,9 @@ extension PaperBroker: PacedBroker {
         }
     }
 
-    public func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder {
+    public func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async -> BrokerOutcome {
         let now = clock()
-        return try await pool.write { db in
+        return await outcome(of: order.clientOrderID) { db in
             if let row = try Self.row(order.clientOrderID, db: db) {
                 return try self.match(row, now: now, db: db)
             }
@@ -113,10 +80,10 @@ extension PaperBroker: PacedBroker {
         }
     }
 
-    public func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async throws -> RestingOrder {
+    public func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async -> BrokerOutcome {
         let now = clock()
-        return try await pool.write { db in
-            guard let row = try Self.row(clientOrderID, db: db) else { throw PaperBrokerError.unknownOrder(clientOrderID) }
+        return await outcome(of: clientOrderID) { db in
+            guard let row = try Self.row(clientOrderID, db: db) else { return nil }
             let current = try self.match(row, now: now, db: db)
             guard current.isWorking, remaining.signum > 0, limit.signum > 0 else { return current }
             try db.execute(sql: "UPDATE paper_orders SET qty = ?, limit_price = ?, matchable_from_ms = ? WHERE client_order_id = ?",
@@ -125,9 +92,9 @@ extension PaperBroker: PacedBroker {
         }
     }
 
-    public func cancel(clientOrderID: String) async throws -> RestingOrder {
-        try await pool.write { db in
-            guard let row = try Self.row(clientOrderID, db: db) else { throw PaperBrokerError.unknownOrder(clientOrderID) }
+    public func cancel(clientOrderID: String) async -> BrokerOutcome {
+        await outcome(of: clientOrderID) { db in
+            guard let row = try Self.row(clientOrderID, db: db) else { return nil }
             let order = try Self.resting(row)
             guard order.isWorking else { return order }
             try db.execute(sql: "UPDATE paper_orders SET status = ?, reason = 'cancelled' WHERE client_order_id = ?", arguments: [OrderStatus.cancelled.rawValue, clientOrderID])
@@ -135,17 +102,32 @@ extension PaperBroker: PacedBroker {
         }
     }
 
-    public func restingOrder(clientOrderID: String) async throws -> RestingOrder? {
+    public func order(clientOrderID: String) async throws -> BrokerOrder? {
         let now = clock()
         return try await pool.write { db in
             try Self.row(clientOrderID, db: db).map { try self.match($0, now: now, db: db) }
         }
     }
 
+    /// A write that answers the order as it then stands: REJECTED is the paper broker's refusal,
+    /// no order its "no such order", and a transaction that did not commit an unknown outcome.
+    private func outcome(of clientOrderID: String, _ write: @escaping @Sendable (Database) throws -> BrokerOrder?) async -> BrokerOutcome {
+        let order: BrokerOrder?
+        do {
+            order = try await pool.write(write)
+        } catch {
+            return .unknown("the paper broker's store: \(error)")
+        }
+        guard let order else {
+            return .rejected(VenueRejection(kind: .noSuchOrder, httpStatus: 0, code: 0, message: "the paper broker has no order \(clientOrderID)"))
+        }
+        return order.status == .rejected ? .rejected(.paper(order.reason)) : .accepted(order)
+    }
+
     // MARK: matching
 
     /// One match of a working order against the quote at `now`; answers the order as it then stands.
-    func match(_ row: Row, now: Int64, db: Database) throws -> RestingOrder {
+    func match(_ row: Row, now: Int64, db: Database) throws -> BrokerOrder {
         let order = try Self.resting(row)
         guard order.isWorking, now >= row["matchable_from_ms"] as Int64,
               let quote = try quote(venue: row["venue"], symbol: row["symbol"], accountID: row["account_id"], now: now, db: db) else { return order }
@@ -175,24 +157,14 @@ extension PaperBroker: PacedBroker {
         try Row.fetchOne(db, sql: "SELECT * FROM paper_orders WHERE client_order_id = ?", arguments: [clientOrderID])
     }
 
-    static func resting(_ row: Row) throws(UnreadableStoredValue) -> RestingOrder {
+    static func resting(_ row: Row) throws(UnreadableStoredValue) -> BrokerOrder {
         let id: String = row["client_order_id"]
         let limit: String = row["limit_price"]
-        return RestingOrder(
-            brokerOrderID: row["broker_order_id"],
+        return BrokerOrder(
+            venueOrderID: row["broker_order_id"],
             status: try UnreadableStoredValue.enumCase(OrderStatus.self, row["status"], table: "paper_orders", row: id, column: "status"),
             quantity: try decimal(row, "qty", table: "paper_orders", key: id), filledQuantity: try decimal(row, "filled_qty", table: "paper_orders", key: id),
             filledNotional: try decimal(row, "filled_notional", table: "paper_orders", key: id),
             limit: limit.isEmpty ? nil : try decimal(row, "limit_price", table: "paper_orders", key: id), reason: row["reason"])
-    }
-}
-
-enum PaperBrokerError: Error, CustomStringConvertible {
-    case unknownOrder(String)
-
-    var description: String {
-        switch self {
-        case .unknownOrder(let id): "the paper broker has no order \(id)"
-        }
     }
 }

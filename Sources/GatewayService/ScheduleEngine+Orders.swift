@@ -19,7 +19,7 @@ extension ScheduleEngine {
         var timersRestarted = false
         for (i, k) in working(entry) where entry.schedule.legs[i].rounds[k].state == .working {
             let round = entry.schedule.legs[i].rounds[k]
-            guard let order = try await broker.restingOrder(clientOrderID: round.clientOrderID) else { continue }
+            guard let order = try await broker.order(clientOrderID: round.clientOrderID) else { continue }
             let (more, row) = try apply(order, to: &entry, leg: i, round: k, now: now)
             events += more
             orders.append(row)
@@ -161,7 +161,7 @@ extension ScheduleEngine {
             try await save(&entry, events: events, orders: [orderRow(entry, leg: i, round: k, status: .pending)], now: now)
             events = []
             Failpoint.hit("schedule.after_outbox")
-        } else if let known = try await broker.restingOrder(clientOrderID: round.clientOrderID) {
+        } else if let known = try await broker.order(clientOrderID: round.clientOrderID) {
             // Written and sent before a restart: the broker's answer stands.
             try await record(known, entry: &entry, leg: i, round: k, now: now)
             return
@@ -169,25 +169,26 @@ extension ScheduleEngine {
         // Sent now, or again with the same client order id (the broker deduplicates).
         round = entry.schedule.legs[i].rounds[k]
         let order = orderRow(entry, leg: i, round: k, status: .sent).order
-        let answer = try await broker.place(order, limit: entry.times.marketOrders ? nil : Self.decimal(round.limitPrice), lot: lot, accountID: account)
+        let limit = entry.times.marketOrders ? nil : try Self.decimal(round.limitPrice)
+        let answer = try placed(await broker.place(order, limit: limit, lot: lot, accountID: account), order: order, limit: limit)
         try await record(answer, entry: &entry, leg: i, round: k, now: now)
     }
 
     /// A placement's answer: WORKING (or FILLED) with ROUND_SUBMITTED, or FAILED with ROUND_FAILED.
-    func record(_ answer: RestingOrder, entry: inout Live, leg i: Int, round k: Int, now: Int64) async throws {
+    func record(_ answer: BrokerOrder, entry: inout Live, leg i: Int, round k: Int, now: Int64) async throws {
         var events: [ScheduleEvent] = []
         let round = entry.schedule.legs[i].rounds[k]
-        if answer.status == .rejected || answer.brokerOrderID.isEmpty {
+        if answer.status == .rejected || answer.venueOrderID.isEmpty {
             entry.schedule.legs[i].rounds[k].state = .failed
             entry.schedule.legs[i].rounds[k].note = answer.reason.isEmpty ? "the broker returned no order id" : answer.reason
             try events.append(event(.roundFailed, entry, leg: i, round: k, qty: Self.decimal(round.orderQty), price: round.limitPrice,
                                 message: entry.schedule.legs[i].rounds[k].note))
         } else {
-            entry.schedule.legs[i].rounds[k].brokerOrderID = answer.brokerOrderID
+            entry.schedule.legs[i].rounds[k].brokerOrderID = answer.venueOrderID
             entry.schedule.legs[i].rounds[k].lastSubmitOrAmendAtMs = now
             entry.schedule.legs[i].rounds[k].state = .working
             try events.append(event(.roundSubmitted, entry, leg: i, round: k, qty: Self.decimal(round.orderQty), price: round.limitPrice,
-                                message: "order \(answer.brokerOrderID) accepted"))
+                                message: "order \(answer.venueOrderID) accepted"))
         }
         let (fills, row) = try apply(answer, to: &entry, leg: i, round: k, now: now)
         events += fills
@@ -203,7 +204,7 @@ extension ScheduleEngine {
         let now = clock()
         let leg = entry.schedule.legs[i]
         let round = leg.rounds[k]
-        guard let current = try await broker.restingOrder(clientOrderID: round.clientOrderID) else { return }
+        guard let current = try await broker.order(clientOrderID: round.clientOrderID) else { return }
         var (events, row) = try apply(current, to: &entry, leg: i, round: k, now: now)
         var rows = [row]
         if current.isWorking, let quote = try await broker.quote(venue: entry.schedule.venue, symbol: leg.symbol, accountID: entry.schedule.accountID) {
@@ -220,12 +221,13 @@ extension ScheduleEngine {
                     committedAmount: committedAmount(entry.schedule.legs[i], before: leg.rounds.count),
                     orderableCash: try await broker.orderableCash(accountID: entry.schedule.accountID), lot: lot)
                 if quantity.signum <= 0 {
-                    let cancelled = try await broker.cancel(clientOrderID: round.clientOrderID)
+                    let cancelled = try await standing(after: broker.cancel(clientOrderID: round.clientOrderID), clientOrderID: round.clientOrderID)
                     let (more, row) = try apply(cancelled, to: &entry, leg: i, round: k, now: now)
                     events += more + [event(.orderCancelled, entry, leg: i, round: k, qty: remainder, message: "no budget left at \(newLimit); cancelled instead of amended")]
                     rows.append(row)
                 } else {
-                    let amended = try await broker.amend(clientOrderID: round.clientOrderID, remaining: quantity, limit: newLimit)
+                    let amended = try await standing(
+                        after: broker.amend(clientOrderID: round.clientOrderID, remaining: quantity, limit: newLimit), clientOrderID: round.clientOrderID)
                     if amended.isWorking || amended.limit == newLimit {
                         entry.schedule.legs[i].rounds[k].limitPrice = newLimit.description
                         entry.schedule.legs[i].rounds[k].amendCount += 1
@@ -249,18 +251,51 @@ extension ScheduleEngine {
         let round = entry.schedule.legs[i].rounds[k]
         guard round.state == .working || (round.state == .queued && !round.clientOrderID.isEmpty) else { return }
         let now = clock()
-        guard try await broker.restingOrder(clientOrderID: round.clientOrderID) != nil else {
+        guard try await broker.order(clientOrderID: round.clientOrderID) != nil else {
             // Written but never sent: it was not issued.
             entry.schedule.legs[i].rounds[k].state = .pending
             entry.schedule.legs[i].rounds[k].note = "not issued"
             try await save(&entry, events: [], orders: [orderRow(entry, leg: i, round: k, status: .cancelled)], now: now)
             return
         }
-        let cancelled = try await broker.cancel(clientOrderID: round.clientOrderID)
+        let cancelled = try await standing(after: broker.cancel(clientOrderID: round.clientOrderID), clientOrderID: round.clientOrderID)
         var (events, row) = try apply(cancelled, to: &entry, leg: i, round: k, now: now)
         try events.append(event(.orderCancelled, entry, leg: i, round: k, qty: Self.decimal(round.orderQty) - Self.decimal(entry.schedule.legs[i].rounds[k].filledQty),
                             message: "cancelled with \(entry.schedule.legs[i].rounds[k].filledQty) of \(round.orderQty) filled"))
         events += try settleState(&entry, now: now)
         try await save(&entry, events: events, orders: [row], now: now)
+    }
+
+    // MARK: outcomes
+
+    /// A placement's outcome as the round's order: a refusal is a REJECTED order with the venue's
+    /// words; an unknown outcome throws, and the round's order is looked up on a later pass (never
+    /// placed under a new client order id).
+    func placed(_ outcome: BrokerOutcome, order: VenueOrder, limit: ExactDecimal?) throws -> BrokerOrder {
+        switch outcome {
+        case .accepted(let report):
+            return report
+        case .rejected(let rejection):
+            return BrokerOrder(venueOrderID: "", status: .rejected, quantity: try Self.decimal(order.quantity), filledQuantity: .zero, filledNotional: .zero,
+                               limit: limit, reason: rejection.message)
+        case .unknown(let cause):
+            throw BrokerOutcomeUnknown(clientOrderID: order.clientOrderID, cause: cause)
+        }
+    }
+
+    /// The order after an amend or a cancel: as the answer reports it, or, when the venue refused
+    /// the change (the order had ended, say), as the venue has it now.
+    func standing(after outcome: BrokerOutcome, clientOrderID: String) async throws -> BrokerOrder {
+        switch outcome {
+        case .accepted(let report):
+            return report
+        case .rejected(let rejection):
+            guard let order = try await broker.order(clientOrderID: clientOrderID) else {
+                throw BrokerOutcomeUnknown(clientOrderID: clientOrderID, cause: "the venue refused the change (\(rejection.message)) and has no such order")
+            }
+            return order
+        case .unknown(let cause):
+            throw BrokerOutcomeUnknown(clientOrderID: clientOrderID, cause: cause)
+        }
     }
 }

@@ -13,10 +13,10 @@ extension ScheduleEngine {
     // MARK: fills
 
     /// The broker's view of a round's order: fills as ORDER_FILL events, the round's state, and the order row.
-    func apply(_ order: RestingOrder, to entry: inout Live, leg i: Int, round k: Int, now: Int64) throws -> ([ScheduleEvent], ScheduleOrderRow) {
+    func apply(_ order: BrokerOrder, to entry: inout Live, leg i: Int, round k: Int, now: Int64) throws -> ([ScheduleEvent], ScheduleOrderRow) {
         var round = entry.schedule.legs[i].rounds[k]
         var events: [ScheduleEvent] = []
-        if !order.brokerOrderID.isEmpty { round.brokerOrderID = order.brokerOrderID }
+        if !order.venueOrderID.isEmpty { round.brokerOrderID = order.venueOrderID }
         let oldFilled = try Self.decimal(round.filledQty)
         let oldAmount = try Self.decimal(round.filledAmount)
         let delta = order.filledQuantity - oldFilled

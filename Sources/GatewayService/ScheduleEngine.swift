@@ -18,7 +18,7 @@ import NIOConcurrencyHelpers
 /// runs it in a loop that wakes at the next due instant (at most 15 s later) or on `kick()`.
 public actor ScheduleEngine {
     let store: GatewayStore
-    let broker: any PacedBroker
+    let broker: any Broker
     let config: GatewayConfig
     let clock: @Sendable () -> Int64
     let logger: Logger
@@ -54,7 +54,7 @@ public actor ScheduleEngine {
         var nextStartMs: Int64 = .min
     }
 
-    public init(store: GatewayStore, broker: any PacedBroker, config: GatewayConfig, clock: @escaping @Sendable () -> Int64 = nowMs,
+    public init(store: GatewayStore, broker: any Broker, config: GatewayConfig, clock: @escaping @Sendable () -> Int64 = nowMs,
                 logger: Logger = Logger(label: "keel.gateway.schedules")) {
         self.store = store
         self.broker = broker
@@ -214,7 +214,7 @@ public actor ScheduleEngine {
         var unknown: [String] = []
         for (i, leg) in entry.schedule.legs.enumerated() {
             for (k, round) in leg.rounds.enumerated() where round.state == .working {
-                guard let order = try await broker.restingOrder(clientOrderID: round.clientOrderID) else {
+                guard let order = try await broker.order(clientOrderID: round.clientOrderID) else {
                     // Acknowledged before the stop, unknown now: it cannot be reconciled.
                     unknown.append(round.clientOrderID)
                     entry.schedule.legs[i].rounds[k].state = .failed

@@ -26,9 +26,15 @@ public struct VenueRejection: Sendable, Equatable {
     }
 
     public var kind: Kind
+    /// 0 when the broker speaks no HTTP (the paper broker).
     public var httpStatus: Int
+    /// The venue's error code; 0 when it gave none.
     public var code: Int
     public var message: String
+
+    public init(kind: Kind, httpStatus: Int, code: Int, message: String) {
+        (self.kind, self.httpStatus, self.code, self.message) = (kind, httpStatus, code, message)
+    }
 }
 
 /// Binance Spot's order states.

@@ -6,20 +6,35 @@ import GRDB
 import KeelTestSupport
 import KeelWire
 import Logging
+import Synchronization
 import Testing
+import Venues
 @testable import GatewayService
 
 /// A broker that rejects CLOSE legs and fills everything else (to drive the flip rule).
-final class RejectingCloseBroker: Broker {
-    let inner: PaperBroker
-    init(_ inner: PaperBroker) { self.inner = inner }
+final class RejectingCloseBroker: PaperBrokerWrapper {
+    let paper: PaperBroker
+    init(_ paper: PaperBroker) { self.paper = paper }
     func hasAccount(_ accountID: String) async throws -> Bool { true }
-    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerFill {
-        if order.leg == .close { return BrokerFill(status: .rejected, filledQuantity: .zero, price: nil, reason: "test: close rejected") }
-        return try await inner.submit(order, accountID: accountID)
+    func submit(_ order: VenueOrder, accountID: String) async -> BrokerOutcome {
+        if order.leg == .close { return .rejected(VenueRejection(kind: .other, httpStatus: 0, code: 0, message: "test: close rejected")) }
+        return await paper.submit(order, accountID: accountID)
     }
-    func positions(accountID: String) async throws -> [BrokerPosition] { try await inner.positions(accountID: accountID) }
-    func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse { try await inner.balance(accountID: accountID) }
+}
+
+/// A broker whose first answer to each order is unknown (the request left, no answer came back),
+/// and which takes the order only when it is sent again.
+final class FirstAnswerLostBroker: PaperBrokerWrapper {
+    let paper: PaperBroker
+    let sends = Mutex<[String: Int]>([:])
+    init(_ paper: PaperBroker) { self.paper = paper }
+    func submit(_ order: VenueOrder, accountID: String) async -> BrokerOutcome {
+        let count = sends.withLock { sends in
+            sends[order.clientOrderID, default: 0] += 1
+            return sends[order.clientOrderID]!
+        }
+        return count == 1 ? .unknown("test: the answer was lost") : await paper.submit(order, accountID: accountID)
+    }
 }
 
 @Suite struct DispatchAndBrokerTests {
@@ -50,7 +65,7 @@ final class RejectingCloseBroker: Broker {
         let broker = try PaperBroker(store: store, settings: config.paperBroker)
         #expect(try await broker.positions(accountID: "default").map { "\($0.venue) \($0.symbol) \($0.qty) \($0.avgPrice)" } == ["x BTC 2 100", "y ETH -3 12"])
         #expect(try await broker.balance(accountID: "default").equity == "1170")
-        _ = try await broker.submit(Self.order(.open, side: .sell, quantity: "2"), accountID: "default")
+        _ = try await broker.submit(Self.order(.open, side: .sell, quantity: "2"), accountID: "default").accepted()
         let reopened = try PaperBroker(store: store, settings: config.paperBroker)
         #expect(try await reopened.positions(accountID: "default").map(\.symbol) == ["ETH"])
         #expect(throws: GatewayConfig.Invalid.self) {
@@ -95,6 +110,30 @@ final class RejectingCloseBroker: Broker {
         #expect(records.map(\.status) == [.rejected, .cancelled])
         #expect(records.last?.reason == "close leg rejected")
         #expect(try await paper.positions(accountID: "default").isEmpty)
+        dispatcher.finish()
+        await running.value
+    }
+
+    /// An unknown outcome records nothing: the order stays SENT, and the next pass sends it again
+    /// under the same client order id, which the broker fills once.
+    @Test func anUnknownOutcomeLeavesTheOrderSentUntilItIsSentAgain() async throws {
+        let store = try Self.store()
+        let paper = try PaperBroker(store: store, settings: PaperBrokerSettings())
+        let broker = FirstAnswerLostBroker(paper)
+        let dispatcher = Dispatcher(store: store, broker: broker, logger: Logger(label: "test"))
+        let running = Task { await dispatcher.run() }
+        try await Self.submit([Self.order(.single, side: .buy, quantity: "1")], to: store)
+        dispatcher.kick()
+        await dispatcher.idle()
+        var records = try await store.orderRecords(batchID: "", worldID: "", status: .unspecified, afterSeq: 0, limit: 10).map { $0.record }
+        #expect(records.map(\.status) == [.sent])
+        #expect(try await paper.positions(accountID: "default").isEmpty)
+        dispatcher.kick()
+        await dispatcher.idle()
+        records = try await store.orderRecords(batchID: "", worldID: "", status: .unspecified, afterSeq: 0, limit: 10).map { $0.record }
+        #expect(records.map(\.status) == [.filled])
+        #expect(broker.sends.withLock { Array($0.values) } == [2])
+        #expect(try await paper.positions(accountID: "default").map(\.qty) == ["1"])
         dispatcher.finish()
         await running.value
     }

@@ -112,7 +112,7 @@ import Testing
         try await withGateway(config: Self.config(ExitPolicy(mode: .approval))) { harness in
             // The gateway bought these 2 BTC for (w, s) earlier: its attribution ledger holds them.
             let bought = VenueOrder.with { $0.clientOrderID = "past"; $0.worldID = "w"; $0.strategyID = "s"; $0.venue = "x"; $0.symbol = "BTC"; $0.side = .buy; $0.quantity = "2" }
-            try await harness.gateway.store.record(BrokerFill(status: .filled, filledQuantity: ExactDecimal(2), price: ExactDecimal(100), reason: ""), for: bought, nowMs: 1)
+            try await harness.gateway.store.record(BrokerOrder(venueOrderID: "P1", status: .filled, quantity: ExactDecimal(2), filledQuantity: ExactDecimal(2), filledNotional: ExactDecimal(200), limit: nil, reason: ""), for: bought, nowMs: 1)
             let planner = Self.planner(harness)
             defer { Task { await planner.close() } }
             let first = try await planner.unary(KeelRPC.plannerEvaluateRisk, Self.concentration(strategy: "s"), as: Keel_Planner_V1_EvaluateRiskResponse.self)

@@ -9,6 +9,7 @@ import KeelWire
 import PlannerService
 import Synchronization
 import Testing
+import Venues
 
 /// The gateway's clock in these tests: it moves only when the test moves it.
 final class TestClock: Sendable {
@@ -19,8 +20,7 @@ final class TestClock: Sendable {
 }
 
 /// The paper broker, with orders the test marks rejected (no order id) or unreachable (the call throws).
-final class ScriptedBroker: PacedBroker {
-    struct Unreachable: Error {}
+final class ScriptedBroker: PaperBrokerWrapper {
     let paper: PaperBroker
     let rejected = Mutex<Set<String>>([])
     let unreachable = Mutex<Set<String>>([])
@@ -36,28 +36,17 @@ final class ScriptedBroker: PacedBroker {
         self.forgotten = forgotten
     }
 
-    func hasAccount(_ accountID: String) async throws -> Bool { try await paper.hasAccount(accountID) }
-    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerFill { try await paper.submit(order, accountID: accountID) }
-    func positions(accountID: String) async throws -> [BrokerPosition] { try await paper.positions(accountID: accountID) }
-    func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse { try await paper.balance(accountID: accountID) }
-    func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal? { try await paper.quote(venue: venue, symbol: symbol, accountID: accountID) }
-    func holding(accountID: String, venue: String, symbol: String) async throws -> ExactDecimal { try await paper.holding(accountID: accountID, venue: venue, symbol: symbol) }
-    func orderableCash(accountID: String) async throws -> ExactDecimal { try await paper.orderableCash(accountID: accountID) }
-    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> RestingOrder {
-        if unreachable.withLock({ $0.contains(order.clientOrderID) }) { throw Unreachable() }
+    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async -> BrokerOutcome {
+        if unreachable.withLock({ $0.contains(order.clientOrderID) }) { return .unknown("test: unreachable") }
         if rejected.withLock({ $0.contains(order.clientOrderID) }) {
-            return RestingOrder(brokerOrderID: "", status: .rejected, quantity: DecimalGrammar.parse(order.quantity) ?? .zero, filledQuantity: .zero,
-                                filledNotional: .zero, limit: limit, reason: "test: rejected")
+            return .rejected(VenueRejection(kind: .other, httpStatus: 0, code: 0, message: "test: rejected"))
         }
-        return try await paper.place(order, limit: limit, lot: lot, accountID: accountID)
+        return await paper.place(order, limit: limit, lot: lot, accountID: accountID)
     }
-    func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async throws -> RestingOrder {
-        try await paper.amend(clientOrderID: clientOrderID, remaining: remaining, limit: limit)
-    }
-    func cancel(clientOrderID: String) async throws -> RestingOrder { try await paper.cancel(clientOrderID: clientOrderID) }
-    func restingOrder(clientOrderID: String) async throws -> RestingOrder? {
+
+    func order(clientOrderID: String) async throws -> BrokerOrder? {
         if forgotten.ids.withLock({ $0.contains(clientOrderID) }) { return nil }
-        return try await paper.restingOrder(clientOrderID: clientOrderID)
+        return try await paper.order(clientOrderID: clientOrderID)
     }
 }
 

@@ -1,0 +1,82 @@
+import Contracts
+import ExactNumbers
+import Execution
+import Venues
+
+public typealias BrokerPosition = Keel_Gateway_V1_BrokerPosition
+
+/// An order as the broker reports it.
+public struct BrokerOrder: Sendable, Equatable {
+    /// The venue's id for the order.
+    public var venueOrderID: String
+    /// ACKED or PARTIALLY_FILLED while working; FILLED, CANCELLED or REJECTED once it ended.
+    public var status: OrderStatus
+    /// The order's current size, fills included (an amend changes it).
+    public var quantity: ExactDecimal
+    public var filledQuantity: ExactDecimal
+    public var filledNotional: ExactDecimal
+    /// nil for a market order.
+    public var limit: ExactDecimal?
+    public var reason: String
+
+    public init(venueOrderID: String, status: OrderStatus, quantity: ExactDecimal, filledQuantity: ExactDecimal, filledNotional: ExactDecimal,
+                limit: ExactDecimal?, reason: String) {
+        (self.venueOrderID, self.status, self.quantity) = (venueOrderID, status, quantity)
+        (self.filledQuantity, self.filledNotional, self.limit, self.reason) = (filledQuantity, filledNotional, limit, reason)
+    }
+
+    public var isWorking: Bool { status == .acked || status == .partiallyFilled }
+    public var remaining: ExactDecimal { isWorking ? max(.zero, quantity - filledQuantity) : .zero }
+    /// The average price of what filled (at most 34 significant digits); nil when nothing did.
+    public var averagePrice: ExactDecimal? {
+        filledQuantity.isZero ? nil : (filledNotional.rational / filledQuantity.rational).roundedToSignificantDigits(34)
+    }
+}
+
+/// What a call that places or changes an order came to: accepted with the order as the venue
+/// reports it, rejected with the venue's words, or unknown.
+public typealias BrokerOutcome = VenueOutcome<BrokerOrder>
+
+/// An unknown outcome, where the caller cannot go on without knowing: the order is looked up
+/// again later, never placed under a new client order id.
+public struct BrokerOutcomeUnknown: Error, CustomStringConvertible {
+    public var clientOrderID: String
+    public var cause: String
+
+    public var description: String { "the broker's answer for \(clientOrderID) is unknown: \(cause)" }
+}
+
+/// A broker: one connection to one venue account, the only way the gateway reaches a venue. The
+/// dispatcher, the schedule engine, exits and the read RPCs use nothing else. Orders are known by
+/// their client order id, which the broker deduplicates: sending an order again under the same id
+/// answers the order as it stands, so a resend after a crash is safe. Calls that place or change an
+/// order never throw: what the venue did not state is an unknown outcome.
+public protocol Broker: Sendable {
+    func hasAccount(_ accountID: String) async throws -> Bool
+    func positions(accountID: String) async throws -> [BrokerPosition]
+    func balance(accountID: String) async throws -> Keel_Gateway_V1_GetBalanceResponse
+    /// What the account holds of one instrument (zero when nothing).
+    func holding(accountID: String, venue: String, symbol: String) async throws -> ExactDecimal
+    /// Cash not yet spoken for by working buy orders.
+    func orderableCash(accountID: String) async throws -> ExactDecimal
+    /// The price a paced order is placed against; nil when the venue has none.
+    func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal?
+
+    /// An order to fill at once (Execute's orders): the venue's market order.
+    func submit(_ order: VenueOrder, accountID: String) async -> BrokerOutcome
+    /// A paced round's order (schedules): resting at `limit`, or a market order at the quote
+    /// when `limit` is nil; `lot` is the instrument's lot.
+    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async -> BrokerOutcome
+    /// The working remainder set to `remaining` at `limit`; an order that has ended answers as it stands.
+    func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async -> BrokerOutcome
+    func cancel(clientOrderID: String) async -> BrokerOutcome
+    /// The order as the venue has it; nil when the venue has no order with this client order id.
+    func order(clientOrderID: String) async throws -> BrokerOrder?
+}
+
+extension VenueRejection {
+    /// A refusal of the embedded paper broker (no HTTP, no venue code).
+    static func paper(_ reason: String) -> VenueRejection {
+        VenueRejection(kind: .other, httpStatus: 0, code: 0, message: reason)
+    }
+}
