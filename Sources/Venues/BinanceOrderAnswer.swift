@@ -128,18 +128,24 @@ public enum BinanceOrderAnswer {
         } catch {
             throw VenueAnswerError(error)
         }
-        guard let status = BinanceOrderStatus(rawValue: wire.status) else { throw VenueAnswerError(path: "status", "not an order status Keel knows") }
+        return try report(wire, at: "")
+    }
+
+    /// An order object read where it lies in the answer (`at`: its path, "" for the whole answer).
+    static func report(_ wire: OrderWire, at path: String) throws(VenueAnswerError) -> BinanceOrderReport {
+        func field(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+        guard let status = BinanceOrderStatus(rawValue: wire.status) else { throw VenueAnswerError(path: field("status"), "not an order status Keel knows") }
         var trades: [BinanceTrade] = []
         for (i, fill) in (wire.fills ?? []).enumerated() {
             trades.append(BinanceTrade(
-                tradeID: fill.tradeId, price: try decimal(fill.price, "fills[\(i)].price"), quantity: try decimal(fill.qty, "fills[\(i)].qty"),
-                commission: try decimal(fill.commission, "fills[\(i)].commission"), commissionAsset: fill.commissionAsset))
+                tradeID: fill.tradeId, price: try decimal(fill.price, field("fills[\(i)].price")), quantity: try decimal(fill.qty, field("fills[\(i)].qty")),
+                commission: try decimal(fill.commission, field("fills[\(i)].commission")), commissionAsset: fill.commissionAsset))
         }
         return BinanceOrderReport(
             symbol: wire.symbol, orderID: wire.orderId, clientOrderID: wire.clientOrderId, status: status, side: wire.side, type: wire.type,
-            price: try decimal(wire.price, "price"), originalQuantity: try decimal(wire.origQty, "origQty"),
-            executedQuantity: try decimal(wire.executedQty, "executedQty"),
-            cumulativeQuoteQuantity: try decimal(wire.cummulativeQuoteQty, "cummulativeQuoteQty"), trades: trades)
+            price: try decimal(wire.price, field("price")), originalQuantity: try decimal(wire.origQty, field("origQty")),
+            executedQuantity: try decimal(wire.executedQty, field("executedQty")),
+            cumulativeQuoteQuantity: try decimal(wire.cummulativeQuoteQty, field("cummulativeQuoteQty")), trades: trades)
     }
 
     static func decimal(_ text: String, _ path: String) throws(VenueAnswerError) -> ExactDecimal {
