@@ -41,6 +41,29 @@ public enum BinanceSigning {
         }
     }
 
+    /// The signature of a WebSocket API request's `params`: every parameter but `signature`, sorted
+    /// by name, written `name=value` with raw UTF-8 values and joined by `&`; hex HMAC-SHA256 or
+    /// plain base64 Ed25519 (it travels in JSON, not in a query).
+    public static func webSocketSignature(_ params: [(name: String, value: String)], with key: Key) throws -> String {
+        let payload = params.filter { $0.name != "signature" }.sorted { $0.name < $1.name }.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
+        switch key {
+        case .hmac: return try signature(of: payload, with: key)
+        case .ed25519(let privateKey): return try privateKey.signature(for: Data(payload.utf8)).base64EncodedString()
+        }
+    }
+
+    /// `userDataStream.subscribe.signature`: the user data stream of the key's account, on any
+    /// WebSocket API session, signed with any key type. The API key goes in the request; the signing
+    /// key never does.
+    public static func userDataSubscription(requestID: String, apiKey: String, timestampMs: Int64, key: Key) throws -> Data {
+        let signature = try webSocketSignature([("apiKey", apiKey), ("timestamp", String(timestampMs))], with: key)
+        let request: [String: Any] = [
+            "id": requestID, "method": "userDataStream.subscribe.signature",
+            "params": ["apiKey": apiKey, "timestamp": timestampMs, "signature": signature],
+        ]
+        return try JSONSerialization.data(withJSONObject: request, options: [.sortedKeys])
+    }
+
     /// The query of a SIGNED request: its parameters, `recvWindow` when given, `timestamp`, then
     /// `signature` over all of them.
     public static func signedQuery(_ parameters: [(name: String, value: String)], timestampMs: Int64, recvWindowMs: Int?, key: Key) throws -> String {
