@@ -147,7 +147,7 @@ case "phases":
     let body: Data = try portfolio(positions: count).serializedBytes()
     let directory = NSTemporaryDirectory() + "keel-planner-phases-\(UUID().uuidString)"
     let store = try PlannerStore(path: directory + "/keel-planner.sqlite")
-    let checkpoints = Task { await store.checkpoints.run(every: .milliseconds(250)) { _ in } }
+    let checkpoints = Task { await store.checkpoints.run { _ in } }
     var deterministic = BinaryEncodingOptions()
     deterministic.useDeterministicOrdering = true
     var phases: [String: [Double]] = [:]

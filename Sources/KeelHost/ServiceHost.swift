@@ -150,7 +150,7 @@ public final class ServiceHost: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metrics { services.append(ShutdownStep("metrics endpoint", logger: logger) { await metrics.stop() }.configuration) }
         services.append(BackgroundLoop("store checkpoints", logger: logger) { [checkpoints = options.checkpoints] in
-            await checkpoints.run(every: .milliseconds(250)) { error in
+            await checkpoints.run { error in
                 logger.warning("store checkpoint failed; will retry", metadata: ["error": "\(error)"])
             }
         }.configuration)

@@ -5,7 +5,7 @@ import GRDB
 /// Opens a service's SQLite store: WAL (a DatabasePool), foreign keys on, the service's migrations
 /// applied. Every write is a transaction, committed before the service acknowledges it.
 public enum StoreSetup {
-    public static func open(path: String, migrator: DatabaseMigrator) throws -> DatabasePool {
+    public static func open(path: String, migrator: DatabaseMigrator, checkpoints: WALCheckpoints) throws -> DatabasePool {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -16,11 +16,9 @@ public enum StoreSetup {
         configuration.prepareDatabase { db in
             // FULL: a commit survives power loss, not only a process crash.
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Checkpoints run beside the writes (`WALCheckpoints`), not inside a commit: a commit
-            // copies the log into the file itself only when the log has passed this many pages
-            // (64 MiB), should checkpoints ever fall behind. A log reset after a checkpoint is cut
-            // back to the same size on disk.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+            // Checkpoints run beside the writes (`WALCheckpoints`, whose hook replaces SQLite's
+            // automatic one). A log reset after a checkpoint is cut back to 64 MiB on disk.
+            checkpoints.watch(db)
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
@@ -37,9 +35,10 @@ public struct StoreFile: Sendable {
     public let checkpoints: WALCheckpoints
 
     public init(path: String, migrator: DatabaseMigrator) throws {
-        pool = try StoreSetup.open(path: path, migrator: migrator)
+        checkpoints = WALCheckpoints()
+        pool = try StoreSetup.open(path: path, migrator: migrator, checkpoints: checkpoints)
         keyed = try PointReaders(path: path)
-        checkpoints = try WALCheckpoints(path: path)
+        try checkpoints.open(path: path)
     }
 
     /// A commit signal that starts at the newest sequence number `sql` selects (0 on an empty table).

@@ -98,15 +98,24 @@ import Testing
         let limits = [Limit(counted: .requestWeight, intervalMs: 1_000, limit: 60), Limit(counted: .orders, intervalMs: 10_000, limit: 100)]
         var limiter = VenueRateLimiter(limits: limits)
         // 100 orders per 10 s allowed; asked: 30 per second, each weighing 1–3.
-        var pending: [(at: Int64, weight: Int)] = (0..<1_800).map { _ in (Int64(random.next() % 60_000), Int(random.next() % 3) + 1) }
+        // Requests in time order; a refused one comes back at the time it was given (kept sorted by
+        // inserting it in place, so the simulation stays linear enough to be quick).
+        var pending: [(at: Int64, weight: Int)] = (0..<1_800).map { _ in (Int64(random.next() % 60_000), Int(random.next() % 3) + 1) }.sorted { $0.at < $1.at }
+        var next = 0
         var sent: [(at: Int64, weight: Int)] = []
-        while !pending.isEmpty {
-            pending.sort { $0.at < $1.at }
-            let request = pending.removeFirst()
+        while next < pending.count {
+            let request = pending[next]
+            next += 1
             guard request.at < 60_000 else { continue }
             switch limiter.admit(weight: request.weight, orders: 1, atMs: request.at) {
             case .send: sent.append(request)
-            case .waitUntil(let at): pending.append((at, request.weight))
+            case .waitUntil(let at):
+                var low = next, high = pending.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if pending[mid].at <= at { low = mid + 1 } else { high = mid }
+                }
+                pending.insert((at, request.weight), at: low)
             default: Issue.record("unexpected decision")
             }
         }
