@@ -142,6 +142,9 @@ extension ErrorReason {
     public static let shadowOrdersBlocked = ErrorReason(
         "E_SHADOW_ORDERS_BLOCKED", .failedPrecondition, field: "plan_request.positions[<i>].world_id",
         meaning: "A submission includes positions of a world configured as a shadow world, whose orders may not be submitted; metadata world_id names it.")
+    public static let riskLimit = ErrorReason(
+        "E_RISK_LIMIT", .failedPrecondition, field: "",
+        meaning: "An order would break one of the account's pre-trade risk limits (the gateway config's risk section); metadata limit names the limit's key, value and allowed its figures, venue and symbol the order's. With on_violation reject_batch nothing of the submission was written.")
     public static let venuePolicyMissing = ErrorReason(
         "E_VENUE_POLICY_MISSING", .failedPrecondition, field: "venue",
         meaning: "An order is for a venue with no venue policy in the gateway config while strict_venues is set; metadata venue and world_id name the order's.")
@@ -319,7 +322,7 @@ extension ErrorReason {
         .planNotFound, .worldAllocMissing, .overlayConfig, .duplicateSymbol, .weightsExceed100, .invalidRoundCount,
         .shapeMismatch, .duplicateRule, .invalidCovariance,
         // gateway
-        .modeNotExecutable, .liveGuard, .sharedAccountDisabled, .sharedAccountPolicy, .shadowOrdersBlocked,
+        .modeNotExecutable, .liveGuard, .sharedAccountDisabled, .sharedAccountPolicy, .shadowOrdersBlocked, .riskLimit,
         .venuePolicyMissing, .venueDisabled, .accountNotFound,
         // schedules
         .scheduleNotFound, .scheduleActive, .scheduleFinished, .invalidTime, .sessionOver, .venueUnknown, .nothingToDo,

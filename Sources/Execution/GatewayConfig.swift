@@ -155,6 +155,8 @@ public struct GatewayConfig: Sendable {
     public var worlds: [String: WorldSetting] = [:]
     public var paperBroker = PaperBrokerSettings()
     public var exitPolicy = ExitPolicy()
+    /// Pre-trade limits; none when the config has no risk section.
+    public var risk = RiskPolicy()
 
     public init() {}
 
@@ -176,7 +178,7 @@ public struct GatewayConfig: Sendable {
     public static func parse(object root: Any) throws(Invalid) -> GatewayConfig {
         let reader = ConfigReader()
         let top = try reader.object(root, keys: [
-            "live_guard", "shared_account_policy", "exit_policy", "strict_venues", "venues", "worlds", "paper_broker",
+            "live_guard", "shared_account_policy", "exit_policy", "strict_venues", "venues", "worlds", "paper_broker", "risk",
         ])
         var config = GatewayConfig()
         if let guardObject = top["live_guard"] {
@@ -210,6 +212,10 @@ public struct GatewayConfig: Sendable {
                 guard !account.isEmpty else { throw Invalid(path: r.child("account_id").path, message: "account_id must not be empty") }
                 config.exitPolicy.accountID = account
             }
+        }
+        if let risk = top["risk"] {
+            config.risk = try RiskPolicy.parse(reader.child("risk"), risk)
+            try Self.refuseUnenforced(config.risk, reader.child("risk"))
         }
         if let strict = top["strict_venues"] { config.strictVenues = try reader.child("strict_venues").bool(strict) }
         if let venues = top["venues"] {
@@ -321,6 +327,21 @@ public struct GatewayConfig: Sendable {
             }
         }
         return config
+    }
+
+    /// Limits the gateway does not enforce yet are refused at start rather than silently not applied.
+    static func refuseUnenforced(_ policy: RiskPolicy, _ r: ConfigReader) throws(Invalid) {
+        if policy.onViolation != .rejectBatch {
+            throw Invalid(path: r.child("on_violation").path, message: "drop_order is not enforced by this build; use reject_batch")
+        }
+        for (account, limits) in policy.accounts.sorted(by: { $0.key < $1.key }) {
+            if limits.maxOrdersPerMinute != nil {
+                throw Invalid(path: r.child("accounts").child(account).child("max_orders_per_minute").path, message: "not enforced by this build")
+            }
+            if limits.maxDailyNotional != nil {
+                throw Invalid(path: r.child("accounts").child(account).child("max_daily_notional").path, message: "not enforced by this build")
+            }
+        }
     }
 
     /// `{"price"}` constant; `{"price", "tick", "walk_seed", "step_ms"}` a seeded walk;

@@ -144,8 +144,8 @@ public enum PreTradeRisk {
     /// Each order's first violation (nil when it passes), threading the batch's effect on the
     /// positions, the minute's order count and the day's notional. An order that violates is not
     /// counted as placed (with drop_order it is not).
-    public static func check(_ orders: [RiskOrder], snapshot: AccountExposure, limits: RiskLimits) -> [RiskViolation?] {
-        var state = snapshot
+    public static func check(_ orders: [RiskOrder], exposure: AccountExposure, limits: RiskLimits) -> [RiskViolation?] {
+        var state = exposure
         var gross = state.holdings.values.reduce(ExactDecimal.zero) { $0 + ($1.quantity * $1.mark).magnitude }
         return orders.map { order in
             let key = SymbolKey(venue: order.venue, symbol: order.symbol)
@@ -207,5 +207,29 @@ public enum PreTradeRisk {
 
     static func notional(_ order: RiskOrder) -> ExactDecimal? {
         order.price.map { order.quantity.magnitude * $0 }
+    }
+}
+
+extension PreTradeRisk {
+    /// The dispatched orders of a submission, in dispatch order, against the account's limits: the
+    /// first violation is E_RISK_LIMIT with its figures (nothing of the submission is written).
+    public static func checkSubmission(_ batches: [BatchAssembly.Batch], limits: RiskLimits, exposure: AccountExposure) throws(FieldError) {
+        let orders = batches.filter(\.ref.dispatched).flatMap(\.orders).map { order in
+            let quantity = DecimalGrammar.parse(order.quantity) ?? .zero
+            return RiskOrder(venue: order.venue, symbol: order.symbol, quantity: order.side == .sell ? -quantity : quantity,
+                             referencePrice: DecimalGrammar.parse(order.referenceMark))
+        }
+        guard let violation = check(orders, exposure: exposure, limits: limits).compactMap({ $0 }).first else { return }
+        throw violation.error
+    }
+}
+
+extension RiskViolation {
+    /// FAILED_PRECONDITION E_RISK_LIMIT naming the limit and the order's figures.
+    public var error: FieldError {
+        FieldError(
+            .riskLimit, field: "",
+            message: "\(symbol) at \(venue.isEmpty ? "no venue" : venue): \(limit) allows \(allowed), the order comes to \(value)",
+            metadata: ["limit": limit, "value": value.description, "allowed": allowed.description, "venue": venue, "symbol": symbol])
     }
 }

@@ -1,6 +1,7 @@
 import Contracts
 import ExactNumbers
 import Execution
+import Planning
 import Venues
 
 public typealias BrokerPosition = Keel_Gateway_V1_BrokerPosition
@@ -72,6 +73,21 @@ public protocol Broker: Sendable {
     func cancel(clientOrderID: String) async -> BrokerOutcome
     /// The order as the venue has it; nil when the venue has no order with this client order id.
     func order(clientOrderID: String) async throws -> BrokerOrder?
+}
+
+extension Broker {
+    /// What the account holds, with marks, for the pre-trade checks; a position whose figures do
+    /// not read is an unreadable stored value, never a zero.
+    func exposure(accountID: String) async throws -> AccountExposure {
+        var exposure = AccountExposure()
+        for position in try await positions(accountID: accountID) {
+            let row = "\(accountID)/\(position.venue)/\(position.symbol)"
+            exposure.holdings[SymbolKey(venue: position.venue, symbol: position.symbol)] = .init(
+                quantity: try UnreadableStoredValue.decimal(position.qty, table: "broker positions", row: row, column: "qty"),
+                mark: try UnreadableStoredValue.decimal(position.mark, table: "broker positions", row: row, column: "mark"))
+        }
+        return exposure
+    }
 }
 
 extension VenueRejection {

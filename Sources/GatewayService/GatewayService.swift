@@ -1,4 +1,5 @@
 import Contracts
+import ExactNumbers
 import Execution
 import Foundation
 import KeelWire
@@ -137,6 +138,15 @@ public final class GatewayService: Sendable {
             let now = clock()
             let executionID = "exe_" + ULID.make(timeMs: now)
             let batches = BatchAssembly.batches(of: response, batchID: BatchAssembly.randomBatchID(world:))
+            if let limits = config.risk.limits(for: accountID) {
+                let exposure = try await storeCall { try await self.broker.exposure(accountID: accountID) }
+                do {
+                    try PreTradeRisk.checkSubmission(batches, limits: limits, exposure: exposure)
+                } catch {
+                    RiskMetrics.violation(error)
+                    throw RPCError(error)
+                }
+            }
             response.planID = plan.planID
             response.executionID = executionID
             response.batches = batches.map(\.ref)
@@ -290,5 +300,12 @@ public final class GatewayService: Sendable {
 enum ExecuteMetrics {
     static func count(outcome: String, reason: String) {
         Counter(label: "rebalance_execute_requests_total", dimensions: [("outcome", outcome), ("reason", reason)]).increment()
+    }
+}
+
+/// `keel_gateway_risk_violations_total{limit}`: orders refused by a pre-trade limit.
+enum RiskMetrics {
+    static func violation(_ error: FieldError) {
+        Counter(label: "keel_gateway_risk_violations_total", dimensions: [("limit", error.metadata["limit"] ?? "")]).increment()
     }
 }

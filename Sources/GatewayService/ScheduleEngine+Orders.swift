@@ -153,6 +153,19 @@ extension ScheduleEngine {
                 try await save(&entry, events: events, now: now)
                 return
             }
+            if let limits = config.risk.limits(for: account) {
+                let order = RiskOrder(venue: venue, symbol: leg.symbol, quantity: sell ? -quantity : quantity,
+                                      limitPrice: entry.times.marketOrders ? nil : limit, referencePrice: quote)
+                if let violation = PreTradeRisk.check([order], exposure: try await broker.exposure(accountID: account), limits: limits)[0] {
+                    RiskMetrics.violation(violation.error)
+                    entry.schedule.legs[i].rounds[k].state = .failed
+                    entry.schedule.legs[i].rounds[k].note = violation.error.message
+                    events.append(event(.roundFailed, entry, leg: i, round: k, qty: quantity, message: violation.error.message))
+                    events += try settleState(&entry, now: now)
+                    try await save(&entry, events: events, now: now)
+                    return
+                }
+            }
             round.clientOrderID = PacedExecution.clientOrderID(scheduleID: entry.schedule.scheduleID, sell: sell, symbol: leg.symbol, round: k + 1)
             round.orderQty = quantity.description
             round.limitPrice = limit.description
@@ -220,10 +233,18 @@ extension ScheduleEngine {
                     remainder: remainder, oldLimit: oldLimit, newLimit: newLimit, totalAmount: Self.decimal(leg.totalAmount),
                     committedAmount: committedAmount(entry.schedule.legs[i], before: leg.rounds.count),
                     orderableCash: try await broker.orderableCash(accountID: entry.schedule.accountID), lot: lot)
-                if quantity.signum <= 0 {
+                // An amend is a new order at the venue: the pre-trade limits apply to it, the collar included.
+                var refused: RiskViolation?
+                if quantity.signum > 0, let limits = config.risk.limits(for: entry.schedule.accountID) {
+                    let order = RiskOrder(venue: entry.schedule.venue, symbol: leg.symbol, quantity: sell ? -quantity : quantity, limitPrice: newLimit, referencePrice: quote)
+                    refused = PreTradeRisk.check([order], exposure: try await broker.exposure(accountID: entry.schedule.accountID), limits: limits)[0]
+                    if let refused { RiskMetrics.violation(refused.error) }
+                }
+                if quantity.signum <= 0 || refused != nil {
                     let cancelled = try await standing(after: broker.cancel(clientOrderID: round.clientOrderID), clientOrderID: round.clientOrderID)
                     let (more, row) = try apply(cancelled, to: &entry, leg: i, round: k, now: now)
-                    events += more + [event(.orderCancelled, entry, leg: i, round: k, qty: remainder, message: "no budget left at \(newLimit); cancelled instead of amended")]
+                    let why = refused.map { "\($0.error.message); cancelled instead of amended" } ?? "no budget left at \(newLimit); cancelled instead of amended"
+                    events += more + [event(.orderCancelled, entry, leg: i, round: k, qty: remainder, message: why)]
                     rows.append(row)
                 } else {
                     let amended = try await standing(

@@ -13,7 +13,7 @@ import Testing
     }
 
     static func first(_ orders: [RiskOrder], _ limits: RiskLimits, _ snapshot: AccountExposure = AccountExposure()) -> RiskViolation? {
-        PreTradeRisk.check(orders, snapshot: snapshot, limits: limits).compactMap { $0 }.first
+        PreTradeRisk.check(orders, exposure: snapshot, limits: limits).compactMap { $0 }.first
     }
 
     /// Each limit at its value passes, and the smallest excess the grammar can write (1e-30) is over it.
@@ -60,16 +60,16 @@ import Testing
     @Test func aBatchCountsItsOwnOrders() {
         var limits = RiskLimits()
         limits.maxPositionNotional = ["*": Self.d("1000")]
-        let results = PreTradeRisk.check([Self.order("6"), Self.order("4"), Self.order("0.1")], snapshot: AccountExposure(), limits: limits)
+        let results = PreTradeRisk.check([Self.order("6"), Self.order("4"), Self.order("0.1")], exposure: AccountExposure(), limits: limits)
         #expect(results.map { $0?.limit } == [nil, nil, "max_position_notional"])
         limits = RiskLimits()
         limits.maxGrossNotional = Self.d("1000")
         let snapshot = AccountExposure(holdings: [SymbolKey(venue: "x", symbol: "ETH"): .init(quantity: Self.d("-5"), mark: Self.d("100"))])
         // −500 held elsewhere: 500 more of BTC reaches the limit, and the next unit passes it.
-        #expect(PreTradeRisk.check([Self.order("5"), Self.order("0.01")], snapshot: snapshot, limits: limits).map { $0?.limit } == [nil, "max_gross_notional"])
+        #expect(PreTradeRisk.check([Self.order("5"), Self.order("0.01")], exposure: snapshot, limits: limits).map { $0?.limit } == [nil, "max_gross_notional"])
         limits = RiskLimits()
         limits.maxOrdersPerMinute = 2
-        #expect(PreTradeRisk.check([Self.order("1"), Self.order("1"), Self.order("1")], snapshot: AccountExposure(), limits: limits).map { $0?.limit } == [nil, nil, "max_orders_per_minute"])
+        #expect(PreTradeRisk.check([Self.order("1"), Self.order("1"), Self.order("1")], exposure: AccountExposure(), limits: limits).map { $0?.limit } == [nil, nil, "max_orders_per_minute"])
     }
 
     /// An order that only shrinks a position skips the position and gross limits, never the others;

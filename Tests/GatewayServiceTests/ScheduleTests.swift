@@ -224,6 +224,29 @@ func withSchedules<T>(config: GatewayConfig = ScheduleTests.config(), clock: Tes
         }
     }
 
+    /// A round whose order would pass a pre-trade limit fails with the limit named and sends
+    /// nothing; the other rounds go on.
+    @Test func aRoundOverARiskLimitFailsAndSendsNothing() async throws {
+        var config = Self.config()
+        var limits = RiskLimits()
+        limits.maxOrderQuantity = ["A": ExactDecimal(3)]
+        config.risk.accounts = ["acct": limits]
+        try await withSchedules(config: config) { h in
+            let schedule = try await h.start(Self.request(buys: false))
+            let id = schedule.scheduleID
+            await h.run(from: Self.nine, through: Self.nine + 10 * Self.minute)
+            let rounds = try await h.schedule(id).legs[0].rounds
+            // Rounds of 4 (and the corrected last one) are over the limit of 3.
+            let failed = rounds.indices.filter { rounds[$0].state == .failed }
+            #expect(failed == [3, 6, 9], "\(rounds.map(\.state))")
+            #expect(failed.allSatisfy { rounds[$0].note.contains("max_order_qty allows 3") && rounds[$0].clientOrderID.isEmpty })
+            #expect(rounds.filter { $0.state == .filled }.count == 7)
+            let orders = try await h.orders(id)
+            #expect(orders.count == 7 && orders.allSatisfy { $0.order.quantity == "3" })
+            #expect(try await h.events(id).filter { $0.kind == .roundFailed }.count == 3)
+        }
+    }
+
     /// Amend: a buy the market moved away from is amended to the quote at the first poll 10 minutes
     /// after acceptance (polls from 09:00 every 3 minutes → 09:12), within its budget, then fills.
     @Test func anOrderTheMarketLeftIsAmendedAfterTheTimeout() async throws {
