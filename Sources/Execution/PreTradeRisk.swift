@@ -21,7 +21,10 @@ public struct RiskLimits: Sendable, Equatable {
 
     public init() {}
 
-    static func perSymbol(_ table: [String: ExactDecimal], _ symbol: String) -> ExactDecimal? { table[symbol] ?? table["*"] }
+    /// The symbol's own limit (its key compared without case, as venue instruments are), else `*`'s.
+    static func perSymbol(_ table: [String: ExactDecimal], _ symbol: String) -> ExactDecimal? {
+        table[symbol] ?? table.first { $0.key.lowercased() == symbol.lowercased() }?.value ?? table["*"]
+    }
 }
 
 /// The risk section of the gateway's config: what a violation does, and the limits per account
@@ -103,8 +106,8 @@ public struct RiskOrder: Sendable, Equatable {
         (self.venue, self.symbol, self.quantity, self.limitPrice, self.referencePrice) = (venue, symbol, quantity, limitPrice, referencePrice)
     }
 
-    /// The price its notional is counted at.
-    var price: ExactDecimal? { limitPrice ?? referencePrice }
+    /// The price its notional is counted at; a price of zero or less is no price.
+    var price: ExactDecimal? { (limitPrice ?? referencePrice).flatMap { $0.signum > 0 ? $0 : nil } }
 }
 
 /// What the account holds and has done before the orders being checked.
@@ -143,14 +146,15 @@ public struct RiskViolation: Sendable, Equatable {
 public enum PreTradeRisk {
     /// Each order's first violation (nil when it passes), threading the batch's effect on the
     /// positions, the minute's order count and the day's notional. An order that violates is not
-    /// counted as placed (with drop_order it is not).
+    /// counted as placed for the orders after it.
     public static func check(_ orders: [RiskOrder], exposure: AccountExposure, limits: RiskLimits) -> [RiskViolation?] {
         var state = exposure
         var gross = state.holdings.values.reduce(ExactDecimal.zero) { $0 + ($1.quantity * $1.mark).magnitude }
         return orders.map { order in
             let key = SymbolKey(venue: order.venue, symbol: order.symbol)
             let before = state.holdings[key]
-            let mark = before?.mark ?? order.referencePrice
+            // A mark of zero or less is no mark: the position cannot be valued.
+            let mark = [before?.mark, order.referencePrice].compactMap { $0 }.first { $0.signum > 0 }
             let violation = check(order, before: before?.quantity ?? .zero, mark: mark, gross: gross, state: state, limits: limits)
             guard violation == nil else { return violation }
             let after = (before?.quantity ?? .zero) + order.quantity
@@ -214,10 +218,13 @@ extension PreTradeRisk {
     /// The dispatched orders of a submission, in dispatch order, against the account's limits: the
     /// first violation is E_RISK_LIMIT with its figures (nothing of the submission is written).
     public static func checkSubmission(_ batches: [BatchAssembly.Batch], limits: RiskLimits, exposure: AccountExposure) throws(FieldError) {
-        let orders = batches.filter(\.ref.dispatched).flatMap(\.orders).map { order in
-            let quantity = DecimalGrammar.parse(order.quantity) ?? .zero
-            return RiskOrder(venue: order.venue, symbol: order.symbol, quantity: order.side == .sell ? -quantity : quantity,
-                             referencePrice: DecimalGrammar.parse(order.referenceMark))
+        var orders: [RiskOrder] = []
+        for order in batches.filter(\.ref.dispatched).flatMap(\.orders) {
+            guard let quantity = DecimalGrammar.parse(order.quantity) else {
+                throw FieldError(.invalidDecimal, field: "orders.quantity", message: "order \(order.clientOrderID): quantity \"\(order.quantity)\" is not a decimal")
+            }
+            orders.append(RiskOrder(venue: order.venue, symbol: order.symbol, quantity: order.side == .sell ? -quantity : quantity,
+                                    referencePrice: DecimalGrammar.parse(order.referenceMark)))
         }
         guard let violation = check(orders, exposure: exposure, limits: limits).compactMap({ $0 }).first else { return }
         throw violation.error

@@ -38,8 +38,9 @@ public struct BrokerOrder: Sendable, Equatable {
 /// reports it, rejected with the venue's words, or unknown.
 public typealias BrokerOutcome = VenueOutcome<BrokerOrder>
 
-/// An unknown outcome, where the caller cannot go on without knowing: the order is looked up
-/// again later, never placed under a new client order id.
+/// An unknown outcome, where the caller cannot go on without knowing: the order is tried again
+/// later under the same client order id (the schedule engine looks it up first), never placed
+/// under a new one.
 public struct BrokerOutcomeUnknown: Error, CustomStringConvertible {
     public var clientOrderID: String
     public var cause: String
@@ -51,7 +52,8 @@ public struct BrokerOutcomeUnknown: Error, CustomStringConvertible {
 /// dispatcher, the schedule engine, exits and the read RPCs use nothing else. Orders are known by
 /// their client order id, which the broker deduplicates: sending an order again under the same id
 /// answers the order as it stands, so a resend after a crash is safe. Calls that place or change an
-/// order never throw: what the venue did not state is an unknown outcome.
+/// order answer the venue's outcome (what it did not state is unknown); they throw only when
+/// Keel's own stored data cannot be read, which fails what the caller was doing.
 public protocol Broker: Sendable {
     func hasAccount(_ accountID: String) async throws -> Bool
     func positions(accountID: String) async throws -> [BrokerPosition]
@@ -64,13 +66,13 @@ public protocol Broker: Sendable {
     func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal?
 
     /// An order to fill at once (Execute's orders): the venue's market order.
-    func submit(_ order: VenueOrder, accountID: String) async -> BrokerOutcome
+    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerOutcome
     /// A paced round's order (schedules): resting at `limit`, or a market order at the quote
     /// when `limit` is nil; `lot` is the instrument's lot.
-    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async -> BrokerOutcome
+    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> BrokerOutcome
     /// The working remainder set to `remaining` at `limit`; an order that has ended answers as it stands.
-    func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async -> BrokerOutcome
-    func cancel(clientOrderID: String) async -> BrokerOutcome
+    func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async throws -> BrokerOutcome
+    func cancel(clientOrderID: String) async throws -> BrokerOutcome
     /// The order as the venue has it; nil when the venue has no order with this client order id.
     func order(clientOrderID: String) async throws -> BrokerOrder?
 }

@@ -90,7 +90,7 @@ public final class Dispatcher: Sendable {
                 }
                 Failpoint.hit("dispatch.after_sent")
                 let answer: BrokerOrder
-                switch await broker.submit(order, accountID: pending.accountID) {
+                switch try await broker.submit(order, accountID: pending.accountID) {
                 case .accepted(let report):
                     answer = report
                 case .rejected(let rejection):

@@ -85,7 +85,7 @@ public final class PaperBroker: Broker {
         }
     }
 
-    public func submit(_ order: VenueOrder, accountID: String) async -> BrokerOutcome {
+    public func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerOutcome {
         let settings = self.settings
         if settings.latencyMs > 0 {
             // The configured exchange latency, before the order is seen.
@@ -115,6 +115,8 @@ public final class PaperBroker: Broker {
                 }
                 return fill
             }
+        } catch let error as UnreadableStoredValue {
+            throw error
         } catch {
             // The transaction did not commit: the paper broker has not seen the order.
             return .unknown("the paper broker's store: \(error)")

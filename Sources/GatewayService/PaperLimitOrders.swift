@@ -49,9 +49,9 @@ extension PaperBroker {
         }
     }
 
-    public func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async -> BrokerOutcome {
+    public func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> BrokerOutcome {
         let now = clock()
-        return await outcome(of: order.clientOrderID) { db in
+        return try await outcome(of: order.clientOrderID) { db in
             if let row = try Self.row(order.clientOrderID, db: db) {
                 return try self.match(row, now: now, db: db)
             }
@@ -80,9 +80,9 @@ extension PaperBroker {
         }
     }
 
-    public func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async -> BrokerOutcome {
+    public func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async throws -> BrokerOutcome {
         let now = clock()
-        return await outcome(of: clientOrderID) { db in
+        return try await outcome(of: clientOrderID) { db in
             guard let row = try Self.row(clientOrderID, db: db) else { return nil }
             let current = try self.match(row, now: now, db: db)
             guard current.isWorking, remaining.signum > 0, limit.signum > 0 else { return current }
@@ -92,8 +92,8 @@ extension PaperBroker {
         }
     }
 
-    public func cancel(clientOrderID: String) async -> BrokerOutcome {
-        await outcome(of: clientOrderID) { db in
+    public func cancel(clientOrderID: String) async throws -> BrokerOutcome {
+        try await outcome(of: clientOrderID) { db in
             guard let row = try Self.row(clientOrderID, db: db) else { return nil }
             let order = try Self.resting(row)
             guard order.isWorking else { return order }
@@ -110,11 +110,14 @@ extension PaperBroker {
     }
 
     /// A write that answers the order as it then stands: REJECTED is the paper broker's refusal,
-    /// no order its "no such order", and a transaction that did not commit an unknown outcome.
-    private func outcome(of clientOrderID: String, _ write: @escaping @Sendable (Database) throws -> BrokerOrder?) async -> BrokerOutcome {
+    /// no order its "no such order", and a transaction that did not commit an unknown outcome; a
+    /// stored value that does not read is thrown.
+    private func outcome(of clientOrderID: String, _ write: @escaping @Sendable (Database) throws -> BrokerOrder?) async throws -> BrokerOutcome {
         let order: BrokerOrder?
         do {
             order = try await pool.write(write)
+        } catch let error as UnreadableStoredValue {
+            throw error
         } catch {
             return .unknown("the paper broker's store: \(error)")
         }

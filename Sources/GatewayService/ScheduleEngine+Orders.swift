@@ -183,7 +183,7 @@ extension ScheduleEngine {
         round = entry.schedule.legs[i].rounds[k]
         let order = orderRow(entry, leg: i, round: k, status: .sent).order
         let limit = entry.times.marketOrders ? nil : try Self.decimal(round.limitPrice)
-        let answer = try placed(await broker.place(order, limit: limit, lot: lot, accountID: account), order: order, limit: limit)
+        let answer = try placed(try await broker.place(order, limit: limit, lot: lot, accountID: account), order: order, limit: limit)
         try await record(answer, entry: &entry, leg: i, round: k, now: now)
     }
 
@@ -241,14 +241,14 @@ extension ScheduleEngine {
                     if let refused { RiskMetrics.violation(refused.error) }
                 }
                 if quantity.signum <= 0 || refused != nil {
-                    let cancelled = try await standing(after: broker.cancel(clientOrderID: round.clientOrderID), clientOrderID: round.clientOrderID)
+                    let cancelled = try await standing(after: try await broker.cancel(clientOrderID: round.clientOrderID), clientOrderID: round.clientOrderID)
                     let (more, row) = try apply(cancelled, to: &entry, leg: i, round: k, now: now)
                     let why = refused.map { "\($0.error.message); cancelled instead of amended" } ?? "no budget left at \(newLimit); cancelled instead of amended"
                     events += more + [event(.orderCancelled, entry, leg: i, round: k, qty: remainder, message: why)]
                     rows.append(row)
                 } else {
                     let amended = try await standing(
-                        after: broker.amend(clientOrderID: round.clientOrderID, remaining: quantity, limit: newLimit), clientOrderID: round.clientOrderID)
+                        after: try await broker.amend(clientOrderID: round.clientOrderID, remaining: quantity, limit: newLimit), clientOrderID: round.clientOrderID)
                     if amended.isWorking || amended.limit == newLimit {
                         entry.schedule.legs[i].rounds[k].limitPrice = newLimit.description
                         entry.schedule.legs[i].rounds[k].amendCount += 1
@@ -279,7 +279,7 @@ extension ScheduleEngine {
             try await save(&entry, events: [], orders: [orderRow(entry, leg: i, round: k, status: .cancelled)], now: now)
             return
         }
-        let cancelled = try await standing(after: broker.cancel(clientOrderID: round.clientOrderID), clientOrderID: round.clientOrderID)
+        let cancelled = try await standing(after: try await broker.cancel(clientOrderID: round.clientOrderID), clientOrderID: round.clientOrderID)
         var (events, row) = try apply(cancelled, to: &entry, leg: i, round: k, now: now)
         try events.append(event(.orderCancelled, entry, leg: i, round: k, qty: Self.decimal(round.orderQty) - Self.decimal(entry.schedule.legs[i].rounds[k].filledQty),
                             message: "cancelled with \(entry.schedule.legs[i].rounds[k].filledQty) of \(round.orderQty) filled"))
@@ -305,14 +305,16 @@ extension ScheduleEngine {
     }
 
     /// The order after an amend or a cancel: as the answer reports it, or, when the venue refused
-    /// the change (the order had ended, say), as the venue has it now.
+    /// the change because the order had ended, as the venue has it now. A refusal of a change to an
+    /// order still working (a pause, a clock error) throws, so that the task is tried again rather
+    /// than taken as done.
     func standing(after outcome: BrokerOutcome, clientOrderID: String) async throws -> BrokerOrder {
         switch outcome {
         case .accepted(let report):
             return report
         case .rejected(let rejection):
-            guard let order = try await broker.order(clientOrderID: clientOrderID) else {
-                throw BrokerOutcomeUnknown(clientOrderID: clientOrderID, cause: "the venue refused the change (\(rejection.message)) and has no such order")
+            guard let order = try await broker.order(clientOrderID: clientOrderID), !order.isWorking else {
+                throw BrokerOutcomeUnknown(clientOrderID: clientOrderID, cause: "the venue refused the change (\(rejection.message)) and the order is not known to have ended")
             }
             return order
         case .unknown(let cause):

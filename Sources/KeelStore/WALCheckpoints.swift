@@ -29,7 +29,10 @@ public final class WALCheckpoints: Sendable {
     func watch(_ db: Database) {
         sqlite3_wal_hook(db.sqliteConnection, { context, connection, _, pages in
             if pages >= WALCheckpoints.inlinePages {
-                return sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                // Its result is not the commit's: a busy checkpoint (the loop is copying) must not
+                // make a committed write report an error. The next commit tries again.
+                _ = sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                return SQLITE_OK
             }
             if pages >= WALCheckpoints.duePages, let context {
                 Unmanaged<WALCheckpoints>.fromOpaque(context).takeUnretainedValue().signal.yield()

@@ -82,8 +82,9 @@ public struct PositionBook: Sendable {
 
     /// Names as their UTF-8 bytes (how the Plan RPC's reader finds them in a request): a name is
     /// hashed and compared as bytes, and made a String only when it is new to the book.
+    /// (Internal: its one caller passes ASCII only, so a name's String is exactly its bytes.)
     @inline(__always)
-    public mutating func append(worldID: NameBytes, strategyID: NameBytes, venue: NameBytes, symbol: NameBytes, quantity: DecimalGrammar.Parts, mark: DecimalGrammar.Parts) {
+    mutating func append(worldID: NameBytes, strategyID: NameBytes, venue: NameBytes, symbol: NameBytes, quantity: DecimalGrammar.Parts, mark: DecimalGrammar.Parts) {
         append(worldID: worldID, strategyID: strategyID, venue: venue, symbol: symbol, quantity: stored(quantity), mark: stored(mark))
     }
 
@@ -217,9 +218,13 @@ public struct PositionBook: Sendable {
     }
 
     public func keyID(of key: SymbolKey) -> Int? {
+        // Compared as the book interns: by the names' UTF-8 bytes.
         var (venue, symbol) = (key.venue, key.symbol)
-        let hash = venue.withUTF8 { venue in symbol.withUTF8 { symbol in keyHash(venue: venue, symbol: symbol) } }
-        return keyIndex.find(hash: hash) { keys[$0] == key }
+        return venue.withUTF8 { venue in
+            symbol.withUTF8 { symbol in
+                keyIndex.find(hash: keyHash(venue: venue, symbol: symbol)) { NameHash.equal(keys[$0].venue, venue) && NameHash.equal(keys[$0].symbol, symbol) }
+            }
+        }
     }
 
     @inline(__always)

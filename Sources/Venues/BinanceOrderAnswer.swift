@@ -3,7 +3,7 @@ import ExactNumbers
 import Foundation
 
 /// What a call that changes an order came to. *Unknown* is anything the venue did not state: the
-/// order is then looked up, never sent again under a new identity.
+/// order must then be resolved by asking the venue, never sent again under a new identity.
 public enum VenueOutcome<Report: Sendable>: Sendable {
     case accepted(Report)
     case rejected(VenueRejection)
@@ -114,7 +114,9 @@ public enum BinanceOrderAnswer {
             case (418, _): kind = .banned
             case (429, _), (_, -1003): kind = .tooManyRequests
             case (_, -1021): kind = .timestamp
+            // -2011 "Unknown order sent." is a cancel's way of saying so.
             case (_, -2013): kind = .noSuchOrder
+            case (_, -2011) where error.msg == "Unknown order sent.": kind = .noSuchOrder
             default: kind = .other
             }
             return .rejected(VenueRejection(kind: kind, httpStatus: httpStatus, code: error.code, message: error.msg))
@@ -142,7 +144,8 @@ public enum BinanceOrderAnswer {
                 commission: try decimal(fill.commission, field("fills[\(i)].commission")), commissionAsset: fill.commissionAsset))
         }
         return BinanceOrderReport(
-            symbol: wire.symbol, orderID: wire.orderId, clientOrderID: wire.clientOrderId, status: status, side: wire.side, type: wire.type,
+            // A cancel's answer names the order by origClientOrderId (its clientOrderId is the cancel's).
+            symbol: wire.symbol, orderID: wire.orderId, clientOrderID: wire.origClientOrderId ?? wire.clientOrderId, status: status, side: wire.side, type: wire.type,
             price: try decimal(wire.price, field("price")), originalQuantity: try decimal(wire.origQty, field("origQty")),
             executedQuantity: try decimal(wire.executedQty, field("executedQty")),
             cumulativeQuoteQuantity: try decimal(wire.cummulativeQuoteQty, field("cummulativeQuoteQty")), trades: trades)
@@ -170,6 +173,7 @@ public enum BinanceOrderAnswer {
         var symbol: String
         var orderId: Int64
         var clientOrderId: String
+        var origClientOrderId: String?
         var price: String
         var origQty: String
         var executedQty: String

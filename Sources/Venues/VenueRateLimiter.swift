@@ -119,15 +119,18 @@ public struct VenueRateLimiter: Sendable {
         backOffMs = 0
     }
 
+    /// The venue's Retry-After when it gave one; else the next back-off (1 s, doubling to 60 s).
     private mutating func nextWait(_ retryAfterSeconds: Int?) -> Int64 {
-        backOffMs = backOffMs == 0 ? Self.firstBackOffMs : min(backOffMs * 2, Self.longestBackOffMs)
         if let retryAfterSeconds, retryAfterSeconds >= 0 { return Int64(retryAfterSeconds) * 1_000 }
+        backOffMs = backOffMs == 0 ? Self.firstBackOffMs : min(backOffMs * 2, Self.longestBackOffMs)
         return backOffMs
     }
 
+    /// Moves the window forward to the one `now` falls in; never back (a clock stepped back keeps
+    /// the count of the window it was in).
     private mutating func roll(_ i: Int, to now: Int64) {
         let interval = windows[i].limit.intervalMs
-        guard now >= windows[i].start &+ interval || now < windows[i].start else { return }
+        guard now >= windows[i].start &+ interval else { return }
         // Windows start on multiples of the interval since the epoch, as the venue's do.
         let remainder = now % interval
         windows[i].start = now - (remainder < 0 ? remainder + interval : remainder)

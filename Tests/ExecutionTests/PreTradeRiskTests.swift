@@ -96,6 +96,22 @@ import Testing
         limits.maxPositionNotional = ["*": Self.d("1000")]
         #expect(Self.first([Self.order("1", at: nil)], limits)?.limit == "max_position_notional")
         #expect(Self.first([Self.order("1", at: nil)], RiskLimits()) == nil)
+        // A price or mark of zero is no price, not a notional of zero.
+        limits = RiskLimits()
+        limits.maxOrderNotional = Self.d("1000")
+        #expect(Self.first([Self.order("1", at: "0")], limits) == RiskViolation(limit: "max_order_notional", value: .zero, allowed: Self.d("1000"), venue: "x", symbol: "BTC"))
+        limits = RiskLimits()
+        limits.maxPositionNotional = ["*": Self.d("1000")]
+        let unvalued = AccountExposure(holdings: [SymbolKey(venue: "x", symbol: "BTC"): .init(quantity: Self.d("1"), mark: .zero)])
+        #expect(Self.first([Self.order("1", at: "0")], limits, unvalued)?.limit == "max_position_notional")
+        #expect(Self.first([Self.order("1", at: "100")], limits, unvalued) == nil)  // the order's own price values it
+    }
+
+    /// Per-symbol keys are compared without case, as venue instruments are.
+    @Test func perSymbolLimitsIgnoreCase() {
+        var limits = RiskLimits()
+        limits.maxOrderQuantity = ["btc": Self.d("1"), "*": Self.d("100")]
+        #expect(Self.first([Self.order("2")], limits)?.allowed == Self.d("1"))
     }
 
     @Test func theRiskSectionIsReadWithItsPaths() throws {

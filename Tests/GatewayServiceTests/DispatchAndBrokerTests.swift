@@ -16,9 +16,9 @@ final class RejectingCloseBroker: PaperBrokerWrapper {
     let paper: PaperBroker
     init(_ paper: PaperBroker) { self.paper = paper }
     func hasAccount(_ accountID: String) async throws -> Bool { true }
-    func submit(_ order: VenueOrder, accountID: String) async -> BrokerOutcome {
+    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerOutcome {
         if order.leg == .close { return .rejected(VenueRejection(kind: .other, httpStatus: 0, code: 0, message: "test: close rejected")) }
-        return await paper.submit(order, accountID: accountID)
+        return try await paper.submit(order, accountID: accountID)
     }
 }
 
@@ -28,12 +28,12 @@ final class FirstAnswerLostBroker: PaperBrokerWrapper {
     let paper: PaperBroker
     let sends = Mutex<[String: Int]>([:])
     init(_ paper: PaperBroker) { self.paper = paper }
-    func submit(_ order: VenueOrder, accountID: String) async -> BrokerOutcome {
+    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerOutcome {
         let count = sends.withLock { sends in
             sends[order.clientOrderID, default: 0] += 1
             return sends[order.clientOrderID]!
         }
-        return count == 1 ? .unknown("test: the answer was lost") : await paper.submit(order, accountID: accountID)
+        return count == 1 ? .unknown("test: the answer was lost") : try await paper.submit(order, accountID: accountID)
     }
 }
 

@@ -22,14 +22,14 @@ extension PaperBrokerWrapper {
     func quote(venue: String, symbol: String, accountID: String) async throws -> ExactDecimal? {
         try await paper.quote(venue: venue, symbol: symbol, accountID: accountID)
     }
-    func submit(_ order: VenueOrder, accountID: String) async -> BrokerOutcome { await paper.submit(order, accountID: accountID) }
-    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async -> BrokerOutcome {
-        await paper.place(order, limit: limit, lot: lot, accountID: accountID)
+    func submit(_ order: VenueOrder, accountID: String) async throws -> BrokerOutcome { try await paper.submit(order, accountID: accountID) }
+    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> BrokerOutcome {
+        try await paper.place(order, limit: limit, lot: lot, accountID: accountID)
     }
-    func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async -> BrokerOutcome {
-        await paper.amend(clientOrderID: clientOrderID, remaining: remaining, limit: limit)
+    func amend(clientOrderID: String, remaining: ExactDecimal, limit: ExactDecimal) async throws -> BrokerOutcome {
+        try await paper.amend(clientOrderID: clientOrderID, remaining: remaining, limit: limit)
     }
-    func cancel(clientOrderID: String) async -> BrokerOutcome { await paper.cancel(clientOrderID: clientOrderID) }
+    func cancel(clientOrderID: String) async throws -> BrokerOutcome { try await paper.cancel(clientOrderID: clientOrderID) }
     func order(clientOrderID: String) async throws -> BrokerOrder? { try await paper.order(clientOrderID: clientOrderID) }
 }
 

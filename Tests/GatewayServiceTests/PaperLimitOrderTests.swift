@@ -97,12 +97,12 @@ import Venues
         let market = try await broker.place(Self.order("m1", .buy, "3"), limit: nil, lot: .one, accountID: "acct").accepted()
         #expect(market.status == .filled)
         #expect(market.filledNotional == ExactDecimal(309))
-        let noQuote = await broker.place(Self.order("m2", .buy, "3", symbol: "Z"), limit: nil, lot: .one, accountID: "acct")
+        let noQuote = try await broker.place(Self.order("m2", .buy, "3", symbol: "Z"), limit: nil, lot: .one, accountID: "acct")
         #expect(noQuote.rejection?.message == "no quote to fill a market order at")
-        let zero = await broker.place(Self.order("z", .sell, "0"), limit: ExactDecimal(100), lot: .one, accountID: "acct")
+        let zero = try await broker.place(Self.order("z", .sell, "0"), limit: ExactDecimal(100), lot: .one, accountID: "acct")
         #expect(zero.rejection?.message == "quantity is not a positive decimal")
         // An order it never saw cannot be amended or cancelled: no such order.
-        #expect(await broker.cancel(clientOrderID: "nope").rejection?.kind == .noSuchOrder)
-        #expect(await broker.amend(clientOrderID: "nope", remaining: .one, limit: .one).rejection?.kind == .noSuchOrder)
+        #expect(try await broker.cancel(clientOrderID: "nope").rejection?.kind == .noSuchOrder)
+        #expect(try await broker.amend(clientOrderID: "nope", remaining: .one, limit: .one).rejection?.kind == .noSuchOrder)
     }
 }

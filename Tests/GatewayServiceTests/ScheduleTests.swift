@@ -36,12 +36,12 @@ final class ScriptedBroker: PaperBrokerWrapper {
         self.forgotten = forgotten
     }
 
-    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async -> BrokerOutcome {
+    func place(_ order: VenueOrder, limit: ExactDecimal?, lot: ExactDecimal, accountID: String) async throws -> BrokerOutcome {
         if unreachable.withLock({ $0.contains(order.clientOrderID) }) { return .unknown("test: unreachable") }
         if rejected.withLock({ $0.contains(order.clientOrderID) }) {
             return .rejected(VenueRejection(kind: .other, httpStatus: 0, code: 0, message: "test: rejected"))
         }
-        return await paper.place(order, limit: limit, lot: lot, accountID: accountID)
+        return try await paper.place(order, limit: limit, lot: lot, accountID: accountID)
     }
 
     func order(clientOrderID: String) async throws -> BrokerOrder? {

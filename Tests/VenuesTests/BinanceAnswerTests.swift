@@ -122,6 +122,8 @@ import Testing
         (400, #"{"code":-1013,"msg":"Filter failure: LOT_SIZE"}"#, .other, -1013),
         (400, #"{"code":-1021,"msg":"Timestamp for this request was 1000ms ahead of the server's time."}"#, .timestamp, -1021),
         (400, #"{"code":-2013,"msg":"Order does not exist."}"#, .noSuchOrder, -2013),
+        (400, #"{"code":-2011,"msg":"Unknown order sent."}"#, .noSuchOrder, -2011),
+        (400, #"{"code":-2011,"msg":"Order was canceled or expired."}"#, .other, -2011),
         (429, #"{"code":-1003,"msg":"Too many requests."}"#, .tooManyRequests, -1003),
         (429, "", .tooManyRequests, 0),
         (418, "", .banned, 0),
@@ -139,7 +141,7 @@ import Testing
 @Suite struct BinanceClientOrderIDTests {
     @Test func anAmendsIdIsTheOrdersIdAndItsNumber() {
         #expect(BinanceClientOrderID.amend(of: "b_01HZX-3", number: 2) == "b_01HZX-3_a2")
-        #expect(BinanceClientOrderID.amend(of: "b_01HZX-3", number: 2) == BinanceClientOrderID.amend(of: "b_01HZX-3", number: 2))
+        #expect(BinanceClientOrderID.amend(of: "b_01HZX-3", number: 10) == "b_01HZX-3_a10")
     }
 
     /// Long ids keep within 36 characters and stay distinct from each other and across amends.
