@@ -26,6 +26,12 @@ public struct BrokerOrder: Sendable, Equatable {
         (self.filledQuantity, self.filledNotional, self.limit, self.reason) = (filledQuantity, filledNotional, limit, reason)
     }
 
+    /// An order the venue refused: nothing filled, the venue's words as the reason.
+    public static func rejected(quantity: ExactDecimal, limit: ExactDecimal?, _ rejection: VenueRejection) -> BrokerOrder {
+        BrokerOrder(venueOrderID: "", status: .rejected, quantity: quantity, filledQuantity: .zero, filledNotional: .zero, limit: limit,
+                    reason: rejection.message)
+    }
+
     public var isWorking: Bool { status == .acked || status == .partiallyFilled }
     public var remaining: ExactDecimal { isWorking ? max(.zero, quantity - filledQuantity) : .zero }
     /// The average price of what filled (at most 34 significant digits); nil when nothing did.

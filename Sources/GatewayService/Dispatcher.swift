@@ -94,8 +94,7 @@ public final class Dispatcher: Sendable {
                 case .accepted(let report):
                     answer = report
                 case .rejected(let rejection):
-                    answer = BrokerOrder(venueOrderID: "", status: .rejected, quantity: .zero, filledQuantity: .zero, filledNotional: .zero, limit: nil,
-                                         reason: rejection.message)
+                    answer = .rejected(quantity: .zero, limit: nil, rejection)
                 case .unknown(let cause):
                     throw BrokerOutcomeUnknown(clientOrderID: order.clientOrderID, cause: cause)
                 }

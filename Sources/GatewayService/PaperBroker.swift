@@ -124,7 +124,7 @@ public final class PaperBroker: Broker {
         guard answer.status != .rejected else { return .rejected(.paper(answer.reason)) }
         let quantity = DecimalGrammar.parse(order.quantity) ?? answer.filledQuantity
         return .accepted(BrokerOrder(
-            venueOrderID: "P" + SHA256.hex(order.clientOrderID).prefix(15), status: answer.status, quantity: quantity,
+            venueOrderID: Self.venueOrderID(of: order.clientOrderID), status: answer.status, quantity: quantity,
             filledQuantity: answer.filledQuantity, filledNotional: answer.price.map { answer.filledQuantity * $0 } ?? .zero, limit: nil, reason: answer.reason))
     }
 
@@ -156,6 +156,11 @@ public final class PaperBroker: Broker {
             status = filled.isZero ? .rejected : .partiallyFilled
         }
         return Fill(status: status, filledQuantity: filled, price: price, reason: status == .rejected ? "nothing filled" : "")
+    }
+
+    /// The paper broker's own id of an order: the same every time for the same client order id.
+    static func venueOrderID(of clientOrderID: String) -> String {
+        "P" + SHA256.hex(clientOrderID).prefix(15)
     }
 
     /// `reject_ratio` of orders are rejected, chosen by a hash of the client order id so a run repeats exactly.

@@ -68,7 +68,7 @@ extension PaperBroker {
             } else if limit == nil, try self.quote(venue: order.venue, symbol: order.symbol, accountID: accountID, now: now, db: db) == nil {
                 (status, reason) = (.rejected, "no quote to fill a market order at")
             }
-            let brokerID = status == .rejected ? "" : "P" + SHA256.hex(order.clientOrderID).prefix(15)
+            let brokerID = status == .rejected ? "" : Self.venueOrderID(of: order.clientOrderID)
             try db.execute(sql: """
                 INSERT INTO paper_orders (client_order_id, account_id, status, filled_qty, price, reason, side, venue, symbol, qty, limit_price, lot,
                     filled_notional, matchable_from_ms, broker_order_id)

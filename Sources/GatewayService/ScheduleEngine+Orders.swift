@@ -153,18 +153,15 @@ extension ScheduleEngine {
                 try await save(&entry, events: events, now: now)
                 return
             }
-            if let limits = config.risk.limits(for: account) {
-                let order = RiskOrder(venue: venue, symbol: leg.symbol, quantity: sell ? -quantity : quantity,
-                                      limitPrice: entry.times.marketOrders ? nil : limit, referencePrice: quote)
-                if let violation = PreTradeRisk.check([order], exposure: try await broker.exposure(accountID: account), limits: limits)[0] {
-                    RiskMetrics.violation(violation.error)
-                    entry.schedule.legs[i].rounds[k].state = .failed
-                    entry.schedule.legs[i].rounds[k].note = violation.error.message
-                    events.append(event(.roundFailed, entry, leg: i, round: k, qty: quantity, message: violation.error.message))
-                    events += try settleState(&entry, now: now)
-                    try await save(&entry, events: events, now: now)
-                    return
-                }
+            if let violation = try await riskViolation(
+                account: account, order: RiskOrder(venue: venue, symbol: leg.symbol, quantity: sell ? -quantity : quantity,
+                                                   limitPrice: entry.times.marketOrders ? nil : limit, referencePrice: quote)) {
+                entry.schedule.legs[i].rounds[k].state = .failed
+                entry.schedule.legs[i].rounds[k].note = violation.error.message
+                events.append(event(.roundFailed, entry, leg: i, round: k, qty: quantity, message: violation.error.message))
+                events += try settleState(&entry, now: now)
+                try await save(&entry, events: events, now: now)
+                return
             }
             round.clientOrderID = PacedExecution.clientOrderID(scheduleID: entry.schedule.scheduleID, sell: sell, symbol: leg.symbol, round: k + 1)
             round.orderQty = quantity.description
@@ -234,12 +231,9 @@ extension ScheduleEngine {
                     committedAmount: committedAmount(entry.schedule.legs[i], before: leg.rounds.count),
                     orderableCash: try await broker.orderableCash(accountID: entry.schedule.accountID), lot: lot)
                 // An amend is a new order at the venue: the pre-trade limits apply to it, the collar included.
-                var refused: RiskViolation?
-                if quantity.signum > 0, let limits = config.risk.limits(for: entry.schedule.accountID) {
-                    let order = RiskOrder(venue: entry.schedule.venue, symbol: leg.symbol, quantity: sell ? -quantity : quantity, limitPrice: newLimit, referencePrice: quote)
-                    refused = PreTradeRisk.check([order], exposure: try await broker.exposure(accountID: entry.schedule.accountID), limits: limits)[0]
-                    if let refused { RiskMetrics.violation(refused.error) }
-                }
+                let refused = quantity.signum > 0 ? try await riskViolation(
+                    account: entry.schedule.accountID,
+                    order: RiskOrder(venue: entry.schedule.venue, symbol: leg.symbol, quantity: sell ? -quantity : quantity, limitPrice: newLimit, referencePrice: quote)) : nil
                 if quantity.signum <= 0 || refused != nil {
                     let cancelled = try await standing(after: try await broker.cancel(clientOrderID: round.clientOrderID), clientOrderID: round.clientOrderID)
                     let (more, row) = try apply(cancelled, to: &entry, leg: i, round: k, now: now)
@@ -287,6 +281,15 @@ extension ScheduleEngine {
         try await save(&entry, events: events, orders: [row], now: now)
     }
 
+    /// The account's first pre-trade limit `order` would break (counted in the metric), or nil;
+    /// the broker's positions are read only when the account has limits.
+    func riskViolation(account: String, order: RiskOrder) async throws -> RiskViolation? {
+        guard let limits = config.risk.limits(for: account) else { return nil }
+        guard let violation = PreTradeRisk.check([order], exposure: try await broker.exposure(accountID: account), limits: limits)[0] else { return nil }
+        RiskMetrics.violation(violation.error)
+        return violation
+    }
+
     // MARK: outcomes
 
     /// A placement's outcome as the round's order: a refusal is a REJECTED order with the venue's
@@ -297,8 +300,7 @@ extension ScheduleEngine {
         case .accepted(let report):
             return report
         case .rejected(let rejection):
-            return BrokerOrder(venueOrderID: "", status: .rejected, quantity: try Self.decimal(order.quantity), filledQuantity: .zero, filledNotional: .zero,
-                               limit: limit, reason: rejection.message)
+            return .rejected(quantity: try Self.decimal(order.quantity), limit: limit, rejection)
         case .unknown(let cause):
             throw BrokerOutcomeUnknown(clientOrderID: order.clientOrderID, cause: cause)
         }

@@ -44,7 +44,7 @@ public enum BinanceAnswers {
 
             var balances: [Balance]
         }
-        let wire = try decode(Wire.self, body)
+        let wire = try VenueAnswerError.decode(Wire.self, body)
         var out: [String: BinanceBalance] = [:]
         for (i, balance) in wire.balances.enumerated() {
             out[balance.asset] = BinanceBalance(
@@ -60,7 +60,7 @@ public enum BinanceAnswers {
             var bidPrice: String
             var askPrice: String
         }
-        let wire = try decode(Wire.self, body)
+        let wire = try VenueAnswerError.decode(Wire.self, body)
         return BinanceBookTicker(
             symbol: wire.symbol, bid: try BinanceOrderAnswer.decimal(wire.bidPrice, "bidPrice"), ask: try BinanceOrderAnswer.decimal(wire.askPrice, "askPrice"))
     }
@@ -79,7 +79,7 @@ public enum BinanceAnswers {
             var isBuyer: Bool
         }
         var out: [BinanceAccountTrade] = []
-        for (i, trade) in try decode([Wire].self, body).enumerated() {
+        for (i, trade) in try VenueAnswerError.decode([Wire].self, body).enumerated() {
             out.append(BinanceAccountTrade(
                 tradeID: trade.id, orderID: trade.orderId, symbol: trade.symbol, price: try BinanceOrderAnswer.decimal(trade.price, "[\(i)].price"),
                 quantity: try BinanceOrderAnswer.decimal(trade.qty, "[\(i)].qty"), quoteQuantity: try BinanceOrderAnswer.decimal(trade.quoteQty, "[\(i)].quoteQty"),
@@ -92,18 +92,10 @@ public enum BinanceAnswers {
     /// `GET /api/v3/openOrders`: the working orders, as order reports (without fills).
     public static func openOrders(_ body: Data) throws(VenueAnswerError) -> [BinanceOrderReport] {
         var out: [BinanceOrderReport] = []
-        for (i, wire) in try decode([BinanceOrderAnswer.OrderWire].self, body).enumerated() {
+        for (i, wire) in try VenueAnswerError.decode([BinanceOrderAnswer.OrderWire].self, body).enumerated() {
             out.append(try BinanceOrderAnswer.report(wire, at: "[\(i)]"))
         }
         return out
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ body: Data) throws(VenueAnswerError) -> T {
-        do {
-            return try JSONDecoder().decode(type, from: body)
-        } catch {
-            throw VenueAnswerError(error)
-        }
     }
 }
 
@@ -115,7 +107,7 @@ extension BinanceOrderAnswer {
         case 200..<300:
             struct Wire: Decodable { var newOrderResponse: OrderWire }
             do throws(VenueAnswerError) {
-                return .accepted(try report(BinanceAnswers.decode(Wire.self, body).newOrderResponse, at: "newOrderResponse"))
+                return .accepted(try report(VenueAnswerError.decode(Wire.self, body).newOrderResponse, at: "newOrderResponse"))
             } catch {
                 return .unknown("the venue's answer (HTTP \(httpStatus)) does not parse at \(error)")
             }

@@ -30,6 +30,15 @@ public struct VenueAnswerError: Error, Equatable, CustomStringConvertible {
         (self.path, self.problem) = (path, problem)
     }
 
+    /// `body` decoded as `type`, or where it fails.
+    static func decode<T: Decodable>(_ type: T.Type, _ body: Data) throws(VenueAnswerError) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: body)
+        } catch {
+            throw VenueAnswerError(error)
+        }
+    }
+
     /// A JSONDecoder failure, at its path.
     init(_ error: any Error) {
         func path(_ keys: [any CodingKey]) -> String {
@@ -56,12 +65,7 @@ public struct BinanceExchangeInfo: Sendable {
     public var unreadable: [String: VenueAnswerError]
 
     public init(json: Data) throws(VenueAnswerError) {
-        let wire: Wire
-        do {
-            wire = try JSONDecoder().decode(Wire.self, from: json)
-        } catch {
-            throw VenueAnswerError(error)
-        }
+        let wire = try VenueAnswerError.decode(Wire.self, json)
         rateLimits = []
         for (i, limit) in wire.rateLimits.enumerated() {
             let path = "rateLimits[\(i)]"

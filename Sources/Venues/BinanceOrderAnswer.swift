@@ -124,13 +124,7 @@ public enum BinanceOrderAnswer {
     }
 
     static func report(_ body: Data) throws(VenueAnswerError) -> BinanceOrderReport {
-        let wire: OrderWire
-        do {
-            wire = try JSONDecoder().decode(OrderWire.self, from: body)
-        } catch {
-            throw VenueAnswerError(error)
-        }
-        return try report(wire, at: "")
+        try report(VenueAnswerError.decode(OrderWire.self, body), at: "")
     }
 
     /// An order object read where it lies in the answer (`at`: its path, "" for the whole answer).
@@ -218,11 +212,7 @@ public enum VenueClockOffset {
     /// The server time of a `GET /api/v3/time` answer.
     public static func serverTime(_ body: Data) throws(VenueAnswerError) -> Int64 {
         struct Wire: Decodable { var serverTime: Int64 }
-        do {
-            return try JSONDecoder().decode(Wire.self, from: body).serverTime
-        } catch {
-            throw VenueAnswerError(error)
-        }
+        return try VenueAnswerError.decode(Wire.self, body).serverTime
     }
 }
 

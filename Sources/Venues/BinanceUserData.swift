@@ -40,11 +40,11 @@ public enum BinanceUserData {
             struct Kind: Decodable { var e: String }
             var event: Kind
         }
-        let kind = try BinanceAnswers.decode(Envelope.self, message).event.e
+        let kind = try VenueAnswerError.decode(Envelope.self, message).event.e
         switch kind {
         case "executionReport":
             struct Wire: Decodable { var event: ExecutionWire }
-            return .execution(try report(BinanceAnswers.decode(Wire.self, message).event))
+            return .execution(try report(VenueAnswerError.decode(Wire.self, message).event))
         case "outboundAccountPosition":
             struct Wire: Decodable {
                 struct Event: Decodable {
@@ -60,7 +60,7 @@ public enum BinanceUserData {
                 var event: Event
             }
             var balances: [BinanceBalance] = []
-            for (i, balance) in try BinanceAnswers.decode(Wire.self, message).event.B.enumerated() {
+            for (i, balance) in try VenueAnswerError.decode(Wire.self, message).event.B.enumerated() {
                 balances.append(BinanceBalance(
                     asset: balance.a, free: try BinanceOrderAnswer.decimal(balance.f, "event.B[\(i)].f"),
                     locked: try BinanceOrderAnswer.decimal(balance.l, "event.B[\(i)].l")))
